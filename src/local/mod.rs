@@ -1,0 +1,1 @@
+//! `vcr-local`: a local stand-in for the vCR API (IAM token endpoint and both regions).

@@ -1,0 +1,1 @@
+//! The vCR provider: configuration, resources and data sources.

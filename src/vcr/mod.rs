@@ -1,0 +1,1 @@
+//! The vCR portal API client (regions, IAM token, retries, typed errors, models).
