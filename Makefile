@@ -1,0 +1,31 @@
+# The README's two commands: `make demo` (the quickstart against vcr-local) and
+# `make test` (everything CI checks). Each installs what it needs.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: all build test lint unit demo terraform clean
+
+all: build
+
+build:
+	$(CARGO) build --bins
+
+## Installs terraform into .tools/ when none is on the PATH, and prints which one is used.
+terraform:
+	@echo "terraform: $$(bash scripts/terraform-bin.sh)"
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests.
+test: terraform lint
+	$(CARGO) test --all-targets
+
+demo: build
+	@bash scripts/demo.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf .tools dist
