@@ -1,1 +1,484 @@
 //! The vCR portal API client (regions, IAM token, retries, typed errors, models).
+//!
+//! It knows nothing of Terraform. One [`Client`] serves every region; the calls
+//! are grouped per API area and region, octocrab style:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), vcr_provider::vcr::VcrError> {
+//! use vcr_provider::vcr::{Client, ClientConfig, CreateRepository, Region, Secret};
+//!
+//! let client = Client::new(ClientConfig {
+//!     client_id: "my-service-account".into(),
+//!     client_secret: Secret::new("..."),
+//!     ..ClientConfig::default()
+//! })?;
+//! let repo = client
+//!     .repositories(Region::Hcm)
+//!     .create(&CreateRepository { name: "my-app".into(), is_public: false, quota_limit_gb: 20 })
+//!     .await?;
+//! println!("{} is at {}", repo.name, repo.registry_url);
+//! # Ok(()) }
+//! ```
+//!
+//! The contract is `shared/vcr-api.md`; its **assumed** parts are in
+//! [`contract`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+
+mod auth;
+pub mod contract;
+mod error;
+mod models;
+mod region;
+mod repositories;
+pub mod retry;
+mod secret;
+mod users;
+
+pub use error::VcrError;
+pub use models::{
+    AccessLevel, AttachUser, CreateRepository, CreateUser, HistoryEntry, Image, ListRepositories,
+    Page, Permission, PermissionRequest, Policy, PolicyKind, RepoPermission, Repository,
+    RobotAccount, UpdateUser,
+};
+pub use region::{ParseRegionError, Region};
+pub use repositories::Repositories;
+pub use secret::Secret;
+pub use users::Users;
+
+use retry::{Backoff, Idempotency};
+
+/// How to reach vCR and how hard to try.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The IAM service account's client id.
+    pub client_id: String,
+    /// The IAM service account's client secret.
+    pub client_secret: Secret,
+    /// The IAM token endpoint; `None` for [`contract::DEFAULT_TOKEN_URL`].
+    pub token_url: Option<String>,
+    /// The HCM API base URL (without `/v1`); `None` for the contract's host.
+    pub endpoint_hcm: Option<String>,
+    /// The HAN API base URL (without `/v1`); `None` for the contract's host.
+    pub endpoint_han: Option<String>,
+    /// How many times a failed call may be resent (0: never).
+    pub max_retries: u32,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// The first retry delay (doubled at each retry, with jitter).
+    pub retry_base_delay: Duration,
+    /// The longest wait between two tries, `Retry-After` included.
+    pub retry_max_delay: Duration,
+    /// The longest a single request may take.
+    pub timeout: Duration,
+    /// The longest connecting may take.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            token_url: None,
+            endpoint_hcm: None,
+            endpoint_han: None,
+            max_retries: 5,
+            user_agent: concat!("terraform-provider-vcr/", env!("CARGO_PKG_VERSION")).to_string(),
+            retry_base_delay: Duration::from_millis(500),
+            retry_max_delay: Duration::from_secs(30),
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The vCR API client. Cheap to clone: clones share the connection pool and
+/// the IAM token.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.inner.config.client_id)
+            .field("token_url", &self.inner.token_url.as_str())
+            .field("endpoint_hcm", &self.inner.bases[0].as_str())
+            .field("endpoint_han", &self.inner.bases[1].as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: ClientConfig,
+    pub(crate) token_url: Url,
+    /// API base per region, in [`Region::ALL`] order.
+    bases: [Url; 2],
+    token: auth::TokenCache,
+    backoff: Backoff,
+}
+
+/// A finished HTTP exchange.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Client {
+    /// Checks the configuration and builds the client. No request is sent
+    /// until the first call.
+    pub fn new(config: ClientConfig) -> Result<Client, VcrError> {
+        if config.client_id.trim().is_empty() {
+            return Err(VcrError::Config("client_id is empty".into()));
+        }
+        if config.client_secret.is_empty() {
+            return Err(VcrError::Config("client_secret is empty".into()));
+        }
+        let token_url = parse_url(
+            "token_url",
+            config
+                .token_url
+                .as_deref()
+                .unwrap_or(contract::DEFAULT_TOKEN_URL),
+        )?;
+        let base = |r: Region, o: &Option<String>, name: &str| {
+            parse_url(name, o.as_deref().unwrap_or(r.default_api_base()))
+        };
+        let bases = [
+            base(Region::Hcm, &config.endpoint_hcm, "endpoint_hcm")?,
+            base(Region::Han, &config.endpoint_han, "endpoint_han")?,
+        ];
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .build()
+            .map_err(|e| VcrError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let backoff = Backoff {
+            base: config.retry_base_delay,
+            max: config.retry_max_delay,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                token_url,
+                bases,
+                token: auth::TokenCache::default(),
+                backoff,
+            }),
+        })
+    }
+
+    /// The repository calls of a region.
+    pub fn repositories(&self, region: Region) -> Repositories<'_> {
+        Repositories::new(self, region)
+    }
+
+    /// The repository-user (robot account) calls of a region.
+    pub fn users(&self, region: Region) -> Users<'_> {
+        Users::new(self, region)
+    }
+
+    /// The API base URL used for a region.
+    pub fn endpoint(&self, region: Region) -> &str {
+        self.inner.base(region).as_str()
+    }
+
+    /// The account id carried by the IAM token (see
+    /// [`contract::ACCOUNT_ID_CLAIM`]), fetching a token if needed. `None`
+    /// when the token does not say.
+    pub async fn account_id(&self) -> Result<Option<u64>, VcrError> {
+        Ok(self.inner.token.get(&self.inner).await?.account_id)
+    }
+
+    /// Sends an authenticated call to a region's API and returns the body of a
+    /// success answer. Fetches a fresh token once if vCR answers 401.
+    pub(crate) async fn call(
+        &self,
+        region: Region,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        idem: Idempotency,
+    ) -> Result<Vec<u8>, VcrError> {
+        let inner = &*self.inner;
+        let url = inner.url(region, segments);
+        let path = url.path().to_string();
+        let mut reauthenticated = false;
+        loop {
+            let token = inner.token.get(inner).await?;
+            let answer = inner
+                .send_with_retries(&method, &path, idem, || {
+                    let mut rb = inner
+                        .http
+                        .request(method.clone(), url.clone())
+                        .bearer_auth(token.value.expose())
+                        .header(reqwest::header::ACCEPT, "application/json");
+                    if !query.is_empty() {
+                        rb = rb.query(query);
+                    }
+                    if let Some(b) = body {
+                        rb = rb.json(b);
+                    }
+                    rb
+                })
+                .await?;
+            if answer.status == 401 && !reauthenticated {
+                tracing::debug!(method = %method, path = %path, "vCR answered 401: fetching a new token once");
+                inner.token.invalidate(&token.value).await;
+                reauthenticated = true;
+                continue;
+            }
+            if (200..300).contains(&answer.status) {
+                return Ok(answer.body);
+            }
+            return Err(VcrError::from_status(
+                answer.status,
+                &answer.body,
+                answer.retry_after,
+            ));
+        }
+    }
+
+    /// [`Client::call`] and decode the JSON answer.
+    pub(crate) async fn call_json<T: DeserializeOwned>(
+        &self,
+        region: Region,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        idem: Idempotency,
+    ) -> Result<T, VcrError> {
+        let bytes = self
+            .call(region, method.clone(), segments, query, body, idem)
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|e| VcrError::Decode {
+            method: method.to_string(),
+            path: self.inner.url(region, segments).path().to_string(),
+            message: e.to_string(),
+        })
+    }
+}
+
+impl Inner {
+    fn base(&self, region: Region) -> &Url {
+        match region {
+            Region::Hcm => &self.bases[0],
+            Region::Han => &self.bases[1],
+        }
+    }
+
+    /// The URL of a call: the region's base plus the path segments, each
+    /// percent-encoded (an id can never escape its segment).
+    fn url(&self, region: Region, segments: &[&str]) -> Url {
+        let mut url = self.base(region).clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// Sends a request, resending it on 429/502/503/504 and transport failures
+    /// as [`Idempotency`] allows, at most `max_retries` times. Returns the
+    /// last answer whatever its status; errs only when no answer came.
+    pub(crate) async fn send_with_retries(
+        &self,
+        method: &Method,
+        path: &str,
+        idem: Idempotency,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Answer, VcrError> {
+        let max = self.config.max_retries;
+        let mut attempt: u32 = 0;
+        loop {
+            let started = Instant::now();
+            let outcome = match build().send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+                    match resp.bytes().await {
+                        Ok(body) => Ok(Answer {
+                            status,
+                            retry_after,
+                            body: body.to_vec(),
+                        }),
+                        Err(e) => Err((e, false)),
+                    }
+                }
+                Err(e) => {
+                    let not_sent = e.is_connect();
+                    Err((e, not_sent))
+                }
+            };
+            match outcome {
+                Ok(answer) => {
+                    tracing::debug!(
+                        method = %method, path, status = answer.status, attempt,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "vCR request"
+                    );
+                    let retryable = retry::is_retryable_status(answer.status)
+                        && idem == Idempotency::Idempotent;
+                    if retryable && attempt < max {
+                        let delay = self.backoff.delay_with_hint(attempt, answer.retry_after);
+                        tracing::warn!(
+                            method = %method, path, status = answer.status, attempt = attempt + 1, max_retries = max,
+                            delay_ms = delay.as_millis() as u64,
+                            "vCR answered {}: retrying", answer.status
+                        );
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Ok(answer);
+                }
+                Err((e, not_sent)) => {
+                    let message = error_chain(&e);
+                    let retryable = not_sent || idem == Idempotency::Idempotent;
+                    if retryable && attempt < max {
+                        let delay = self.backoff.delay(attempt);
+                        tracing::warn!(
+                            method = %method, path, attempt = attempt + 1, max_retries = max, not_sent,
+                            delay_ms = delay.as_millis() as u64, error = %message,
+                            "vCR request failed: retrying"
+                        );
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(VcrError::Transport {
+                        method: method.to_string(),
+                        path: path.to_string(),
+                        message,
+                        not_sent,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn parse_url(name: &str, value: &str) -> Result<Url, VcrError> {
+    let url = Url::parse(value.trim())
+        .map_err(|e| VcrError::Config(format!("{name} {value:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(VcrError::Config(format!(
+            "{name} {value:?} is not an http(s) URL"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(VcrError::Config(format!(
+            "{name} {value:?} must not have a query or fragment"
+        )));
+    }
+    Ok(url)
+}
+
+/// An error and its causes, on one line. reqwest errors carry the URL (never
+/// a token: tokens travel in headers).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let cs = c.to_string();
+        if !s.contains(&cs) {
+            s.push_str(": ");
+            s.push_str(&cs);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// Walks every page of a list, 1-based, stopping at the last page (or at an
+/// empty or short page when the server does not say how many there are).
+pub(crate) async fn walk_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, VcrError>
+where
+    F: FnMut(u32, u32) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, VcrError>>,
+{
+    let size = contract::WALK_PAGE_SIZE;
+    let mut out = Vec::new();
+    let mut page = contract::FIRST_PAGE;
+    loop {
+        let p = fetch(page, size).await?;
+        let n = p.items.len();
+        out.extend(p.items);
+        let last = if p.total_page > 0 {
+            page >= p.total_page
+        } else {
+            n < size as usize
+        };
+        if n == 0 || last || page >= contract::MAX_WALK_PAGES {
+            return Ok(out);
+        }
+        page += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ClientConfig {
+        ClientConfig {
+            client_id: "id".into(),
+            client_secret: Secret::new("very-secret"),
+            ..ClientConfig::default()
+        }
+    }
+
+    #[test]
+    fn urls_are_joined_and_encoded() {
+        let c = Client::new(ClientConfig {
+            endpoint_hcm: Some("http://127.0.0.1:1/hcm/".into()),
+            ..config()
+        })
+        .unwrap();
+        let u = c.inner.url(Region::Hcm, &["v1", "repository", "a/b?c"]);
+        assert_eq!(u.as_str(), "http://127.0.0.1:1/hcm/v1/repository/a%2Fb%3Fc");
+        let u = c.inner.url(Region::Han, &["v1", "user"]);
+        assert_eq!(u.as_str(), "https://han-1.api.vngcloud.vn/vcr-api/v1/user");
+        assert_eq!(c.endpoint(Region::Hcm), "http://127.0.0.1:1/hcm/");
+    }
+
+    #[test]
+    fn config_is_checked_and_never_shows_the_secret() {
+        assert!(matches!(
+            Client::new(ClientConfig {
+                client_id: "".into(),
+                ..config()
+            }),
+            Err(VcrError::Config(_))
+        ));
+        assert!(Client::new(ClientConfig {
+            token_url: Some("ftp://x".into()),
+            ..config()
+        })
+        .is_err());
+        assert!(Client::new(ClientConfig {
+            endpoint_han: Some("not a url".into()),
+            ..config()
+        })
+        .is_err());
+        let c = config();
+        assert!(!format!("{c:?}").contains("very-secret"));
+        let client = Client::new(c).unwrap();
+        assert!(!format!("{client:?}").contains("very-secret"));
+    }
+}

@@ -1,0 +1,533 @@
+//! Typed models of the vCR API, deserialized tolerantly: a missing optional
+//! field takes its default, numbers may come as integers, floats or strings.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+
+/// Whether a repository can be pulled without credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AccessLevel {
+    /// Anyone can pull (`PUBLIC`).
+    Public,
+    /// Pulling needs credentials (`PRIVATE`).
+    #[default]
+    Private,
+}
+
+impl AccessLevel {
+    /// The API's spelling: `PUBLIC` or `PRIVATE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessLevel::Public => "PUBLIC",
+            AccessLevel::Private => "PRIVATE",
+        }
+    }
+
+    /// Whether this is [`AccessLevel::Public`].
+    pub fn is_public(self) -> bool {
+        self == AccessLevel::Public
+    }
+}
+
+impl fmt::Display for AccessLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AccessLevel {
+    type Err = String;
+
+    /// Parses `public` or `private` in any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("public") {
+            Ok(AccessLevel::Public)
+        } else if s.trim().eq_ignore_ascii_case("private") {
+            Ok(AccessLevel::Private)
+        } else {
+            Err(format!(
+                "unknown access level {s:?}: expected PUBLIC or PRIVATE"
+            ))
+        }
+    }
+}
+
+impl Serialize for AccessLevel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AccessLevel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A repository (`RepositoryDto`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Repository {
+    /// The id, e.g. `repo-<uuid>`.
+    pub uuid: String,
+    /// The name as sent at creation.
+    pub name: String,
+    /// `{accountId}-{name}`: the path segment in image names.
+    pub backend_name: String,
+    /// Public or private.
+    pub access_level: AccessLevel,
+    /// How many images the repository holds.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub image_count: u64,
+    /// How many repository users are attached.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub attached_user: u64,
+    /// The quota in whole GB.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub quota_limit: u64,
+    /// The storage used, in GB (may be fractional).
+    #[serde(deserialize_with = "lenient_f64")]
+    pub quota_used: f64,
+    /// Where the images live.
+    #[serde(deserialize_with = "lenient_string")]
+    pub registry_url: String,
+    /// Creation time as the server wrote it.
+    #[serde(deserialize_with = "lenient_string")]
+    pub created_at: String,
+}
+
+/// A permission policy (`GET /v1/user/permissions`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(default)]
+pub struct Policy {
+    /// The policy id, used in `policyIdList`.
+    pub uuid: String,
+    /// What it allows, e.g. `Pull Images` (wording differs between sources).
+    pub action: String,
+}
+
+/// What a policy allows, recognised loosely from its action text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    /// Pulling images.
+    Pull,
+    /// Pushing images.
+    Push,
+}
+
+impl Policy {
+    /// Recognises the policy by its action text ("Pull Images", "Pull
+    /// repository", "pull", ...), ignoring case. `None` for anything else.
+    pub fn kind(&self) -> Option<PolicyKind> {
+        let a = self.action.to_ascii_lowercase();
+        match (a.contains("pull"), a.contains("push")) {
+            (true, false) => Some(PolicyKind::Pull),
+            (false, true) => Some(PolicyKind::Push),
+            _ => None,
+        }
+    }
+}
+
+/// The portal's two permission levels on a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// The pull policy alone ("Pull Only").
+    PullOnly,
+    /// The pull and push policies ("Push&Pull").
+    PushPull,
+}
+
+impl Permission {
+    /// The policy ids that make up this permission, looked up in `policies`
+    /// (from [`crate::vcr::Users::policies`]). Errors when a needed policy is
+    /// missing from the list.
+    pub fn policy_ids(self, policies: &[Policy]) -> Result<Vec<String>, String> {
+        let find = |kind: PolicyKind| {
+            policies
+                .iter()
+                .find(|p| p.kind() == Some(kind))
+                .map(|p| p.uuid.clone())
+                .ok_or_else(|| {
+                    let known: Vec<&str> = policies.iter().map(|p| p.action.as_str()).collect();
+                    format!("the service lists no {kind:?} policy (policies: {known:?})")
+                })
+        };
+        match self {
+            Permission::PullOnly => Ok(vec![find(PolicyKind::Pull)?]),
+            Permission::PushPull => Ok(vec![find(PolicyKind::Pull)?, find(PolicyKind::Push)?]),
+        }
+    }
+
+    /// The permission a set of policies amounts to: push and pull, pull only,
+    /// or `None` when it is neither (e.g. push alone, or nothing).
+    pub fn from_policies<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> Option<Permission> {
+        let (mut pull, mut push) = (false, false);
+        for p in policies {
+            match p.kind() {
+                Some(PolicyKind::Pull) => pull = true,
+                Some(PolicyKind::Push) => push = true,
+                None => {}
+            }
+        }
+        match (pull, push) {
+            (true, true) => Some(Permission::PushPull),
+            (true, false) => Some(Permission::PullOnly),
+            _ => None,
+        }
+    }
+}
+
+/// A user's permissions on one repository (an item of `repoPermissionList`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RepoPermission {
+    /// The repository id.
+    #[serde(deserialize_with = "lenient_string")]
+    pub repo_id: String,
+    /// The repository name.
+    #[serde(deserialize_with = "lenient_string")]
+    pub repo_name: String,
+    /// The repository's backend name.
+    #[serde(deserialize_with = "lenient_string")]
+    pub backend_repo_name: String,
+    /// The policies granted.
+    #[serde(deserialize_with = "lenient_vec")]
+    pub policy_dto_list: Vec<Policy>,
+}
+
+/// A repository user, i.e. a robot account (`RobotAccountDto`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RobotAccount {
+    /// The id, e.g. `ra-<uuid>` (the API's `repoUserId`).
+    pub uuid: String,
+    /// The name as sent at creation.
+    pub name: String,
+    /// `{accountId}-{name}`: the `docker login` user name.
+    #[serde(deserialize_with = "lenient_string")]
+    pub backend_name: String,
+    /// The description, if any.
+    pub description: Option<String>,
+    /// Whether the user is disabled.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub disable: bool,
+    /// When the user expires, or `None` for never.
+    pub expired_at: Option<String>,
+    /// Creation time as the server wrote it.
+    #[serde(deserialize_with = "lenient_string")]
+    pub created_at: String,
+    /// The owning IAM user id.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub user_id: u64,
+    /// On how many repositories the user has permissions.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub number_of_repo: u64,
+    /// The permissions, per repository.
+    #[serde(deserialize_with = "lenient_vec")]
+    pub repo_permission_list: Vec<RepoPermission>,
+}
+
+/// An image in a repository (`ImageDto`). **Assumed** shape: the public
+/// material does not describe it; unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Image {
+    /// The image name (without repository and tag).
+    #[serde(deserialize_with = "lenient_string")]
+    pub name: String,
+    /// Its tags.
+    #[serde(deserialize_with = "lenient_vec")]
+    pub tags: Vec<String>,
+    /// Its size in MB, when given.
+    #[serde(deserialize_with = "lenient_f64")]
+    pub size_mb: f64,
+    /// When it was last pushed, when given.
+    #[serde(deserialize_with = "lenient_string")]
+    pub pushed_at: String,
+}
+
+/// An entry of a repository's history. **Assumed** shape; unknown fields are
+/// kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HistoryEntry {
+    /// What happened.
+    #[serde(deserialize_with = "lenient_string")]
+    pub action: String,
+    /// Details.
+    #[serde(deserialize_with = "lenient_string")]
+    pub detail: String,
+    /// When.
+    #[serde(deserialize_with = "lenient_string")]
+    pub created_at: String,
+    /// Any other field the server sent.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One page of a list: `{"listData":[...],"page","pageSize","totalPage","totalItem"}`
+/// (the items may come as `data` instead of `listData`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// The page number (1-based).
+    pub page: u32,
+    /// The page size.
+    pub page_size: u32,
+    /// How many pages there are.
+    pub total_page: u32,
+    /// How many items there are in all.
+    pub total_item: u64,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            page: 0,
+            page_size: 0,
+            total_page: 0,
+            total_item: 0,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Page<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Raw<T> {
+            #[serde(default = "none")]
+            list_data: Option<Vec<T>>,
+            #[serde(default = "none")]
+            data: Option<Vec<T>>,
+            #[serde(default, deserialize_with = "lenient_u64")]
+            page: u64,
+            #[serde(default, deserialize_with = "lenient_u64")]
+            page_size: u64,
+            #[serde(default, deserialize_with = "lenient_u64")]
+            total_page: u64,
+            #[serde(default, deserialize_with = "lenient_u64")]
+            total_item: u64,
+        }
+        fn none<T>() -> Option<T> {
+            None
+        }
+        let raw = Raw::<T>::deserialize(d)?;
+        let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        Ok(Page {
+            items: raw.list_data.or(raw.data).unwrap_or_default(),
+            page: clamp(raw.page),
+            page_size: clamp(raw.page_size),
+            total_page: clamp(raw.total_page),
+            total_item: raw.total_item,
+        })
+    }
+}
+
+// ---- requests -------------------------------------------------------------
+
+/// Query of `GET /v1/repository`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRepositories {
+    /// Filter by name (the server may match substrings).
+    pub name: Option<String>,
+    /// Filter by access level.
+    pub access_level: Option<AccessLevel>,
+    /// The page, 1-based.
+    pub page: u32,
+    /// The page size.
+    pub size: u32,
+}
+
+impl Default for ListRepositories {
+    fn default() -> Self {
+        ListRepositories {
+            name: None,
+            access_level: None,
+            page: 1,
+            size: 10,
+        }
+    }
+}
+
+/// Body of `POST /v1/repository`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateRepository {
+    /// 6 to 20 of `a-z 0-9 _ -`, starting with a letter or digit.
+    pub name: String,
+    /// Public or private (cannot be changed later).
+    pub is_public: bool,
+    /// Quota in whole GB, at least 1.
+    pub quota_limit_gb: u64,
+}
+
+/// A user and the policies to grant it on a repository (`PUT .../attach`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachUser {
+    /// The user's id (`repoUserId`).
+    pub repo_user_id: String,
+    /// The policies to grant.
+    pub policy_ids: Vec<String>,
+}
+
+/// The policies to grant on one repository (`permissionRequestList` item).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionRequest {
+    /// The repository id.
+    pub repo_id: String,
+    /// The policies to grant.
+    #[serde(rename = "policyIdList")]
+    pub policy_ids: Vec<String>,
+}
+
+/// Body of `POST /v1/user`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CreateUser {
+    /// 6 to 14 of `a-zA-Z0-9_-`, starting with a letter or digit.
+    pub name: String,
+    /// Days until the user expires; `None` for never.
+    pub duration_days: Option<u32>,
+    /// A description.
+    pub description: Option<String>,
+    /// The permissions to grant.
+    pub permissions: Vec<PermissionRequest>,
+}
+
+/// Body of `PUT /v1/user/{id}`. Both fields are sent as given (`None` as
+/// `null`): **assumed** the server treats the call as a replacement, so a
+/// `None` duration means "never expires" and counts from the time of the call.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpdateUser {
+    /// Days from now until the user expires; `None` for never.
+    pub duration_days: Option<u32>,
+    /// The description.
+    pub description: Option<String>,
+}
+
+// ---- tolerant field decoders ------------------------------------------------
+
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match v {
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
+            .unwrap_or(0),
+        Some(serde_json::Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .map(|f| f.max(0.0).round() as u64)
+            .unwrap_or(0),
+        _ => 0,
+    })
+}
+
+fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match v {
+        Some(serde_json::Value::Number(n)) => n.as_f64().unwrap_or(0.0),
+        Some(serde_json::Value::String(s)) => s.trim().parse().unwrap_or(0.0),
+        _ => 0.0,
+    })
+}
+
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match v {
+        Some(serde_json::Value::Bool(b)) => b,
+        Some(serde_json::Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        Some(serde_json::Value::Number(n)) => n.as_i64().is_some_and(|i| i != 0),
+        _ => false,
+    })
+}
+
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match v {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    })
+}
+
+fn lenient_vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_accepts_list_data_or_data() {
+        let p: Page<Policy> =
+            serde_json::from_str(r#"{"listData":[{"uuid":"a","action":"Pull Images"}],"page":1,"pageSize":10,"totalPage":1,"totalItem":1}"#).unwrap();
+        assert_eq!(p.items.len(), 1);
+        assert_eq!(p.total_item, 1);
+        let p: Page<Policy> =
+            serde_json::from_str(r#"{"data":[{"uuid":"a"}],"page":"2"}"#).unwrap();
+        assert_eq!(p.items.len(), 1);
+        assert_eq!(p.page, 2);
+        let p: Page<Policy> = serde_json::from_str(r#"{"listData":null}"#).unwrap();
+        assert!(p.items.is_empty());
+    }
+
+    #[test]
+    fn repository_is_tolerant() {
+        let r: Repository = serde_json::from_str(
+            r#"{"uuid":"repo-1","name":"my-app","accessLevel":"public","quotaLimit":20.0,"quotaUsed":1.25,"imageCount":null,"extra":true}"#,
+        )
+        .unwrap();
+        assert_eq!(r.access_level, AccessLevel::Public);
+        assert_eq!(r.quota_limit, 20);
+        assert_eq!(r.quota_used, 1.25);
+        assert_eq!(r.image_count, 0);
+        let r: Repository = serde_json::from_str(r#"{"uuid":"repo-1","quotaUsed":3}"#).unwrap();
+        assert_eq!(r.quota_used, 3.0);
+        assert_eq!(r.access_level, AccessLevel::Private);
+    }
+
+    #[test]
+    fn robot_account_is_tolerant() {
+        let u: RobotAccount = serde_json::from_str(
+            r#"{"uuid":"ra-1","name":"ci-user","disable":false,"expiredAt":null,"userId":"42","repoPermissionList":[{"repoId":"repo-1","policyDtoList":[{"uuid":"p","action":"Push Images"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(u.user_id, 42);
+        assert_eq!(u.expired_at, None);
+        assert_eq!(
+            u.repo_permission_list[0].policy_dto_list[0].kind(),
+            Some(PolicyKind::Push)
+        );
+    }
+
+    #[test]
+    fn permissions_from_policies() {
+        let pols = vec![
+            Policy {
+                uuid: "1".into(),
+                action: "Push repository".into(),
+            },
+            Policy {
+                uuid: "2".into(),
+                action: "Pull repository".into(),
+            },
+        ];
+        assert_eq!(Permission::PullOnly.policy_ids(&pols).unwrap(), vec!["2"]);
+        assert_eq!(
+            Permission::PushPull.policy_ids(&pols).unwrap(),
+            vec!["2", "1"]
+        );
+        assert_eq!(Permission::from_policies(&pols), Some(Permission::PushPull));
+        assert_eq!(
+            Permission::from_policies(&pols[1..]),
+            Some(Permission::PullOnly)
+        );
+        assert_eq!(Permission::from_policies(&pols[..1]), None);
+        assert!(Permission::PushPull.policy_ids(&pols[..1]).is_err());
+    }
+}

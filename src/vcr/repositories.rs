@@ -1,0 +1,254 @@
+//! Repository calls (`/v1/repository`).
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::models::{
+    AccessLevel, AttachUser, CreateRepository, HistoryEntry, Image, ListRepositories, Page,
+    Repository, RobotAccount,
+};
+use super::retry::Idempotency::{Idempotent, NotIdempotent};
+use super::{walk_pages, Client, Region, VcrError};
+
+/// The repository calls of one region: `client.repositories(Region::Hcm)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Repositories<'c> {
+    client: &'c Client,
+    region: Region,
+}
+
+impl<'c> Repositories<'c> {
+    pub(crate) fn new(client: &'c Client, region: Region) -> Self {
+        Repositories { client, region }
+    }
+
+    /// The region these calls go to.
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
+    /// `GET /v1/repository`: one page.
+    pub async fn list(&self, q: &ListRepositories) -> Result<Page<Repository>, VcrError> {
+        let mut query = vec![("page", q.page.to_string()), ("size", q.size.to_string())];
+        if let Some(n) = &q.name {
+            query.push(("name", n.clone()));
+        }
+        if let Some(a) = q.access_level {
+            query.push(("accessLevel", a.as_str().to_string()));
+        }
+        self.client
+            .call_json(
+                self.region,
+                Method::GET,
+                &["v1", "repository"],
+                &query,
+                None,
+                Idempotent,
+            )
+            .await
+    }
+
+    /// Every repository (walking all pages), optionally filtered. Each
+    /// repository appears once even if the list shifts while it is walked.
+    pub async fn list_all(
+        &self,
+        name: Option<&str>,
+        access_level: Option<AccessLevel>,
+    ) -> Result<Vec<Repository>, VcrError> {
+        let all = walk_pages(|page, size| {
+            let q = ListRepositories {
+                name: name.map(str::to_string),
+                access_level,
+                page,
+                size,
+            };
+            async move { self.list(&q).await }
+        })
+        .await?;
+        Ok(dedup_by(all, |r| r.uuid.clone()))
+    }
+
+    /// `GET /v1/repository/{id}`.
+    pub async fn get(&self, id: &str) -> Result<Repository, VcrError> {
+        self.client
+            .call_json(
+                self.region,
+                Method::GET,
+                &["v1", "repository", id],
+                &[],
+                None,
+                Idempotent,
+            )
+            .await
+    }
+
+    /// `POST /v1/repository` (202). Not resent unless the request surely never
+    /// reached the server.
+    pub async fn create(&self, req: &CreateRepository) -> Result<Repository, VcrError> {
+        let body = json!({
+            "repoName": req.name,
+            "isPublic": req.is_public,
+            "quotaLimit": req.quota_limit_gb,
+        });
+        self.client
+            .call_json(
+                self.region,
+                Method::POST,
+                &["v1", "repository"],
+                &[],
+                Some(&body),
+                NotIdempotent,
+            )
+            .await
+    }
+
+    /// `DELETE /v1/repository/{id}` (202). Fails with a conflict while the
+    /// repository holds images.
+    pub async fn delete(&self, id: &str) -> Result<Repository, VcrError> {
+        self.client
+            .call_json(
+                self.region,
+                Method::DELETE,
+                &["v1", "repository", id],
+                &[],
+                None,
+                Idempotent,
+            )
+            .await
+    }
+
+    /// `PUT /v1/repository/{id}/quotas`: the quota in whole GB.
+    pub async fn set_quota(&self, id: &str, quota_limit_gb: u64) -> Result<Repository, VcrError> {
+        let body = json!({ "repoId": id, "quotaLimit": quota_limit_gb });
+        self.client
+            .call_json(
+                self.region,
+                Method::PUT,
+                &["v1", "repository", id, "quotas"],
+                &[],
+                Some(&body),
+                Idempotent,
+            )
+            .await
+    }
+
+    /// `GET /v1/repository/{id}/user`: every user attached, with their
+    /// permissions (all pages).
+    pub async fn list_users(&self, id: &str) -> Result<Vec<RobotAccount>, VcrError> {
+        let all = walk_pages(|page, size| async move {
+            let query = [("page", page.to_string()), ("size", size.to_string())];
+            self.client
+                .call_json::<Page<RobotAccount>>(
+                    self.region,
+                    Method::GET,
+                    &["v1", "repository", id, "user"],
+                    &query,
+                    None,
+                    Idempotent,
+                )
+                .await
+        })
+        .await?;
+        Ok(dedup_by(all, |u| u.uuid.clone()))
+    }
+
+    /// `PUT /v1/repository/{id}/attach`: grants users policies on the
+    /// repository.
+    pub async fn attach(&self, id: &str, users: &[AttachUser]) -> Result<(), VcrError> {
+        let list: Vec<_> = users
+            .iter()
+            .map(|u| json!({ "repoUserId": u.repo_user_id, "policyIdList": u.policy_ids }))
+            .collect();
+        let body = json!({ "repoId": id, "repoUserList": list });
+        self.client
+            .call(
+                self.region,
+                Method::PUT,
+                &["v1", "repository", id, "attach"],
+                &[],
+                Some(&body),
+                Idempotent,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// `PUT /v1/repository/{id}/detach`: removes users from the repository.
+    /// (On the real service a user detached then attached again fails: prefer
+    /// [`super::Users::set_permissions`].)
+    pub async fn detach(&self, id: &str, user_ids: &[String]) -> Result<(), VcrError> {
+        let body = json!({ "repoId": id, "repoUserUuidList": user_ids });
+        self.client
+            .call(
+                self.region,
+                Method::PUT,
+                &["v1", "repository", id, "detach"],
+                &[],
+                Some(&body),
+                Idempotent,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// `GET /v1/repository/{id}/images`: every image (all pages).
+    pub async fn list_images(&self, id: &str) -> Result<Vec<Image>, VcrError> {
+        let all = walk_pages(|page, size| async move {
+            let query = [("page", page.to_string()), ("size", size.to_string())];
+            self.client
+                .call_json::<Page<Image>>(
+                    self.region,
+                    Method::GET,
+                    &["v1", "repository", id, "images"],
+                    &query,
+                    None,
+                    Idempotent,
+                )
+                .await
+        })
+        .await?;
+        Ok(dedup_by(all, |i| i.name.clone()))
+    }
+
+    /// `DELETE /v1/repository/{id}/images/delete?imageName=...`.
+    pub async fn delete_image(&self, id: &str, image_name: &str) -> Result<(), VcrError> {
+        let query = [("imageName", image_name.to_string())];
+        self.client
+            .call(
+                self.region,
+                Method::DELETE,
+                &["v1", "repository", id, "images", "delete"],
+                &query,
+                None,
+                Idempotent,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// `GET /v1/repository/{id}/history`: one page of the repository's history.
+    pub async fn history(
+        &self,
+        id: &str,
+        page: u32,
+        size: u32,
+    ) -> Result<Page<HistoryEntry>, VcrError> {
+        let query = [("page", page.to_string()), ("size", size.to_string())];
+        self.client
+            .call_json(
+                self.region,
+                Method::GET,
+                &["v1", "repository", id, "history"],
+                &query,
+                None,
+                Idempotent,
+            )
+            .await
+    }
+}
+
+/// Keeps the first item of each key, in order.
+pub(crate) fn dedup_by<T>(items: Vec<T>, key: impl Fn(&T) -> String) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    items.into_iter().filter(|i| seen.insert(key(i))).collect()
+}

@@ -1,0 +1,272 @@
+//! Repository-user (robot account) calls (`/v1/user`).
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::models::{CreateUser, Page, PermissionRequest, Policy, RobotAccount, UpdateUser};
+use super::repositories::dedup_by;
+use super::retry::Idempotency::{Idempotent, NotIdempotent};
+use super::{walk_pages, Client, Region, Secret, VcrError};
+
+/// The repository-user calls of one region: `client.users(Region::Hcm)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Users<'c> {
+    client: &'c Client,
+    region: Region,
+}
+
+impl<'c> Users<'c> {
+    pub(crate) fn new(client: &'c Client, region: Region) -> Self {
+        Users { client, region }
+    }
+
+    /// The region these calls go to.
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
+    /// `GET /v1/user`: one page, optionally filtered by name (the server may
+    /// match substrings).
+    pub async fn list(
+        &self,
+        name: Option<&str>,
+        page: u32,
+        size: u32,
+    ) -> Result<Page<RobotAccount>, VcrError> {
+        let mut query = vec![("page", page.to_string()), ("size", size.to_string())];
+        if let Some(n) = name {
+            query.push(("name", n.to_string()));
+        }
+        self.client
+            .call_json(
+                self.region,
+                Method::GET,
+                &["v1", "user"],
+                &query,
+                None,
+                Idempotent,
+            )
+            .await
+    }
+
+    /// Every user (walking all pages), optionally filtered by name.
+    pub async fn list_all(&self, name: Option<&str>) -> Result<Vec<RobotAccount>, VcrError> {
+        let all = walk_pages(|page, size| async move { self.list(name, page, size).await }).await?;
+        Ok(dedup_by(all, |u| u.uuid.clone()))
+    }
+
+    /// The user whose name is exactly `name`, if any.
+    pub async fn find_by_name(&self, name: &str) -> Result<Option<RobotAccount>, VcrError> {
+        Ok(self
+            .list_all(Some(name))
+            .await?
+            .into_iter()
+            .find(|u| u.name == name))
+    }
+
+    /// The user with this id, if any (the contract has no GET by id: this
+    /// lists and matches).
+    pub async fn find_by_id(&self, id: &str) -> Result<Option<RobotAccount>, VcrError> {
+        Ok(self
+            .list_all(None)
+            .await?
+            .into_iter()
+            .find(|u| u.uuid == id))
+    }
+
+    /// `POST /v1/user`: creates the user and returns its secret, which no
+    /// other call returns again. The answer has no id: use
+    /// [`Users::find_by_name`]. Not resent unless the request surely never
+    /// reached the server.
+    pub async fn create(&self, req: &CreateUser) -> Result<Secret, VcrError> {
+        let mut body = json!({
+            "name": req.name,
+            "permissionRequestList": req.permissions,
+        });
+        if let Some(d) = req.duration_days {
+            body["duration"] = json!(d);
+        }
+        if let Some(desc) = &req.description {
+            body["description"] = json!(desc);
+        }
+        let bytes = self
+            .client
+            .call(
+                self.region,
+                Method::POST,
+                &["v1", "user"],
+                &[],
+                Some(&body),
+                NotIdempotent,
+            )
+            .await?;
+        secret_from_answer(&bytes).ok_or_else(|| VcrError::Decode {
+            method: "POST".into(),
+            path: "/v1/user".into(),
+            message: "the answer holds no secretKey".into(),
+        })
+    }
+
+    /// `PUT /v1/user/{id}`: sets the duration (days from now; `None` for
+    /// never) and the description.
+    pub async fn update(&self, id: &str, req: &UpdateUser) -> Result<(), VcrError> {
+        let body = json!({
+            "repoUserId": id,
+            "duration": req.duration_days,
+            "description": req.description,
+        });
+        self.client
+            .call(
+                self.region,
+                Method::PUT,
+                &["v1", "user", id],
+                &[],
+                Some(&body),
+                Idempotent,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// `DELETE /v1/user/{id}`.
+    pub async fn delete(&self, id: &str) -> Result<(), VcrError> {
+        self.client
+            .call(
+                self.region,
+                Method::DELETE,
+                &["v1", "user", id],
+                &[],
+                None,
+                Idempotent,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// `PUT /v1/user/{id}/enable`.
+    pub async fn enable(&self, id: &str) -> Result<(), VcrError> {
+        self.client
+            .call(
+                self.region,
+                Method::PUT,
+                &["v1", "user", id, "enable"],
+                &[],
+                None,
+                Idempotent,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// `PUT /v1/user/{id}/disable`.
+    pub async fn disable(&self, id: &str) -> Result<(), VcrError> {
+        self.client
+            .call(
+                self.region,
+                Method::PUT,
+                &["v1", "user", id, "disable"],
+                &[],
+                None,
+                Idempotent,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// `PUT /v1/user/{id}/permission`: replaces the user's permissions on
+    /// every repository with `permissions`.
+    pub async fn set_permissions(
+        &self,
+        id: &str,
+        permissions: &[PermissionRequest],
+    ) -> Result<(), VcrError> {
+        let body = json!({ "repoUserId": id, "permissionRequestList": permissions });
+        self.client
+            .call(
+                self.region,
+                Method::PUT,
+                &["v1", "user", id, "permission"],
+                &[],
+                Some(&body),
+                Idempotent,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// `GET /v1/user/{id}/refresh`: a new secret replaces the old one. This GET
+    /// changes state: it is not resent unless it surely never reached the
+    /// server.
+    pub async fn refresh_secret(&self, id: &str) -> Result<Secret, VcrError> {
+        let bytes = self
+            .client
+            .call(
+                self.region,
+                Method::GET,
+                &["v1", "user", id, "refresh"],
+                &[],
+                None,
+                NotIdempotent,
+            )
+            .await?;
+        secret_from_answer(&bytes).ok_or_else(|| VcrError::Decode {
+            method: "GET".into(),
+            path: format!("/v1/user/{id}/refresh"),
+            message: "the answer holds no secret".into(),
+        })
+    }
+
+    /// `GET /v1/user/permissions`: the policies that can be granted.
+    pub async fn policies(&self) -> Result<Vec<Policy>, VcrError> {
+        self.client
+            .call_json(
+                self.region,
+                Method::GET,
+                &["v1", "user", "permissions"],
+                &[],
+                None,
+                Idempotent,
+            )
+            .await
+    }
+}
+
+/// The secret in an answer: a bare JSON string, `{"secretKey": ...}`, or (to be
+/// tolerant) a bare token of text. Never puts the body in an error.
+fn secret_from_answer(body: &[u8]) -> Option<Secret> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::String(s)) if !s.is_empty() => Some(Secret::new(s)),
+        Ok(serde_json::Value::Object(m)) => m
+            .get("secretKey")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(Secret::new),
+        Ok(_) => None,
+        Err(_) => {
+            let text = std::str::from_utf8(body).ok()?.trim();
+            let plausible = !text.is_empty()
+                && !text.contains(|c: char| c.is_whitespace() || "{}[]\"<>".contains(c));
+            plausible.then(|| Secret::new(text))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_shapes() {
+        assert_eq!(secret_from_answer(br#""abc""#).unwrap().expose(), "abc");
+        assert_eq!(
+            secret_from_answer(br#"{"secretKey":"abc"}"#)
+                .unwrap()
+                .expose(),
+            "abc"
+        );
+        assert_eq!(secret_from_answer(b"abc\n").unwrap().expose(), "abc");
+        assert!(secret_from_answer(br#"{"other":1}"#).is_none());
+        assert!(secret_from_answer(b"<html>oops</html>").is_none());
+        assert!(secret_from_answer(br#""""#).is_none());
+    }
+}
