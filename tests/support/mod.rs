@@ -5,6 +5,8 @@
 //! `-refresh=false` and a plan with refresh, both empty.
 #![allow(dead_code)]
 
+pub mod local;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
