@@ -1,1 +1,119 @@
-fn main() {}
+//! `vcr-local`: a local stand-in for the vCR API (IAM token endpoint and both
+//! regions). See `docs/vcr-local.md`.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use vcr_provider::local::{self, LocalConfig};
+
+/// A local stand-in for VNG Cloud vContainer Registry: the IAM token endpoint
+/// and the vCR API of regions HCM and HAN, in one process.
+///
+/// At start it prints the settings a provider needs (VCR_TOKEN_URL,
+/// VCR_ENDPOINT_HCM, VCR_ENDPOINT_HAN, VCR_CLIENT_ID, VCR_CLIENT_SECRET), one
+/// per line on stdout. Logs go to stderr (RUST_LOG sets the level).
+#[derive(Debug, Parser)]
+#[command(name = "vcr-local", version)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "VCR_LOCAL_LISTEN", default_value = local::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+
+    /// Keep the state in this directory (created if missing); it survives a
+    /// restart and a crash.
+    #[arg(
+        long,
+        env = "VCR_LOCAL_DATA",
+        value_name = "DIR",
+        conflicts_with = "in_memory"
+    )]
+    data: Option<PathBuf>,
+
+    /// Keep the state in memory only (the default when --data is not given).
+    #[arg(long)]
+    in_memory: bool,
+
+    /// The account id, prefix of every backendName.
+    #[arg(long, env = "VCR_LOCAL_ACCOUNT_ID", default_value_t = local::DEFAULT_ACCOUNT_ID)]
+    account_id: u64,
+
+    /// The IAM client id to accept.
+    #[arg(long, env = "VCR_LOCAL_CLIENT_ID", default_value = local::DEFAULT_CLIENT_ID)]
+    client_id: String,
+
+    /// The IAM client secret to accept.
+    #[arg(long, env = "VCR_LOCAL_CLIENT_SECRET", default_value = local::DEFAULT_CLIENT_SECRET)]
+    client_secret: String,
+
+    /// How long an access token lives, in seconds.
+    #[arg(long, env = "VCR_LOCAL_TOKEN_TTL", default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
+    token_ttl_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    let config = LocalConfig {
+        listen: args.listen,
+        data_dir: if args.in_memory { None } else { args.data },
+        account_id: args.account_id,
+        client_id: args.client_id,
+        client_secret: args.client_secret,
+        token_ttl: Duration::from_secs(args.token_ttl_secs),
+    };
+    let server = match local::start(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("vcr-local: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        for (k, v) in server.settings() {
+            let _ = writeln!(out, "{k}={v}");
+        }
+        let _ = out.flush();
+    }
+
+    wait_for_signal().await;
+    tracing::info!("stopping");
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Returns on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
