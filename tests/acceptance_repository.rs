@@ -328,3 +328,92 @@ fn bad_input_fails_at_validate_naming_the_attribute() {
         run.output()
     );
 }
+
+#[test]
+fn a_repository_with_images_needs_force_destroy() {
+    let local = LocalVcr::start();
+    let ws = workspace(&local);
+    ws.write_config(&repo_config("images-app", 2, ""));
+    ws.apply();
+    let id = ws.state_values("vcr_repository.app")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = local.local_call(
+        "POST",
+        &format!("/_local/hcm/repositories/{id}/images"),
+        Some(serde_json::json!({"name": "web", "tag": "v1", "sizeMb": 10})),
+    );
+    assert_eq!(status, 201, "{body}");
+    // New images show up on refresh without planning a change.
+    ws.assert_no_changes();
+    assert_eq!(
+        ws.state_values("vcr_repository.app")["image_count"],
+        0,
+        "state refreshes only on apply"
+    );
+    ws.must(&["apply", "-refresh-only", "-auto-approve", "-no-color"]);
+    assert_eq!(ws.state_values("vcr_repository.app")["image_count"], 1);
+
+    let run = ws.run(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(
+        !run.success(),
+        "destroy of a non-empty repository must fail"
+    );
+    let out = run.output();
+    assert!(
+        out.contains("Repository \"images-app\" still holds images"),
+        "{out}"
+    );
+    assert!(out.contains("force_destroy = true"), "{out}");
+    assert_eq!(
+        local.repository_names(Region::Hcm),
+        vec!["images-app"],
+        "nothing deleted"
+    );
+    assert_eq!(
+        ws.state_values("vcr_repository.app")["id"],
+        id.as_str(),
+        "still in state"
+    );
+
+    ws.write_config(&repo_config("images-app", 2, "force_destroy = true"));
+    let plan = ws.assert_changes();
+    assert!(
+        plan.contains("~ force_destroy") && plan.contains("update in-place"),
+        "{plan}"
+    );
+    ws.apply();
+    ws.destroy();
+    assert!(local.repository_names(Region::Hcm).is_empty());
+}
+
+#[test]
+fn an_error_other_than_not_found_keeps_the_object_in_state() {
+    let local = LocalVcr::start();
+    let mut ws = workspace(&local);
+    ws.set_env("VCR_MAX_RETRIES", "0");
+    ws.write_config(&repo_config("sturdy-app", 1, ""));
+    ws.apply();
+    let applied = ws.state_values("vcr_repository.app");
+
+    let (status, body) = local.local_call(
+        "POST",
+        "/_local/faults",
+        Some(serde_json::json!({"method": "GET", "path": "/hcm/v1/repository/*", "status": 500, "message": "disk on fire"})),
+    );
+    assert!(status < 300, "{body}");
+    let run = ws.plan(true);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.output().contains("Could not read repository"),
+        "{}",
+        run.output()
+    );
+    assert!(run.output().contains("disk on fire"), "{}", run.output());
+
+    local.local_call("DELETE", "/_local/faults", None);
+    assert_eq!(ws.state_values("vcr_repository.app"), applied);
+    ws.assert_no_changes();
+    ws.destroy();
+}
