@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint unit demo terraform clean
+.PHONY: all build test lint docs demo terraform clean
 
 all: build
 
@@ -22,6 +22,10 @@ lint:
 ## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests.
 test: terraform lint
 	$(CARGO) test --all-targets
+
+## Rewrites the generated parts of docs/ from the schema and examples/.
+docs:
+	UPDATE_DOCS=1 $(CARGO) test --test docs
 
 demo: build
 	@bash scripts/demo.sh

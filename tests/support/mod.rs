@@ -113,6 +113,11 @@ impl Workspace {
         std::fs::write(self.dir.path().join("main.tf"), text).unwrap();
     }
 
+    /// Writes a file of the workspace as it is (no block prepended).
+    pub fn write_file(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+    }
+
     /// Runs `terraform ARGS` here and returns what it did.
     pub fn run(&self, args: &[&str]) -> Run {
         let mut cmd = Command::new(terraform_binary());

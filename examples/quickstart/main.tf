@@ -1,0 +1,100 @@
+# The quickstart: a repository in each region, a CI user that pushes and a deploy
+# user that pulls. `make demo` runs it against vcr-local; against vCR, set
+# VCR_CLIENT_ID and VCR_CLIENT_SECRET (and nothing else) instead.
+
+terraform {
+  required_providers {
+    vcr = {
+      source = "vngcloud/vcr"
+    }
+  }
+}
+
+# Settings come from the environment: VCR_REGION, VCR_CLIENT_ID, VCR_CLIENT_SECRET,
+# and for vcr-local VCR_TOKEN_URL, VCR_ENDPOINT_HCM, VCR_ENDPOINT_HAN.
+provider "vcr" {}
+
+# Private images of the application, in Ho Chi Minh City.
+resource "vcr_repository" "app" {
+  name           = "quickstart-app"
+  quota_limit_gb = 10
+}
+
+# A public mirror in Hanoi: anyone may pull from it.
+resource "vcr_repository" "mirror" {
+  name           = "quickstart-mirror"
+  access_level   = "public"
+  quota_limit_gb = 5
+  region         = "HAN"
+  force_destroy  = true
+}
+
+# CI pushes and pulls the application's images.
+resource "vcr_repository_user" "ci" {
+  name        = "quick-ci"
+  description = "pushes from CI"
+
+  repository_permission {
+    repository_id = vcr_repository.app.id
+    permission    = "push_pull"
+  }
+}
+
+# Deployments only pull, and the account expires at the end of 2030.
+resource "vcr_repository_user" "deploy" {
+  name            = "quick-deploy"
+  description     = "pulls for deployments"
+  expiration_date = "2030-12-31"
+
+  repository_permission {
+    repository_id = vcr_repository.app.id
+    permission    = "pull_only"
+  }
+}
+
+# Mirror publishers in Hanoi push to the public mirror.
+resource "vcr_repository_user" "mirror_ci" {
+  name   = "quick-mirror"
+  region = "HAN"
+
+  repository_permission {
+    repository_id = vcr_repository.mirror.id
+    permission    = "push_pull"
+  }
+}
+
+output "ci_docker_login" {
+  description = "Log CI in (the secret comes from: terraform output -raw ci_secret)."
+  value       = "terraform output -raw ci_secret | docker login ${split("/", vcr_repository.app.registry_url)[0]} -u ${vcr_repository_user.ci.backend_name} --password-stdin"
+}
+
+output "ci_docker_push" {
+  value = "docker tag my-app:1.0 ${vcr_repository.app.registry_url}/my-app:1.0 && docker push ${vcr_repository.app.registry_url}/my-app:1.0"
+}
+
+output "deploy_docker_login" {
+  value = "terraform output -raw deploy_secret | docker login ${split("/", vcr_repository.app.registry_url)[0]} -u ${vcr_repository_user.deploy.backend_name} --password-stdin"
+}
+
+output "deploy_docker_pull" {
+  value = "docker pull ${vcr_repository.app.registry_url}/my-app:1.0"
+}
+
+output "mirror_docker_push" {
+  value = "docker push ${vcr_repository.mirror.registry_url}/base:latest   # after logging in as ${vcr_repository_user.mirror_ci.backend_name}"
+}
+
+output "mirror_docker_pull" {
+  description = "A public repository: no login needed to pull."
+  value       = "docker pull ${vcr_repository.mirror.registry_url}/base:latest"
+}
+
+output "ci_secret" {
+  value     = vcr_repository_user.ci.secret
+  sensitive = true
+}
+
+output "deploy_secret" {
+  value     = vcr_repository_user.deploy.secret
+  sensitive = true
+}

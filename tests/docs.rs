@@ -1,0 +1,306 @@
+//! The docs say what the schema says. Each page under `docs/` has hand-written prose
+//! and generated regions (example usage, the schema reference, import) that this test
+//! rebuilds from the schema and `examples/`. A page that disagrees with the schema, an
+//! attribute missing from its page, or an empty description fails the test.
+//!
+//! After changing a schema or an example: `make docs` (UPDATE_DOCS=1) rewrites them.
+
+use std::path::Path;
+
+use vcr_provider::provider::VcrProvider;
+use vcr_provider::tfplugin::schema::Mode;
+use vcr_provider::tfplugin::{Block, Nesting, Provider, Schema, Type};
+
+fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::String => "String".into(),
+        Type::Number => "Number".into(),
+        Type::Bool => "Boolean".into(),
+        Type::Dynamic => "Dynamic".into(),
+        Type::List(e) => format!("List of {}", type_name(e)),
+        Type::Set(e) => format!("Set of {}", type_name(e)),
+        Type::Map(e) => format!("Map of {}", type_name(e)),
+        Type::Object(_) => "Object".into(),
+    }
+}
+
+/// The schema reference in the layout of the Terraform registry's docs.
+fn render_block(block: &Block, anchor: &str, out: &mut String, nested: &mut Vec<(String, Block)>) {
+    let groups = [
+        ("Required", Mode::Required),
+        ("Optional", Mode::Optional),
+        ("Read-Only", Mode::Computed),
+    ];
+    for (title, mode) in groups {
+        let mut lines = Vec::new();
+        for a in &block.attributes {
+            let group = match a.mode {
+                Mode::OptionalComputed => Mode::Optional,
+                m => m,
+            };
+            if group != mode {
+                continue;
+            }
+            let mut kind = type_name(&a.ty);
+            if a.sensitive {
+                kind.push_str(", Sensitive");
+            }
+            lines.push(format!("- `{}` ({kind}) {}", a.name, a.description));
+        }
+        for b in &block.blocks {
+            let group = if b.min_items > 0 {
+                Mode::Required
+            } else {
+                Mode::Optional
+            };
+            if group != mode {
+                continue;
+            }
+            let id = if anchor.is_empty() {
+                format!("nestedblock--{}", b.name)
+            } else {
+                format!("{anchor}--{}", b.name)
+            };
+            let what = match b.nesting {
+                Nesting::Single => "Block".to_string(),
+                Nesting::List => "Block List".to_string(),
+                Nesting::Set => "Block Set".to_string(),
+            };
+            let limits = match (b.min_items, b.max_items) {
+                (0, 0) => String::new(),
+                (min, 0) => format!(", Min: {min}"),
+                (0, max) => format!(", Max: {max}"),
+                (min, max) => format!(", Min: {min}, Max: {max}"),
+            };
+            lines.push(format!(
+                "- `{}` ({what}{limits}) {} (see [below for nested schema](#{id}))",
+                b.name, b.block.description
+            ));
+            nested.push((id, b.block.clone()));
+        }
+        if !lines.is_empty() {
+            if anchor.is_empty() {
+                out.push_str(&format!("### {title}\n\n"));
+            } else {
+                out.push_str(&format!("{title}:\n\n"));
+            }
+            out.push_str(&lines.join("\n"));
+            out.push_str("\n\n");
+        }
+    }
+}
+
+fn render_schema(schema: &Schema) -> String {
+    let mut out = String::from("## Schema\n\n");
+    let mut nested = Vec::new();
+    render_block(&schema.block, "", &mut out, &mut nested);
+    while !nested.is_empty() {
+        let (id, block) = nested.remove(0);
+        let name = id.rsplit("--").next().unwrap().to_string();
+        out.push_str(&format!(
+            "<a id=\"{id}\"></a>\n### Nested Schema for `{name}`\n\n"
+        ));
+        let mut deeper = Vec::new();
+        render_block(&block, &id, &mut out, &mut deeper);
+        nested.extend(deeper);
+    }
+    out.trim_end().to_string()
+}
+
+fn code(lang: &str, path: &str) -> String {
+    let text = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    format!("```{lang}\n{}\n```", text.trim_end())
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Replaces the content between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->`.
+fn fill(page: &str, name: &str, content: &str, path: &str) -> String {
+    let open = format!("<!-- generated:{name} -->");
+    let close = format!("<!-- /generated:{name} -->");
+    let start = page
+        .find(&open)
+        .unwrap_or_else(|| panic!("{path} has no {open} region"));
+    let end = page
+        .find(&close)
+        .unwrap_or_else(|| panic!("{path} has no {close} marker"));
+    format!("{}{open}\n{content}\n{}", &page[..start], &page[end..])
+}
+
+struct Page {
+    path: &'static str,
+    schema: Schema,
+    example: Option<(&'static str, &'static str)>,
+    import: Option<&'static str>,
+}
+
+fn pages() -> Vec<Page> {
+    let provider = VcrProvider;
+    let resource = |name: &str| {
+        provider
+            .resources()
+            .into_iter()
+            .find(|r| r.type_name() == name)
+            .unwrap_or_else(|| panic!("no resource {name}"))
+            .schema()
+    };
+    let data_source = |name: &str| {
+        provider
+            .data_sources()
+            .into_iter()
+            .find(|r| r.type_name() == name)
+            .unwrap_or_else(|| panic!("no data source {name}"))
+            .schema()
+    };
+    vec![
+        Page {
+            path: "docs/index.md",
+            schema: provider.schema(),
+            example: Some(("terraform", "examples/provider/provider.tf")),
+            import: None,
+        },
+        Page {
+            path: "docs/resources/repository.md",
+            schema: resource("vcr_repository"),
+            example: Some(("terraform", "examples/resources/vcr_repository/resource.tf")),
+            import: Some("examples/resources/vcr_repository/import.sh"),
+        },
+        Page {
+            path: "docs/resources/repository_user.md",
+            schema: resource("vcr_repository_user"),
+            example: Some((
+                "terraform",
+                "examples/resources/vcr_repository_user/resource.tf",
+            )),
+            import: Some("examples/resources/vcr_repository_user/import.sh"),
+        },
+        Page {
+            path: "docs/data-sources/repository.md",
+            schema: data_source("vcr_repository"),
+            example: Some((
+                "terraform",
+                "examples/data-sources/vcr_repository/data-source.tf",
+            )),
+            import: None,
+        },
+        Page {
+            path: "docs/data-sources/repositories.md",
+            schema: data_source("vcr_repositories"),
+            example: Some((
+                "terraform",
+                "examples/data-sources/vcr_repositories/data-source.tf",
+            )),
+            import: None,
+        },
+        Page {
+            path: "docs/data-sources/repository_user.md",
+            schema: data_source("vcr_repository_user"),
+            example: Some((
+                "terraform",
+                "examples/data-sources/vcr_repository_user/data-source.tf",
+            )),
+            import: None,
+        },
+        Page {
+            path: "docs/data-sources/repository_users.md",
+            schema: data_source("vcr_repository_users"),
+            example: Some((
+                "terraform",
+                "examples/data-sources/vcr_repository_users/data-source.tf",
+            )),
+            import: None,
+        },
+    ]
+}
+
+fn check_descriptions(block: &Block, context: &str, missing: &mut Vec<String>) {
+    for a in &block.attributes {
+        if a.description.trim().is_empty() {
+            missing.push(format!("{context}.{}", a.name));
+        }
+    }
+    for b in &block.blocks {
+        if b.block.description.trim().is_empty() {
+            missing.push(format!("{context}.{} (block)", b.name));
+        }
+        check_descriptions(&b.block, &format!("{context}.{}", b.name), missing);
+    }
+}
+
+#[test]
+fn every_attribute_has_a_description() {
+    let mut missing = Vec::new();
+    for page in pages() {
+        check_descriptions(&page.schema.block, page.path, &mut missing);
+    }
+    assert!(
+        missing.is_empty(),
+        "attributes without a description: {missing:#?}"
+    );
+}
+
+#[test]
+fn docs_match_the_schema_and_examples() {
+    let update = std::env::var("UPDATE_DOCS").is_ok_and(|v| v == "1");
+    let mut stale = Vec::new();
+    for page in pages() {
+        let file = root().join(page.path);
+        let current =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", page.path));
+        let mut wanted = fill(&current, "schema", &render_schema(&page.schema), page.path);
+        if let Some((lang, example)) = page.example {
+            wanted = fill(&wanted, "example", &code(lang, example), page.path);
+        }
+        if let Some(import) = page.import {
+            wanted = fill(&wanted, "import", &code("shell", import), page.path);
+        }
+        // Every attribute of the schema appears on the page, by name.
+        for a in &page.schema.block.attributes {
+            assert!(
+                wanted.contains(&format!("- `{}` (", a.name)),
+                "{}: {} missing",
+                page.path,
+                a.name
+            );
+        }
+        if wanted != current {
+            if update {
+                std::fs::write(&file, &wanted).unwrap();
+            } else {
+                stale.push(page.path);
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "these pages disagree with the schema or the examples: {stale:?}; run `make docs` and review the diff"
+    );
+}
+
+#[test]
+fn sensitive_and_modes_are_rendered() {
+    let schema = VcrProvider
+        .resources()
+        .into_iter()
+        .find(|r| r.type_name() == "vcr_repository_user")
+        .unwrap()
+        .schema();
+    let text = render_schema(&schema);
+    assert!(text.contains("- `secret` (String, Sensitive)"), "{text}");
+    let read_only = text.split("### Read-Only").nth(1).unwrap();
+    assert!(read_only.contains("- `id` (String)"));
+    let required = text
+        .split("### Required")
+        .nth(1)
+        .unwrap()
+        .split("###")
+        .next()
+        .unwrap();
+    assert!(
+        required.contains("`repository_permission` (Block Set, Min: 1)"),
+        "{text}"
+    );
+    assert!(text.contains("### Nested Schema for `repository_permission`"));
+}
