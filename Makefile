@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint docs demo terraform clean
+.PHONY: all build test lint docs demo release install terraform clean
 
 all: build
 
@@ -29,6 +29,14 @@ docs:
 
 demo: build
 	@bash scripts/demo.sh
+
+## Zips, checksums and manifest for the Terraform registry, in dist/.
+release:
+	@bash scripts/release.sh
+
+## Puts the provider where a local `terraform init` finds it (~/.terraform.d/plugins).
+install:
+	@bash scripts/install.sh
 
 clean:
 	$(CARGO) clean

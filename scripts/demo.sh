@@ -1,31 +1,110 @@
 #!/usr/bin/env bash
-# The quickstart against vcr-local. Until the resources land, it shows the provider
-# speaking to a real Terraform.
+# `make demo`: the quickstart against vcr-local, the way a user would run it.
+# Builds the provider, starts vcr-local on a fresh data folder, installs the provider
+# into a local filesystem mirror so that `terraform init` runs as it would from the
+# registry (lock file and all), applies examples/quickstart, shows that the next plan
+# is empty, destroys, and stops vcr-local. Leaves nothing running.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-tf=$(bash "$root/scripts/terraform-bin.sh")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-echo "==> Using $($tf version | head -1) with the provider built in target/debug"
-cat > "$work/cli.tfrc" <<CFG
-provider_installation {
-  dev_overrides { "vngcloud/vcr" = "$root/target/debug" }
-  direct {}
+cd "$root"
+
+stage=""
+step() { stage="$1"; printf '\n\033[1m==> %s\033[0m\n' "$1"; }
+fail() {
+  local code=$?
+  printf '\n\033[1;31mThe demo failed while: %s\033[0m\n' "$stage" >&2
+  [ -s "${demo:-/nonexistent}/vcr-local.log" ] && { echo "Last lines of vcr-local's log:" >&2; tail -5 "$demo/vcr-local.log" >&2; }
+  echo "Try: make test (it checks each part on its own), or run scripts/demo.sh with bash -x to see every command." >&2
+  exit "$code"
 }
-CFG
-cat > "$work/main.tf" <<'TF'
-terraform {
-  required_providers {
-    vcr = { source = "vngcloud/vcr" }
+trap fail ERR
+
+step "Building the provider and vcr-local (debug profile)"
+cargo build --bins --quiet
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+case "$(uname -m)" in
+  x86_64) arch=amd64 ;;
+  aarch64|arm64) arch=arm64 ;;
+  *) arch=$(uname -m) ;;
+esac
+
+step "Finding Terraform"
+tf=$(bash scripts/terraform-bin.sh)
+echo "$("$tf" version | head -1) at $tf"
+
+demo="$root/.demo"
+rm -rf "$demo"
+mkdir -p "$demo/work"
+
+step "Starting vcr-local on a fresh data folder ($demo/vcr-data)"
+target/debug/vcr-local --listen 127.0.0.1:0 --data "$demo/vcr-data" >"$demo/vcr-local.env" 2>"$demo/vcr-local.log" &
+local_pid=$!
+cleanup() {
+  kill "$local_pid" 2>/dev/null || true
+  wait "$local_pid" 2>/dev/null || true
+}
+trap 'cleanup' EXIT
+for _ in $(seq 1 100); do
+  [ "$(grep -c '^VCR_' "$demo/vcr-local.env" 2>/dev/null || true)" -ge 5 ] && break
+  kill -0 "$local_pid" 2>/dev/null || { echo "vcr-local exited:" >&2; cat "$demo/vcr-local.log" >&2; false; }
+  sleep 0.1
+done
+grep -q '^VCR_CLIENT_SECRET=' "$demo/vcr-local.env"
+set -a
+# shellcheck disable=SC1091
+. "$demo/vcr-local.env"
+set +a
+grep '^VCR_' "$demo/vcr-local.env" | sed 's/^VCR_CLIENT_SECRET=.*/VCR_CLIENT_SECRET=(hidden)/; s/^/    /'
+
+step "Installing the provider into a local filesystem mirror"
+mirror="$demo/mirror/registry.terraform.io/vngcloud/vcr/$version/linux_$arch"
+mkdir -p "$mirror"
+cp target/debug/terraform-provider-vcr "$mirror/terraform-provider-vcr_v$version"
+cat >"$demo/cli.tfrc" <<CFG
+provider_installation {
+  filesystem_mirror {
+    path    = "$demo/mirror"
+    include = ["registry.terraform.io/vngcloud/vcr"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/vngcloud/vcr"]
   }
 }
-provider "vcr" {
-  region = "HAN"
-}
-TF
-export TF_CLI_CONFIG_FILE="$work/cli.tfrc" CHECKPOINT_DISABLE=1
-echo "==> terraform validate"
-(cd "$work" && "$tf" validate -no-color | grep -v -i "override\|^$\|behavior\|published\|configuration:\|vngcloud/vcr in\|applying changes" || true)
-echo "==> terraform providers schema -json (the provider block)"
-(cd "$work" && "$tf" providers schema -json) | python3 -c 'import json,sys; b=json.load(sys.stdin)["provider_schemas"]["registry.terraform.io/vngcloud/vcr"]["provider"]["block"]; [print("  " + k + ": " + v["description"]) for k, v in sorted(b["attributes"].items())]'
-echo "==> The repository and repository user resources and the vcr-local quickstart are coming next (see the open issues)."
+CFG
+export TF_CLI_CONFIG_FILE="$demo/cli.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
+echo "    $mirror/terraform-provider-vcr_v$version"
+
+cp examples/quickstart/main.tf "$demo/work/"
+cd "$demo/work"
+
+step "terraform init (from the mirror, writing .terraform.lock.hcl)"
+"$tf" init -input=false -no-color | grep -E '^- Install|successfully initialized|created a lock file' || true
+test -f .terraform.lock.hcl
+
+step "terraform apply (examples/quickstart: a repository per region, a CI user, a deploy user)"
+"$tf" apply -auto-approve -input=false -no-color | grep -vE '^\s*$|Refreshing state|Reading\.\.\.|Read complete' | sed -n '/Apply complete/,$p;/will be created/p'
+
+step "The next plan is empty"
+set +e
+"$tf" plan -detailed-exitcode -input=false -no-color >"$demo/plan.txt" 2>&1
+plan_code=$?
+set -e
+if [ "$plan_code" -ne 0 ]; then
+  cat "$demo/plan.txt" >&2
+  echo "expected an empty plan, terraform plan exited with $plan_code" >&2
+  false
+fi
+grep -m1 'No changes' "$demo/plan.txt"
+
+step "What a CI job would run (credentials are sensitive outputs)"
+for name in ci_docker_login ci_docker_push deploy_docker_pull mirror_docker_pull; do
+  echo "    $("$tf" output -raw "$name")"
+done
+
+step "terraform destroy"
+"$tf" destroy -auto-approve -input=false -no-color | tail -1
+
+step "Stopping vcr-local"
+cleanup
+trap - EXIT
+echo "Done: everything created was destroyed, and nothing is left running. Files are in $demo."
