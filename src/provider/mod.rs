@@ -4,6 +4,7 @@
 pub mod config;
 pub mod errors;
 pub mod expiry;
+pub mod recovery;
 pub mod repository;
 pub mod repository_data;
 pub mod repository_user;

@@ -3,14 +3,18 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use std::time::Duration;
+
 use super::errors::{api, api_error};
+use super::expiry::parse_api_time;
+use super::recovery::{create_exactly_once, CreateFailure, Created};
 use super::{validators, ImportId, ProviderData};
 use crate::tfplugin::schema::rules;
 use crate::tfplugin::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Plan, Resource, Schema,
     Type, UpdateRequest, Value,
 };
-use crate::vcr::{AccessLevel, CreateRepository, Region, Repository};
+use crate::vcr::{AccessLevel, CreateRepository, Region, Repositories, Repository, VcrError};
 
 pub const TYPE_NAME: &str = "vcr_repository";
 
@@ -146,6 +150,21 @@ pub fn schema() -> Schema {
     )
 }
 
+/// The pause before a create is sent again after a lost answer (times the attempt).
+const RESEND_BACKOFF: Duration = Duration::from_millis(500);
+
+/// The repository named exactly `name`, if any.
+async fn find_by_name(
+    repos: &Repositories<'_>,
+    name: &str,
+) -> Result<Option<Repository>, VcrError> {
+    Ok(repos
+        .list_all(Some(name), None)
+        .await?
+        .into_iter()
+        .find(|r| r.name == name))
+}
+
 /// The `vcr_repository` resource.
 #[derive(Debug, Default)]
 pub struct RepositoryResource;
@@ -202,16 +221,53 @@ impl Resource<ProviderData> for RepositoryResource {
             quota_limit_gb: planned.quota_limit_gb.unwrap_or(1).max(1) as u64,
         };
         tracing::info!(%region, name, "creating repository");
-        let repo = client
-            .repositories(region)
-            .create(&create)
-            .await
-            .map_err(api(format!("create repository {name:?} in {region}")))?;
-        Ok(RepositoryState::from_api(
-            &repo,
-            region,
-            planned.force_destroy.unwrap_or(false),
-        ))
+        let repos = client.repositories(region);
+        let outcome = create_exactly_once(
+            &format!("repository {name:?} in {region}"),
+            data.settings.max_retries,
+            RESEND_BACKOFF,
+            || repos.create(&create),
+            || async {
+                Ok(find_by_name(&repos, &name).await?.map(|r| {
+                    let created = parse_api_time(&r.created_at);
+                    (r, created)
+                }))
+            },
+        )
+        .await;
+        let force_destroy = planned.force_destroy.unwrap_or(false);
+        match outcome {
+            Ok(Created::Answered(repo) | Created::Recovered(repo)) => Ok(RepositoryState::from_api(&repo, region, force_destroy)),
+            Err(CreateFailure::Failed(e)) => Err(api_error(&format!("create repository {name:?} in {region}"), &e).into()),
+            Err(CreateFailure::NameTaken { .. }) => Err(Diagnostic::error(
+                format!("A repository named {name:?} already exists in {region}"),
+                format!(
+                    "Repository names are unique in an account and region, and this one is not in this Terraform state. \
+                     To manage it here, import it (terraform import <address> {region}/{name}); otherwise choose another name."
+                ),
+            )
+            .into()),
+            Err(CreateFailure::Unknown { create, lookup }) => {
+                // Keep what we know in state (Terraform marks it tainted): the next
+                // apply finds the repository by name, if it exists, and replaces it.
+                let pending = RepositoryState {
+                    id: None,
+                    region: Some(region.as_str().to_string()),
+                    ..planned.clone()
+                };
+                Err(Failure::with_state(
+                    Diagnostic::error(
+                        format!("Could not tell whether repository {name:?} was created in {region}"),
+                        format!(
+                            "The create's answer was lost and vCR could not be asked afterwards. The repository is kept in \
+                             state, marked tainted, so that nothing is orphaned: the next apply looks it up by name and \
+                             replaces it.\n\nCreate error: {create}\nLookup error: {lookup}"
+                        ),
+                    ),
+                    pending,
+                ))
+            }
+        }
     }
 
     async fn read(
@@ -280,9 +336,18 @@ impl Resource<ProviderData> for RepositoryResource {
 
     async fn delete(&self, data: &ProviderData, state: RepositoryState) -> Result<(), Diagnostics> {
         let region = state_region(data, &state)?;
-        let id = state.id.clone().unwrap_or_default();
         let name = state.name.clone().unwrap_or_default();
         let repos = data.client()?.repositories(region);
+        let id = match state.id.clone() {
+            Some(id) => id,
+            None => match find_by_name(&repos, &name)
+                .await
+                .map_err(api(format!("look up repository {name:?} in {region}")))?
+            {
+                Some(repo) => repo.uuid,
+                None => return Ok(()),
+            },
+        };
         if state.force_destroy == Some(true) {
             let images = match repos.list_images(&id).await {
                 Ok(images) => images,

@@ -3,12 +3,14 @@
 //! replaced only when `rotation_triggers` change.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{api, api_error};
 use super::expiry::{date_of, parse_api_time, Expiration};
+use super::recovery::{create_exactly_once, CreateFailure, Created};
 use super::{validators, ImportId, ProviderData};
 use crate::tfplugin::schema::rules;
 use crate::tfplugin::{
@@ -187,6 +189,28 @@ pub fn schema() -> Schema {
     )
 }
 
+/// The pause before a create is sent again after a lost answer (times the attempt).
+const RESEND_BACKOFF: Duration = Duration::from_millis(500);
+
+/// A failed create whose user may exist: kept in state (Terraform marks it tainted) so
+/// nothing is orphaned; the next apply finds it by name and replaces it.
+fn pending_user(planned: &UserState, name: &str, region: Region, why: &str) -> Failure<UserState> {
+    let pending = UserState {
+        id: None,
+        name: Some(name.to_string()),
+        region: Some(region.as_str().to_string()),
+        secret: None,
+        ..planned.clone()
+    };
+    Failure::with_state(
+        Diagnostic::error(
+            format!("Could not tell whether repository user {name:?} was created in {region}"),
+            format!("{why}\n\nThe user is kept in state, marked tainted, so that nothing is orphaned: the next apply looks it up by name and replaces it."),
+        ),
+        pending,
+    )
+}
+
 /// The `vcr_repository_user` resource.
 #[derive(Debug, Default)]
 pub struct RepositoryUserResource;
@@ -342,10 +366,64 @@ impl Resource<ProviderData> for RepositoryUserResource {
             permissions,
         };
         tracing::info!(%region, name, "creating repository user");
-        let secret = users
-            .create(&create)
-            .await
-            .map_err(api(format!("create repository user {name:?} in {region}")))?;
+        let outcome = create_exactly_once(
+            &format!("repository user {name:?} in {region}"),
+            data.settings.max_retries,
+            RESEND_BACKOFF,
+            || async { users.create(&create).await.map(Some) },
+            || async {
+                Ok(users
+                    .find_by_name(&name)
+                    .await?
+                    .map(|u| (None, parse_api_time(&u.created_at))))
+            },
+        )
+        .await;
+        let secret = match outcome {
+            Ok(Created::Answered(Some(secret))) => secret,
+            Ok(Created::Answered(None) | Created::Recovered(_)) => {
+                // The user exists but its secret was lost with the answer: no one has
+                // it, so a fresh one is as good, and the only way to get one.
+                let Some(user) = users.find_by_name(&name).await.ok().flatten() else {
+                    return Err(pending_user(&planned, &name, region, "the user's id could not be read after its create answer was lost").into());
+                };
+                match users.refresh_secret(&user.uuid).await {
+                    Ok(secret) => secret,
+                    Err(e) => {
+                        let state = state_from_api(&user, region, &UserState { secret: None, ..planned.clone() });
+                        return Err(Failure::with_state(
+                            api_error(
+                                &format!("get a secret for repository user {name:?}, whose create answer was lost (change rotation_triggers to get one)"),
+                                &e,
+                            ),
+                            state,
+                        ));
+                    }
+                }
+            }
+            Err(CreateFailure::Failed(e)) => {
+                return Err(api_error(&format!("create repository user {name:?} in {region}"), &e).into())
+            }
+            Err(CreateFailure::NameTaken { .. }) => {
+                return Err(Diagnostic::error(
+                    format!("A repository user named {name:?} already exists in {region}"),
+                    format!(
+                        "User names are unique in an account and region, and this one is not in this Terraform state. \
+                         To manage it here, import it (terraform import <address> {region}/{name}) and change \
+                         rotation_triggers to get its secret; otherwise choose another name."
+                    ),
+                )
+                .into())
+            }
+            Err(CreateFailure::Unknown { create, lookup }) => {
+                return Err(pending_user(
+                    &planned,
+                    &name,
+                    region,
+                    &format!("the create's answer was lost and vCR could not be asked afterwards.\n\nCreate error: {create}\nLookup error: {lookup}"),
+                ))
+            }
+        };
         // From here on the secret exists only in this process: every failure keeps it
         // in state, with what is known, so the next refresh completes the rest.
         let known = UserState {

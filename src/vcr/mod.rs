@@ -333,7 +333,7 @@ impl Inner {
                         "vCR request"
                     );
                     let retryable = retry::is_retryable_status(answer.status)
-                        && idem == Idempotency::Idempotent;
+                        && (idem == Idempotency::Idempotent || retry::was_refused(answer.status));
                     if retryable && attempt < max {
                         let delay = self.backoff.delay_with_hint(attempt, answer.retry_after);
                         tracing::warn!(

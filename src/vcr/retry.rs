@@ -9,9 +9,16 @@ pub enum Idempotency {
     /// resent on 429, 502, 503, 504 and on any transport failure.
     Idempotent,
     /// Sending it twice does something twice (creating, refreshing a secret):
-    /// resent only when the request surely never reached the server (the
-    /// connection could not be made).
+    /// resent only when the request surely had no effect: the connection could
+    /// not be made, or the server refused it outright ([`was_refused`]).
     NotIdempotent,
+}
+
+/// Whether an answer says the server refused the request without acting on it,
+/// so that even a create may be sent again: 429 (rate limited). A 502, 503 or 504
+/// may come from a gateway after the service acted, so it does not count.
+pub fn was_refused(status: u16) -> bool {
+    status == 429
 }
 
 /// Statuses worth a retry: the server (or a proxy before it) says "not now".

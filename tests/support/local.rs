@@ -20,8 +20,12 @@ impl LocalVcr {
     }
 
     pub fn start_with(args: &[&str]) -> LocalVcr {
+        Self::start_with_listen("127.0.0.1:0", args)
+    }
+
+    pub fn start_with_listen(listen: &str, args: &[&str]) -> LocalVcr {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vcr-local"))
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -51,6 +55,15 @@ impl LocalVcr {
             settings,
             runtime,
         }
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill(&self) {
+        let status = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
     }
 
     /// Points a workspace's provider at this server through the environment.
