@@ -385,7 +385,7 @@ impl Resource<ProviderData> for RepositoryUserResource {
                 // The user exists but its secret was lost with the answer: no one has
                 // it, so a fresh one is as good, and the only way to get one.
                 let Some(user) = users.find_by_name(&name).await.ok().flatten() else {
-                    return Err(pending_user(&planned, &name, region, "the user's id could not be read after its create answer was lost").into());
+                    return Err(pending_user(&planned, &name, region, "the user's id could not be read after its create answer was lost"));
                 };
                 match users.refresh_secret(&user.uuid).await {
                     Ok(secret) => secret,
