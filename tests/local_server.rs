@@ -583,7 +583,7 @@ async fn local_controls() {
         *seen.entry(resp.status().as_u16()).or_insert(0) += 1;
     }
     assert!(
-        seen.get(&503).is_some() && seen.get(&200).is_some(),
+        seen.contains_key(&503) && seen.contains_key(&200),
         "{seen:?}"
     );
     let faults: Value = reqwest::get(format!("{}/faults", srv.local_url()))
