@@ -786,3 +786,21 @@ async fn in_process_config_is_checked() {
     .unwrap();
     assert!(err.to_string().contains("state file"), "{err}");
 }
+
+#[tokio::test]
+async fn the_router_serves_in_process() {
+    let state = vcr_provider::local::AppState::new(LocalConfig::default()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task =
+        tokio::spawn(async move { axum::serve(listener, vcr_provider::local::app(state)).await });
+    let health: Value = reqwest::get(format!("http://{addr}/_local/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["ok"], true);
+    assert_eq!(health["accountId"], 100001);
+    task.abort();
+}

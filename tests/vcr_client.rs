@@ -926,3 +926,82 @@ async fn secrets_never_show_in_debug_or_errors() {
     let text = format!("{err:?} {err}");
     assert!(!text.contains(fresh.expose()) && !text.contains(secret.expose()));
 }
+
+#[tokio::test]
+async fn answers_of_other_shapes_are_tolerated() {
+    let srv = server().await;
+    let c = client(&srv);
+    let repos = c.repositories(Region::Hcm);
+
+    // A 202 with no body: the new repository is found by its name.
+    fault(
+        &srv,
+        json!({"method": "POST", "path": "/hcm/v1/repository", "replaceBody": "", "times": 1}),
+    )
+    .await;
+    let r = repos.create(&repo("bodyless", 4)).await.unwrap();
+    assert_eq!((r.name.as_str(), r.quota_limit), ("bodyless", 4));
+    assert!(r.uuid.starts_with("repo-"));
+
+    // A quota answer without the repository: read again.
+    let quota_path = format!("/hcm/v1/repository/{}/quotas", r.uuid);
+    fault(
+        &srv,
+        json!({"path": quota_path, "replaceBody": "{}", "times": 1}),
+    )
+    .await;
+    assert_eq!(repos.set_quota(&r.uuid, 6).await.unwrap().quota_limit, 6);
+
+    // Paging under `data`, numbers as strings and floats.
+    fault(
+        &srv,
+        json!({"method": "GET", "path": "/hcm/v1/repository", "times": 1, "replaceBody":
+            r#"{"data":[{"uuid":"repo-x","name":"from-data","quotaUsed":"1.5","quotaLimit":2.0,"accessLevel":"public"}],"page":1,"totalPage":1,"totalItem":1}"#}),
+    )
+    .await;
+    let page = repos.list(&ListRepositories::default()).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].name, "from-data");
+    assert_eq!(
+        (page.items[0].quota_used, page.items[0].quota_limit),
+        (1.5, 2)
+    );
+    assert_eq!(page.items[0].access_level, AccessLevel::Public);
+
+    // A delete answered with no body still succeeds.
+    let path = format!("/hcm/v1/repository/{}", r.uuid);
+    fault(
+        &srv,
+        json!({"method": "DELETE", "path": path, "replaceBody": "", "times": 1}),
+    )
+    .await;
+    assert_eq!(repos.delete(&r.uuid).await.unwrap().uuid, r.uuid);
+    assert!(repos.get(&r.uuid).await.unwrap_err().is_not_found());
+
+    // An error answer carries the server's message.
+    fault(
+        &srv,
+        json!({"method": "GET", "path": "/hcm/v1/user", "status": 404, "times": 1, "message": "gone"}),
+    )
+    .await;
+    let err = c.users(Region::Hcm).list(None, 1, 10).await.unwrap_err();
+    assert!(
+        err.is_not_found() && err.to_string().contains("gone"),
+        "{err}"
+    );
+    // A secret answered as a bare string rather than {"secretKey"}.
+    fault(
+        &srv,
+        json!({"method": "POST", "path": "/hcm/v1/user", "times": 1, "replaceBody": "\"bare-secret\""}),
+    )
+    .await;
+    let s = c
+        .users(Region::Hcm)
+        .create(&CreateUser {
+            name: "bare-one".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.expose(), "bare-secret");
+}
