@@ -192,8 +192,8 @@ pub async fn issue_token(State(app): State<AppState>, req: Request) -> ApiResult
         )
     })?;
     let cfg = &app.config;
-    let id_ok = store::secret_matches("", &sha_hex(&cfg.client_id), &creds.0);
-    let secret_ok = store::secret_matches("", &sha_hex(&cfg.client_secret), &creds.1);
+    let id_ok = store::same_text(&cfg.client_id, &creds.0);
+    let secret_ok = store::same_text(&cfg.client_secret, &creds.1);
     if !(id_ok && secret_ok) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -246,14 +246,6 @@ pub async fn issue_token(State(app): State<AppState>, req: Request) -> ApiResult
             refresh_expires_in: 0,
         },
     )
-}
-
-fn sha_hex(s: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {

@@ -35,6 +35,9 @@ pub struct FaultRule {
     pub delay_ms: u64,
     /// Perform the request, then drop the connection without an answer.
     pub drop_after: bool,
+    /// Perform the request, then answer its status with this body instead
+    /// (to try a client against answers of another shape).
+    pub replace_body: Option<String>,
     /// How many more requests it applies to (`None`: until removed).
     pub remaining: Option<u64>,
     /// The chance it applies to a matching request (`None`: always).
@@ -106,14 +109,16 @@ impl FaultRule {
                 }
             },
         };
-        if status.is_some() && drop_after {
+        let replace_body = b.opt_str("replaceBody")?;
+        let actions = [status.is_some(), drop_after, replace_body.is_some()];
+        if actions.iter().filter(|x| **x).count() > 1 {
             return Err(ApiError::invalid(
-                "give either status or dropAfter, not both",
+                "give only one of status, dropAfter and replaceBody",
             ));
         }
-        if status.is_none() && !drop_after && delay_ms == 0 {
+        if !actions.contains(&true) && delay_ms == 0 {
             return Err(ApiError::invalid(
-                "a fault needs status, dropAfter or delayMs",
+                "a fault needs status, dropAfter, replaceBody or delayMs",
             ));
         }
         Ok(FaultRule {
@@ -124,6 +129,7 @@ impl FaultRule {
             retry_after,
             delay_ms,
             drop_after,
+            replace_body,
             remaining,
             fraction,
             message: b.opt_str("message")?,
@@ -291,6 +297,15 @@ pub async fn inject_faults(State(app): State<AppState>, req: Request, next: Next
     let resp = next.run(req).await;
     if rule.drop_after {
         return dropped_response();
+    }
+    if let Some(body) = rule.replace_body {
+        let mut out = Response::new(HttpBody::from(body));
+        *out.status_mut() = resp.status();
+        out.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        );
+        return out;
     }
     resp
 }

@@ -482,12 +482,11 @@ impl RunningServer {
 }
 
 impl Drop for RunningServer {
+    /// Signals the server to stop; it finishes in the background (closing
+    /// idle connections at once, letting requests in flight complete).
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.abort();
         }
     }
 }

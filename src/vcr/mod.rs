@@ -443,6 +443,25 @@ mod tests {
         }
     }
 
+    /// The provider calls the client from gRPC handlers, whose futures must
+    /// be `Send`; this does not compile otherwise.
+    #[allow(dead_code, clippy::let_underscore_future)]
+    fn futures_are_send(c: &Client) {
+        fn send<T: Send>(_: T) {}
+        send(c.clone());
+        send(c.repositories(Region::Hcm).list_all(None, None));
+        send(c.repositories(Region::Hcm).create(&CreateRepository {
+            name: String::new(),
+            is_public: false,
+            quota_limit_gb: 1,
+        }));
+        send(c.repositories(Region::Hcm).list_images("x"));
+        send(c.users(Region::Han).find_by_name("x"));
+        send(c.users(Region::Han).create(&CreateUser::default()));
+        send(c.users(Region::Han).refresh_secret("x"));
+        send(c.account_id());
+    }
+
     #[test]
     fn urls_are_joined_and_encoded() {
         let c = Client::new(ClientConfig {

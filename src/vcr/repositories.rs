@@ -83,15 +83,17 @@ impl<'c> Repositories<'c> {
     }
 
     /// `POST /v1/repository` (202). Not resent unless the request surely never
-    /// reached the server.
+    /// reached the server. Should the answer not carry the repository, it is
+    /// looked up by its (unique) name.
     pub async fn create(&self, req: &CreateRepository) -> Result<Repository, VcrError> {
         let body = json!({
             "repoName": req.name,
             "isPublic": req.is_public,
             "quotaLimit": req.quota_limit_gb,
         });
-        self.client
-            .call_json(
+        let bytes = self
+            .client
+            .call(
                 self.region,
                 Method::POST,
                 &["v1", "repository"],
@@ -99,14 +101,32 @@ impl<'c> Repositories<'c> {
                 Some(&body),
                 NotIdempotent,
             )
-            .await
+            .await?;
+        if let Some(r) = decode_repository(&bytes) {
+            return Ok(r);
+        }
+        tracing::debug!(name = %req.name, "the create answer holds no repository: looking it up by name");
+        self.list_all(Some(&req.name), None)
+            .await?
+            .into_iter()
+            .find(|r| r.name == req.name)
+            .ok_or_else(|| VcrError::Decode {
+                method: "POST".into(),
+                path: "/v1/repository".into(),
+                message: format!(
+                    "the answer holds no repository, and no repository is named {:?}",
+                    req.name
+                ),
+            })
     }
 
     /// `DELETE /v1/repository/{id}` (202). Fails with a conflict while the
-    /// repository holds images.
+    /// repository holds images. The answer is the deleted repository; should
+    /// it not carry one, the success still stands and only `uuid` is set.
     pub async fn delete(&self, id: &str) -> Result<Repository, VcrError> {
-        self.client
-            .call_json(
+        let bytes = self
+            .client
+            .call(
                 self.region,
                 Method::DELETE,
                 &["v1", "repository", id],
@@ -114,14 +134,20 @@ impl<'c> Repositories<'c> {
                 None,
                 Idempotent,
             )
-            .await
+            .await?;
+        Ok(decode_repository(&bytes).unwrap_or_else(|| Repository {
+            uuid: id.to_string(),
+            ..Repository::default()
+        }))
     }
 
-    /// `PUT /v1/repository/{id}/quotas`: the quota in whole GB.
+    /// `PUT /v1/repository/{id}/quotas`: the quota in whole GB. Should the
+    /// answer not carry the repository, it is read again.
     pub async fn set_quota(&self, id: &str, quota_limit_gb: u64) -> Result<Repository, VcrError> {
         let body = json!({ "repoId": id, "quotaLimit": quota_limit_gb });
-        self.client
-            .call_json(
+        let bytes = self
+            .client
+            .call(
                 self.region,
                 Method::PUT,
                 &["v1", "repository", id, "quotas"],
@@ -129,7 +155,11 @@ impl<'c> Repositories<'c> {
                 Some(&body),
                 Idempotent,
             )
-            .await
+            .await?;
+        match decode_repository(&bytes) {
+            Some(r) => Ok(r),
+            None => self.get(id).await,
+        }
     }
 
     /// `GET /v1/repository/{id}/user`: every user attached, with their
@@ -245,6 +275,13 @@ impl<'c> Repositories<'c> {
             )
             .await
     }
+}
+
+/// A repository from an answer body, if it holds one (with an id).
+fn decode_repository(bytes: &[u8]) -> Option<Repository> {
+    serde_json::from_slice::<Repository>(bytes)
+        .ok()
+        .filter(|r| !r.uuid.is_empty())
 }
 
 /// Keeps the first item of each key, in order.

@@ -1,0 +1,1007 @@
+//! The vCR client against vcr-local, over TCP on 127.0.0.1: every call of the
+//! contract, paging, regions, the token, retries and persistence.
+
+mod vcr_support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use vcr_provider::local::LocalConfig;
+use vcr_provider::vcr::{
+    AccessLevel, AttachUser, CreateRepository, CreateUser, ListRepositories, Permission,
+    PermissionRequest, PolicyKind, Region, Secret, UpdateUser, VcrError,
+};
+use vcr_support::*;
+
+fn repo(name: &str, quota: u64) -> CreateRepository {
+    CreateRepository {
+        name: name.into(),
+        is_public: false,
+        quota_limit_gb: quota,
+    }
+}
+
+#[tokio::test]
+async fn repository_calls() {
+    let srv = server().await;
+    let c = client(&srv);
+    let repos = c.repositories(Region::Hcm);
+
+    let created = repos
+        .create(&CreateRepository {
+            name: "my-app".into(),
+            is_public: true,
+            quota_limit_gb: 2,
+        })
+        .await
+        .unwrap();
+    assert!(created.uuid.starts_with("repo-"));
+    assert_eq!(created.name, "my-app");
+    assert_eq!(created.backend_name, "100001-my-app");
+    assert_eq!(created.access_level, AccessLevel::Public);
+    assert_eq!(created.quota_limit, 2);
+    assert_eq!(created.quota_used, 0.0);
+    assert_eq!(created.registry_url, "vcr.vngcloud.vn/100001-my-app");
+    assert!(!created.created_at.is_empty());
+    let other = repos.create(&repo("other-app", 1)).await.unwrap();
+
+    assert_eq!(repos.get(&created.uuid).await.unwrap(), created);
+
+    let page = repos.list(&ListRepositories::default()).await.unwrap();
+    assert_eq!(page.total_item, 2);
+    assert_eq!(page.page, 1);
+    let only_public = repos
+        .list_all(None, Some(AccessLevel::Public))
+        .await
+        .unwrap();
+    assert_eq!(
+        only_public
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>(),
+        ["my-app"]
+    );
+    let by_name = repos.list_all(Some("other"), None).await.unwrap();
+    assert_eq!(by_name.len(), 1);
+    assert_eq!(by_name[0].uuid, other.uuid);
+
+    // Quotas, images, and the rules tying them.
+    let grown = repos.set_quota(&created.uuid, 5).await.unwrap();
+    assert_eq!(grown.quota_limit, 5);
+    push_image(&srv, "hcm", &created.uuid, "web", 1536).await;
+    push_image(&srv, "hcm", "my-app", "worker", 512).await;
+    let r = repos.get(&created.uuid).await.unwrap();
+    assert_eq!(r.image_count, 2);
+    assert_eq!(r.quota_used, 2.0);
+    let err = repos.set_quota(&created.uuid, 1).await.unwrap_err();
+    assert!(matches!(err, VcrError::Invalid { .. }), "{err}");
+    assert!(
+        err.to_string().contains("cannot be below what is used"),
+        "{err}"
+    );
+
+    let images = repos.list_images(&created.uuid).await.unwrap();
+    assert_eq!(
+        images.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        ["web", "worker"]
+    );
+    assert_eq!(images[0].tags, ["latest"]);
+    assert_eq!(images[0].size_mb, 1536.0);
+
+    let err = repos.delete(&created.uuid).await.unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    assert!(err.to_string().contains("delete its images first"), "{err}");
+
+    repos.delete_image(&created.uuid, "web").await.unwrap();
+    let err = repos.delete_image(&created.uuid, "web").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    repos.delete_image(&created.uuid, "worker").await.unwrap();
+    assert_eq!(repos.get(&created.uuid).await.unwrap().image_count, 0);
+
+    let history = repos.history(&created.uuid, 1, 50).await.unwrap();
+    assert!(history.total_item >= 5, "{history:?}");
+    assert!(history.items.iter().any(|h| h.action == "UPDATE_QUOTA"));
+    assert!(!history.items[0].created_at.is_empty());
+
+    let deleted = repos.delete(&created.uuid).await.unwrap();
+    assert_eq!(deleted.uuid, created.uuid);
+    let err = repos.get(&created.uuid).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(repos
+        .delete(&created.uuid)
+        .await
+        .unwrap_err()
+        .is_not_found());
+    assert_eq!(repos.list_all(None, None).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn repository_rules_are_enforced_with_messages() {
+    let srv = server().await;
+    let c = client(&srv);
+    let repos = c.repositories(Region::Hcm);
+    for bad in [
+        "short",
+        "UpperCase",
+        "-leading",
+        "has.dot",
+        "a-name-that-is-too-long",
+    ] {
+        let err = repos.create(&repo(bad, 1)).await.unwrap_err();
+        assert!(matches!(err, VcrError::Invalid { .. }), "{bad}: {err}");
+        assert!(
+            err.to_string().contains("6 to 20 characters"),
+            "{bad}: {err}"
+        );
+    }
+    let err = repos.create(&repo("valid-name", 0)).await.unwrap_err();
+    assert!(err.to_string().contains("at least 1"), "{err}");
+    repos.create(&repo("valid-name", 1)).await.unwrap();
+    let err = repos.create(&repo("valid-name", 1)).await.unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    assert!(err.to_string().contains("already exists"), "{err}");
+    let err = repos
+        .list(&ListRepositories {
+            page: 0,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VcrError::Invalid { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn user_calls() {
+    let srv = server().await;
+    let c = client(&srv);
+    let repos = c.repositories(Region::Hcm);
+    let users = c.users(Region::Hcm);
+    let app = repos.create(&repo("app-repo", 1)).await.unwrap();
+    let lib = repos.create(&repo("lib-repo", 1)).await.unwrap();
+
+    let policies = users.policies().await.unwrap();
+    assert_eq!(policies.len(), 2);
+    assert!(policies.iter().any(|p| p.kind() == Some(PolicyKind::Pull)));
+    assert!(policies.iter().any(|p| p.kind() == Some(PolicyKind::Push)));
+    let push_pull = Permission::PushPull.policy_ids(&policies).unwrap();
+    let pull_only = Permission::PullOnly.policy_ids(&policies).unwrap();
+
+    let secret = users
+        .create(&CreateUser {
+            name: "ci-user1".into(),
+            duration_days: Some(30),
+            description: Some("pushes from CI".into()),
+            permissions: vec![PermissionRequest {
+                repo_id: app.uuid.clone(),
+                policy_ids: push_pull.clone(),
+            }],
+        })
+        .await
+        .unwrap();
+    assert_eq!(format!("{secret:?}"), "***");
+    assert_eq!(secret.expose().len(), 40);
+    // A user whose name contains the first one's: find_by_name must be exact.
+    users
+        .create(&CreateUser {
+            name: "ci-user10".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let u = users
+        .find_by_name("ci-user1")
+        .await
+        .unwrap()
+        .expect("found");
+    assert!(u.uuid.starts_with("ra-"));
+    assert_eq!(u.name, "ci-user1");
+    assert_eq!(u.backend_name, "100001-ci-user1");
+    assert_eq!(u.description.as_deref(), Some("pushes from CI"));
+    assert!(!u.disable);
+    assert!(u.expired_at.is_some());
+    assert_eq!(u.user_id, 100001);
+    assert_eq!(u.number_of_repo, 1);
+    assert_eq!(u.repo_permission_list[0].repo_id, app.uuid);
+    assert_eq!(u.repo_permission_list[0].repo_name, "app-repo");
+    assert_eq!(
+        u.repo_permission_list[0].backend_repo_name,
+        "100001-app-repo"
+    );
+    assert_eq!(
+        Permission::from_policies(&u.repo_permission_list[0].policy_dto_list),
+        Some(Permission::PushPull)
+    );
+    assert!(users.find_by_name("ci-user").await.unwrap().is_none());
+    let u10 = users.find_by_name("ci-user10").await.unwrap().unwrap();
+    assert_eq!(u10.expired_at, None);
+    assert_eq!(
+        users.find_by_id(&u.uuid).await.unwrap().unwrap().name,
+        "ci-user1"
+    );
+    assert!(users.find_by_id("ra-nope").await.unwrap().is_none());
+    assert_eq!(
+        users.list(Some("ci-user"), 1, 10).await.unwrap().total_item,
+        2
+    );
+    assert_eq!(repos.get(&app.uuid).await.unwrap().attached_user, 1);
+
+    // The secret logs in; a disabled user does not; enabled again it does.
+    assert_eq!(
+        login(&srv, "hcm", &u.backend_name, secret.expose()).await,
+        200
+    );
+    assert_eq!(login(&srv, "hcm", &u.backend_name, "wrong").await, 401);
+    users.disable(&u.uuid).await.unwrap();
+    assert!(users.find_by_id(&u.uuid).await.unwrap().unwrap().disable);
+    assert_eq!(
+        login(&srv, "hcm", &u.backend_name, secret.expose()).await,
+        401
+    );
+    users.enable(&u.uuid).await.unwrap();
+    assert_eq!(
+        login(&srv, "hcm", &u.backend_name, secret.expose()).await,
+        200
+    );
+
+    // Rotation: the old secret stops working, the new one works.
+    let fresh = users.refresh_secret(&u.uuid).await.unwrap();
+    assert_ne!(fresh, secret);
+    assert_eq!(
+        login(&srv, "hcm", &u.backend_name, secret.expose()).await,
+        401
+    );
+    assert_eq!(
+        login(&srv, "hcm", &u.backend_name, fresh.expose()).await,
+        200
+    );
+
+    // Update: description and duration (replaced: None means never).
+    users
+        .update(
+            &u.uuid,
+            &UpdateUser {
+                duration_days: None,
+                description: Some("changed".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let after = users.find_by_id(&u.uuid).await.unwrap().unwrap();
+    assert_eq!(after.description.as_deref(), Some("changed"));
+    assert_eq!(after.expired_at, None);
+
+    // Permissions: move the user to pull-only on the other repository.
+    users
+        .set_permissions(
+            &u.uuid,
+            &[PermissionRequest {
+                repo_id: lib.uuid.clone(),
+                policy_ids: pull_only.clone(),
+            }],
+        )
+        .await
+        .unwrap();
+    let after = users.find_by_id(&u.uuid).await.unwrap().unwrap();
+    assert_eq!(after.repo_permission_list.len(), 1);
+    assert_eq!(after.repo_permission_list[0].repo_id, lib.uuid);
+    assert_eq!(
+        Permission::from_policies(&after.repo_permission_list[0].policy_dto_list),
+        Some(Permission::PullOnly)
+    );
+    assert!(repos.list_users(&app.uuid).await.unwrap().is_empty());
+    assert_eq!(repos.list_users(&lib.uuid).await.unwrap()[0].uuid, u.uuid);
+
+    // Attach and detach from the repository's side.
+    repos
+        .attach(
+            &app.uuid,
+            &[AttachUser {
+                repo_user_id: u10.uuid.clone(),
+                policy_ids: push_pull.clone(),
+            }],
+        )
+        .await
+        .unwrap();
+    let attached = repos.list_users(&app.uuid).await.unwrap();
+    assert_eq!(attached.len(), 1);
+    assert_eq!(attached[0].uuid, u10.uuid);
+    repos
+        .detach(&app.uuid, std::slice::from_ref(&u10.uuid))
+        .await
+        .unwrap();
+    assert!(repos.list_users(&app.uuid).await.unwrap().is_empty());
+
+    // Bad references are refused with a message.
+    let err = users
+        .set_permissions(
+            &u.uuid,
+            &[PermissionRequest {
+                repo_id: "repo-missing".into(),
+                policy_ids: pull_only.clone(),
+            }],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VcrError::Invalid { .. }), "{err}");
+    let err = users
+        .create(&CreateUser {
+            name: "ci-user1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    let err = users
+        .create(&CreateUser {
+            name: "bad name!".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("6 to 14 characters"), "{err}");
+
+    users.delete(&u.uuid).await.unwrap();
+    assert!(users.find_by_id(&u.uuid).await.unwrap().is_none());
+    assert!(users.delete(&u.uuid).await.unwrap_err().is_not_found());
+    assert!(users.enable(&u.uuid).await.unwrap_err().is_not_found());
+    assert!(users
+        .refresh_secret(&u.uuid)
+        .await
+        .unwrap_err()
+        .is_not_found());
+}
+
+#[tokio::test]
+async fn expired_users_are_locked_until_extended() {
+    let srv = server().await;
+    let c = client(&srv);
+    let users = c.users(Region::Han);
+    let secret = users
+        .create(&CreateUser {
+            name: "short-lived".into(),
+            duration_days: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let u = users.find_by_name("short-lived").await.unwrap().unwrap();
+    assert_eq!(
+        login(&srv, "han", &u.backend_name, secret.expose()).await,
+        200
+    );
+    advance_clock(&srv, 2 * 86_400).await;
+    assert_eq!(
+        login(&srv, "han", &u.backend_name, secret.expose()).await,
+        401
+    );
+    users
+        .update(
+            &u.uuid,
+            &UpdateUser {
+                duration_days: Some(7),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        login(&srv, "han", &u.backend_name, secret.expose()).await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn paging_walks_past_one_page() {
+    let srv = server().await;
+    let c = client(&srv);
+    let repos = c.repositories(Region::Han);
+    // More than one page of the client's walk (50) and of vcr-local's cap (100).
+    for i in 0..123 {
+        repos
+            .create(&repo(&format!("repo-{i:04}"), 1))
+            .await
+            .unwrap();
+    }
+    let p1 = repos
+        .list(&ListRepositories {
+            size: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (p1.items.len(), p1.page_size, p1.total_page, p1.total_item),
+        (10, 10, 13, 123)
+    );
+    let p13 = repos
+        .list(&ListRepositories {
+            page: 13,
+            size: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(p13.items.len(), 3);
+    assert_eq!(p13.items[2].name, "repo-0122");
+    let past = repos
+        .list(&ListRepositories {
+            page: 14,
+            size: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(past.items.is_empty());
+
+    reset_counts(&srv).await;
+    let all = repos.list_all(None, None).await.unwrap();
+    assert_eq!(all.len(), 123);
+    let names: std::collections::HashSet<_> = all.iter().map(|r| r.name.clone()).collect();
+    assert_eq!(names.len(), 123);
+    assert_eq!(count(&srv, "GET", "/han/v1/repository").await.0, 3);
+
+    for i in 0..55 {
+        c.users(Region::Han)
+            .create(&CreateUser {
+                name: format!("user-{i:03}"),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(c.users(Region::Han).list_all(None).await.unwrap().len(), 55);
+    assert!(c
+        .users(Region::Han)
+        .find_by_name("user-054")
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test]
+async fn regions_hold_separate_data() {
+    let srv = server().await;
+    let c = client(&srv);
+    let hcm = c.repositories(Region::Hcm);
+    let han = c.repositories(Region::Han);
+    let a = hcm.create(&repo("same-name", 1)).await.unwrap();
+    let b = han.create(&repo("same-name", 1)).await.unwrap();
+    assert_ne!(a.uuid, b.uuid);
+    assert_eq!(b.registry_url, "vcr-han.vngcloud.vn/100001-same-name");
+    assert!(han.get(&a.uuid).await.unwrap_err().is_not_found());
+    assert!(hcm.get(&b.uuid).await.unwrap_err().is_not_found());
+    hcm.create(&repo("hcm-only", 1)).await.unwrap();
+    assert_eq!(hcm.list_all(None, None).await.unwrap().len(), 2);
+    assert_eq!(han.list_all(None, None).await.unwrap().len(), 1);
+
+    c.users(Region::Hcm)
+        .create(&CreateUser {
+            name: "hcm-user".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(c
+        .users(Region::Han)
+        .find_by_name("hcm-user")
+        .await
+        .unwrap()
+        .is_none());
+    // A HAN user cannot be granted a HCM repository.
+    let err = c
+        .users(Region::Han)
+        .create(&CreateUser {
+            name: "han-user".into(),
+            permissions: vec![PermissionRequest {
+                repo_id: a.uuid.clone(),
+                policy_ids: Permission::PullOnly
+                    .policy_ids(&c.users(Region::Han).policies().await.unwrap())
+                    .unwrap(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VcrError::Invalid { .. }), "{err}");
+}
+
+const TOKEN: &str = "/iam/accounts-api/v2/auth/token";
+
+#[tokio::test]
+async fn one_token_is_shared_by_concurrent_calls() {
+    let srv = server().await;
+    let c = client(&srv);
+    assert_eq!(c.account_id().await.unwrap(), Some(100001));
+    let c2 = client(&srv);
+    let calls = (0..16).map(|_| {
+        let c2 = c2.clone();
+        tokio::spawn(async move {
+            c2.repositories(Region::Hcm)
+                .list(&ListRepositories::default())
+                .await
+        })
+    });
+    for h in calls {
+        h.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        count(&srv, "POST", TOKEN).await.0,
+        2,
+        "one token per client"
+    );
+}
+
+#[tokio::test]
+async fn token_is_renewed_before_it_expires() {
+    let srv = server_with(LocalConfig {
+        token_ttl: Duration::from_secs(1),
+        ..LocalConfig::default()
+    })
+    .await;
+    let c = client(&srv);
+    let repos = c.repositories(Region::Hcm);
+    repos.list(&ListRepositories::default()).await.unwrap();
+    repos.list(&ListRepositories::default()).await.unwrap();
+    assert_eq!(count(&srv, "POST", TOKEN).await.0, 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    repos.list(&ListRepositories::default()).await.unwrap();
+    assert_eq!(count(&srv, "POST", TOKEN).await.0, 2);
+    let (n, statuses) = count(&srv, "GET", "/hcm/v1/repository").await;
+    assert_eq!(n, 3);
+    assert_eq!(
+        statuses,
+        json!({"200": 3}),
+        "renewed before, not after, a 401"
+    );
+}
+
+#[tokio::test]
+async fn token_is_renewed_once_on_401() {
+    let srv = server().await;
+    let c = client(&srv);
+    let repos = c.repositories(Region::Hcm);
+    repos.list(&ListRepositories::default()).await.unwrap();
+    // The server's clock jumps past the token's expiry: the client still
+    // believes its token good, gets a 401, fetches a new token and succeeds.
+    advance_clock(&srv, 3 * 3600).await;
+    repos.list(&ListRepositories::default()).await.unwrap();
+    assert_eq!(count(&srv, "POST", TOKEN).await.0, 2);
+    assert_eq!(
+        count(&srv, "GET", "/hcm/v1/repository").await.1,
+        json!({"200": 2, "401": 1})
+    );
+
+    // A 401 that persists is reported after one renewal, not looped on.
+    fault(&srv, json!({"path": "/hcm/v1/repository", "status": 401})).await;
+    reset_counts(&srv).await;
+    let err = repos.list(&ListRepositories::default()).await.unwrap_err();
+    assert!(matches!(err, VcrError::Unauthorized { .. }), "{err}");
+    assert_eq!(count(&srv, "GET", "/hcm/v1/repository").await.0, 2);
+    assert_eq!(count(&srv, "POST", TOKEN).await.0, 1);
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_an_auth_error() {
+    let srv = server().await;
+    let c = client_with(&srv, |cfg| {
+        cfg.client_secret = Secret::new("not-the-secret")
+    });
+    let err = c
+        .repositories(Region::Hcm)
+        .list(&ListRepositories::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VcrError::Auth { status: 401, .. }), "{err}");
+    assert!(!format!("{err:?}{err}").contains("not-the-secret"));
+}
+
+#[tokio::test]
+async fn rate_limit_and_unavailable_are_retried() {
+    let srv = server().await;
+    let c = client(&srv);
+    let repos = c.repositories(Region::Hcm);
+    let path = "/hcm/v1/repository";
+
+    fault(
+        &srv,
+        json!({"method": "GET", "path": path, "status": 429, "retryAfter": 1, "times": 1}),
+    )
+    .await;
+    let started = Instant::now();
+    repos.list(&ListRepositories::default()).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "Retry-After honoured: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        count(&srv, "GET", path).await.1,
+        json!({"429": 1, "200": 1})
+    );
+
+    reset_counts(&srv).await;
+    fault(
+        &srv,
+        json!({"method": "GET", "path": path, "status": 503, "times": 2}),
+    )
+    .await;
+    repos.list(&ListRepositories::default()).await.unwrap();
+    assert_eq!(
+        count(&srv, "GET", path).await.1,
+        json!({"503": 2, "200": 1})
+    );
+
+    // Bounded by max_retries (3): four tries, then the error.
+    reset_counts(&srv).await;
+    fault(&srv, json!({"method": "GET", "path": path, "status": 502})).await;
+    let err = repos.list(&ListRepositories::default()).await.unwrap_err();
+    assert!(matches!(err, VcrError::Server { status: 502, .. }), "{err}");
+    assert_eq!(count(&srv, "GET", path).await.0, 4);
+    clear_faults(&srv).await;
+
+    // A 500 is not retried, even on an idempotent call.
+    reset_counts(&srv).await;
+    fault(
+        &srv,
+        json!({"method": "GET", "path": path, "status": 500, "times": 1}),
+    )
+    .await;
+    assert!(matches!(
+        repos.list(&ListRepositories::default()).await.unwrap_err(),
+        VcrError::Server { status: 500, .. }
+    ));
+    assert_eq!(count(&srv, "GET", path).await.0, 1);
+
+    // A dropped answer to an idempotent call is resent.
+    reset_counts(&srv).await;
+    fault(
+        &srv,
+        json!({"method": "GET", "path": path, "dropAfter": true, "times": 1}),
+    )
+    .await;
+    repos.list(&ListRepositories::default()).await.unwrap();
+    assert_eq!(
+        count(&srv, "GET", path).await.1,
+        json!({"dropped": 1, "200": 1})
+    );
+}
+
+#[tokio::test]
+async fn creates_that_may_have_reached_the_server_are_not_resent() {
+    let srv = server().await;
+    let c = client(&srv);
+    let repos = c.repositories(Region::Hcm);
+    let users = c.users(Region::Hcm);
+    let path = "/hcm/v1/repository";
+
+    fault(
+        &srv,
+        json!({"method": "POST", "path": path, "status": 500, "times": 1}),
+    )
+    .await;
+    let err = repos.create(&repo("first-try", 1)).await.unwrap_err();
+    assert!(matches!(err, VcrError::Server { status: 500, .. }), "{err}");
+    assert_eq!(count(&srv, "POST", path).await.0, 1);
+
+    reset_counts(&srv).await;
+    fault(
+        &srv,
+        json!({"method": "POST", "path": path, "status": 503, "times": 1}),
+    )
+    .await;
+    let err = repos.create(&repo("first-try", 1)).await.unwrap_err();
+    assert!(matches!(err, VcrError::Server { status: 503, .. }), "{err}");
+    assert_eq!(count(&srv, "POST", path).await.0, 1);
+
+    // The server performs the create, then the connection drops: the client
+    // reports a transport error and does not resend; the repository exists.
+    reset_counts(&srv).await;
+    fault(
+        &srv,
+        json!({"method": "POST", "path": path, "dropAfter": true, "times": 1}),
+    )
+    .await;
+    let err = repos.create(&repo("first-try", 1)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VcrError::Transport {
+                not_sent: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(count(&srv, "POST", path).await.0, 1);
+    assert_eq!(
+        repos.list_all(Some("first-try"), None).await.unwrap().len(),
+        1
+    );
+
+    // Refreshing a secret is a GET that changes state: not resent either.
+    users
+        .create(&CreateUser {
+            name: "rotating".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let u = users.find_by_name("rotating").await.unwrap().unwrap();
+    let refresh = format!("/hcm/v1/user/{}/refresh", u.uuid);
+    fault(
+        &srv,
+        json!({"method": "GET", "path": refresh, "status": 503, "times": 1}),
+    )
+    .await;
+    assert!(users.refresh_secret(&u.uuid).await.is_err());
+    assert_eq!(count(&srv, "GET", &refresh).await.0, 1);
+    fault(
+        &srv,
+        json!({"method": "POST", "path": "/hcm/v1/user", "status": 429, "times": 1}),
+    )
+    .await;
+    let err = users
+        .create(&CreateUser {
+            name: "second-one".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VcrError::RateLimited { .. }), "{err}");
+    assert_eq!(count(&srv, "POST", "/hcm/v1/user").await.0, 2);
+}
+
+#[tokio::test]
+async fn a_create_that_never_reached_the_server_is_resent() {
+    // vcr-local goes away after the client got its token, and comes back on
+    // the same port (and data, so the token stays valid) a moment later: the
+    // create's first attempts are refused at connect, so it is resent.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LocalConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..LocalConfig::default()
+    };
+    let srv = vcr_provider::local::start(cfg.clone()).await.unwrap();
+    let addr = srv.addr();
+    let c = client_with(&srv, |cfg| {
+        cfg.max_retries = 8;
+        cfg.retry_base_delay = Duration::from_millis(50);
+        cfg.retry_max_delay = Duration::from_millis(200);
+    });
+    assert_eq!(c.account_id().await.unwrap(), Some(100001));
+    srv.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let later = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        vcr_provider::local::start(LocalConfig {
+            listen: addr,
+            ..cfg
+        })
+        .await
+        .unwrap()
+    });
+    let created = c
+        .repositories(Region::Hcm)
+        .create(&repo("late-server", 1))
+        .await;
+    let srv = later.await.unwrap();
+    assert_eq!(created.unwrap().name, "late-server");
+    assert_eq!(count(&srv, "POST", "/hcm/v1/repository").await.0, 1);
+    assert_eq!(
+        count(&srv, "POST", TOKEN).await.0,
+        0,
+        "the token survived the restart"
+    );
+
+    // With nobody listening at all, the error says the request never left.
+    let c2 = vcr_provider::vcr::Client::new(vcr_provider::vcr::ClientConfig {
+        client_id: "x".into(),
+        client_secret: Secret::new("y"),
+        token_url: Some(format!("http://127.0.0.1:{}/token", free_port())),
+        max_retries: 1,
+        retry_base_delay: Duration::from_millis(1),
+        ..Default::default()
+    })
+    .unwrap();
+    let err = c2.repositories(Region::Hcm).get("x").await.unwrap_err();
+    assert!(
+        matches!(err, VcrError::Transport { not_sent: true, .. }),
+        "{err:?}"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn state_survives_a_restart_with_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LocalConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..LocalConfig::default()
+    };
+    let srv = server_with(cfg.clone()).await;
+    let c = client(&srv);
+    let r = c
+        .repositories(Region::Han)
+        .create(&repo("kept-repo", 3))
+        .await
+        .unwrap();
+    push_image(&srv, "han", &r.uuid, "img", 10).await;
+    let secret = c
+        .users(Region::Han)
+        .create(&CreateUser {
+            name: "kept-user".into(),
+            duration_days: Some(10),
+            permissions: vec![PermissionRequest {
+                repo_id: r.uuid.clone(),
+                policy_ids: Permission::PushPull
+                    .policy_ids(&c.users(Region::Han).policies().await.unwrap())
+                    .unwrap(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let u = c
+        .users(Region::Han)
+        .find_by_name("kept-user")
+        .await
+        .unwrap()
+        .unwrap();
+    srv.shutdown().await;
+
+    let srv = server_with(cfg).await;
+    let c = client(&srv);
+    let again = c.repositories(Region::Han).get(&r.uuid).await.unwrap();
+    assert_eq!(again.name, "kept-repo");
+    assert_eq!(again.image_count, 1);
+    assert_eq!(again.attached_user, 1);
+    let u2 = c
+        .users(Region::Han)
+        .find_by_id(&u.uuid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u2, u);
+    assert_eq!(
+        login(&srv, "han", &u.backend_name, secret.expose()).await,
+        200
+    );
+    assert!(c
+        .repositories(Region::Hcm)
+        .list_all(None, None)
+        .await
+        .unwrap()
+        .is_empty());
+    let file = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
+    assert!(!file.contains(secret.expose()), "secrets are stored hashed");
+}
+
+#[tokio::test]
+async fn secrets_never_show_in_debug_or_errors() {
+    let srv = server().await;
+    let c = client_with(&srv, |cfg| {
+        cfg.client_secret = Secret::new(vcr_provider::local::DEFAULT_CLIENT_SECRET)
+    });
+    let dbg = format!("{c:?}");
+    assert!(
+        !dbg.contains(vcr_provider::local::DEFAULT_CLIENT_SECRET),
+        "{dbg}"
+    );
+    let secret = c
+        .users(Region::Hcm)
+        .create(&CreateUser {
+            name: "secretive".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(format!("{secret:?} {secret}"), "*** ***");
+    let u = c
+        .users(Region::Hcm)
+        .find_by_name("secretive")
+        .await
+        .unwrap()
+        .unwrap();
+    let fresh = c.users(Region::Hcm).refresh_secret(&u.uuid).await.unwrap();
+    assert_eq!(format!("{:?}", Some(&fresh)), "Some(***)");
+    // An error answer after a secret was issued never carries it.
+    let err = c
+        .users(Region::Hcm)
+        .create(&CreateUser {
+            name: "secretive".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let text = format!("{err:?} {err}");
+    assert!(!text.contains(fresh.expose()) && !text.contains(secret.expose()));
+}
+
+#[tokio::test]
+async fn answers_of_other_shapes_are_tolerated() {
+    let srv = server().await;
+    let c = client(&srv);
+    let repos = c.repositories(Region::Hcm);
+
+    // A 202 with no body: the new repository is found by its name.
+    fault(
+        &srv,
+        json!({"method": "POST", "path": "/hcm/v1/repository", "replaceBody": "", "times": 1}),
+    )
+    .await;
+    let r = repos.create(&repo("bodyless", 4)).await.unwrap();
+    assert_eq!((r.name.as_str(), r.quota_limit), ("bodyless", 4));
+    assert!(r.uuid.starts_with("repo-"));
+
+    // A quota answer without the repository: read again.
+    let quota_path = format!("/hcm/v1/repository/{}/quotas", r.uuid);
+    fault(
+        &srv,
+        json!({"path": quota_path, "replaceBody": "{}", "times": 1}),
+    )
+    .await;
+    assert_eq!(repos.set_quota(&r.uuid, 6).await.unwrap().quota_limit, 6);
+
+    // Paging under `data`, numbers as strings and floats.
+    fault(
+        &srv,
+        json!({"method": "GET", "path": "/hcm/v1/repository", "times": 1, "replaceBody":
+            r#"{"data":[{"uuid":"repo-x","name":"from-data","quotaUsed":"1.5","quotaLimit":2.0,"accessLevel":"public"}],"page":1,"totalPage":1,"totalItem":1}"#}),
+    )
+    .await;
+    let page = repos.list(&ListRepositories::default()).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].name, "from-data");
+    assert_eq!(
+        (page.items[0].quota_used, page.items[0].quota_limit),
+        (1.5, 2)
+    );
+    assert_eq!(page.items[0].access_level, AccessLevel::Public);
+
+    // A delete answered with no body still succeeds.
+    let path = format!("/hcm/v1/repository/{}", r.uuid);
+    fault(
+        &srv,
+        json!({"method": "DELETE", "path": path, "replaceBody": "", "times": 1}),
+    )
+    .await;
+    assert_eq!(repos.delete(&r.uuid).await.unwrap().uuid, r.uuid);
+    assert!(repos.get(&r.uuid).await.unwrap_err().is_not_found());
+
+    // An error answer carries the server's message.
+    fault(
+        &srv,
+        json!({"method": "GET", "path": "/hcm/v1/user", "status": 404, "times": 1, "message": "gone"}),
+    )
+    .await;
+    let err = c.users(Region::Hcm).list(None, 1, 10).await.unwrap_err();
+    assert!(
+        err.is_not_found() && err.to_string().contains("gone"),
+        "{err}"
+    );
+    // A secret answered as a bare string rather than {"secretKey"}.
+    fault(
+        &srv,
+        json!({"method": "POST", "path": "/hcm/v1/user", "times": 1, "replaceBody": "\"bare-secret\""}),
+    )
+    .await;
+    let s = c
+        .users(Region::Hcm)
+        .create(&CreateUser {
+            name: "bare-one".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.expose(), "bare-secret");
+}

@@ -1,0 +1,132 @@
+//! Helpers shared by the tests that run the vCR client against vcr-local.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use vcr_provider::local::{start, LocalConfig, RunningServer};
+use vcr_provider::vcr::{Client, ClientConfig, Secret};
+
+/// A vcr-local on a free port, in memory, with a short default token life.
+pub async fn server() -> RunningServer {
+    server_with(LocalConfig::default()).await
+}
+
+pub async fn server_with(cfg: LocalConfig) -> RunningServer {
+    start(LocalConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..cfg
+    })
+    .await
+    .expect("vcr-local starts")
+}
+
+/// A client for the server, with small retry delays.
+pub fn client(server: &RunningServer) -> Client {
+    client_with(server, |_| {})
+}
+
+pub fn client_with(server: &RunningServer, f: impl FnOnce(&mut ClientConfig)) -> Client {
+    let settings: std::collections::HashMap<_, _> = server.settings().into_iter().collect();
+    let mut cfg = ClientConfig {
+        client_id: settings["VCR_CLIENT_ID"].clone(),
+        client_secret: Secret::new(settings["VCR_CLIENT_SECRET"].clone()),
+        token_url: Some(server.token_url()),
+        endpoint_hcm: Some(server.endpoint_hcm()),
+        endpoint_han: Some(server.endpoint_han()),
+        max_retries: 3,
+        retry_base_delay: Duration::from_millis(10),
+        retry_max_delay: Duration::from_secs(2),
+        timeout: Duration::from_secs(10),
+        ..ClientConfig::default()
+    };
+    f(&mut cfg);
+    Client::new(cfg).expect("client config is valid")
+}
+
+/// `POST /_local/...` with a JSON body; returns status and body.
+pub async fn local_post(server: &RunningServer, path: &str, body: Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}{path}", server.local_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Adds a fault rule.
+pub async fn fault(server: &RunningServer, rule: Value) {
+    let (status, body) = local_post(server, "/faults", rule).await;
+    assert_eq!(status, 201, "fault accepted: {body}");
+}
+
+/// Removes every fault rule.
+pub async fn clear_faults(server: &RunningServer) {
+    reqwest::Client::new()
+        .delete(format!("{}/faults", server.local_url()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// How many requests `METHOD path` got, and how many per status.
+pub async fn count(server: &RunningServer, method: &str, path: &str) -> (u64, Value) {
+    let v: Value = reqwest::get(format!("{}/requests", server.local_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for r in v["requests"].as_array().unwrap() {
+        if r["method"] == method && r["path"] == path {
+            return (r["count"].as_u64().unwrap(), r["statuses"].clone());
+        }
+    }
+    (0, json!({}))
+}
+
+/// Resets the counters.
+pub async fn reset_counts(server: &RunningServer) {
+    reqwest::Client::new()
+        .delete(format!("{}/requests", server.local_url()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Pushes a fake image.
+pub async fn push_image(
+    server: &RunningServer,
+    region: &str,
+    repo: &str,
+    name: &str,
+    size_mb: u64,
+) -> Value {
+    let (status, body) = local_post(
+        server,
+        &format!("/{region}/repositories/{repo}/images"),
+        json!({"name": name, "sizeMb": size_mb}),
+    )
+    .await;
+    assert_eq!(status, 201, "image pushed: {body}");
+    body
+}
+
+/// What `docker login` would answer: 200 or 401.
+pub async fn login(server: &RunningServer, region: &str, username: &str, password: &str) -> u16 {
+    local_post(
+        server,
+        &format!("/{region}/check-login"),
+        json!({"username": username, "password": password}),
+    )
+    .await
+    .0
+}
+
+/// Moves vcr-local's clock forward.
+pub async fn advance_clock(server: &RunningServer, seconds: i64) {
+    let (status, _) = local_post(server, "/clock", json!({ "advanceSeconds": seconds })).await;
+    assert_eq!(status, 200);
+}
