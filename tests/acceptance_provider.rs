@@ -77,3 +77,37 @@ fn validate_and_plan_work_without_credentials_and_leave_no_process() {
         "provider processes left behind"
     );
 }
+
+#[test]
+fn wrong_types_and_values_in_the_provider_block_get_diagnostics_not_panics() {
+    let ws = Workspace::new();
+    let cases = [
+        ("max_retries = \"many\"", "max_retries"),
+        ("max_retries = -1", "Invalid value for \"max_retries\""),
+        ("max_retries = 2.5", "Invalid value for \"max_retries\""),
+        (
+            "token_url = \"ftp://example.com\"",
+            "Invalid value for \"token_url\"",
+        ),
+        (
+            "endpoints {\n    hcm = \"not a url\"\n  }",
+            "Invalid value for \"endpoints.hcm\"",
+        ),
+        ("region = [\"HCM\"]", "region"),
+        ("unknown_setting = 1", "unknown_setting"),
+    ];
+    for (setting, expected) in cases {
+        ws.write_config(&format!(
+            "provider \"vcr\" {{\n  {setting}\n}}\nresource \"vcr_repository\" \"x\" {{\n  name = \"my-app\"\n  quota_limit_gb = 1\n}}\n"
+        ));
+        let run = ws.validate();
+        assert!(!run.success(), "{setting} should fail");
+        let out = run.output();
+        assert!(out.contains(expected), "{setting}: {out}");
+        assert!(!out.to_lowercase().contains("panic"), "{setting}: {out}");
+        assert!(
+            !out.contains("plugin exited") && !out.contains("crash"),
+            "{setting}: {out}"
+        );
+    }
+}
