@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint docs demo release install terraform clean
+.PHONY: all build test lint docs demo release install terraform reliability fuzz clean
 
 all: build
 
@@ -41,3 +41,14 @@ install:
 clean:
 	$(CARGO) clean
 	rm -rf .tools dist
+
+## The reliability tests with their figures (part of `make test` too); fuzzing is `make fuzz`.
+reliability:
+	$(CARGO) test --test reliability --test fuzz_smoke --test local_store --test vcr_tls -- --nocapture --test-threads=1
+
+## A longer, coverage-guided fuzzing run of each target (cargo-fuzz on the stable toolchain).
+FUZZ_SECONDS ?= 300
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run dynamic_value -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run local_request -- -max_total_time=$(FUZZ_SECONDS)
