@@ -386,3 +386,60 @@ async fn in_process_get_schema() {
     assert!(secret.sensitive);
     server.abort();
 }
+
+#[tokio::test]
+async fn upgrade_resource_state_turns_stored_json_into_the_current_schema() {
+    use vcr_provider::provider::VcrProvider;
+    use vcr_provider::tfplugin::proto::provider_server::Provider as _;
+    use vcr_provider::tfplugin::server::ProviderService;
+    use vcr_provider::tfplugin::{codec, Value};
+
+    let service = ProviderService::new(VcrProvider);
+    // A state as an older schema stored it: one attribute since removed, and the
+    // newer ones missing; the quota stored as a string.
+    let raw = serde_json::json!({
+        "id": "repo-1", "name": "old-app", "quota_limit_gb": "3", "access_level": "private",
+        "region": "HAN", "legacy_flag": true
+    });
+    let answer = service
+        .upgrade_resource_state(tonic::Request::new(
+            proto::upgrade_resource_state::Request {
+                type_name: "vcr_repository".into(),
+                version: 0,
+                raw_state: Some(proto::RawState {
+                    json: raw.to_string().into_bytes(),
+                    flatmap: Default::default(),
+                }),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.diagnostics.is_empty(), "{:?}", answer.diagnostics);
+    let ty = vcr_provider::provider::repository::schema().value_type();
+    let state = codec::decode(answer.upgraded_state.as_ref(), &ty).unwrap();
+    assert_eq!(state.attr("name"), &Value::from("old-app"));
+    assert_eq!(state.attr("quota_limit_gb"), &Value::int(3));
+    assert_eq!(state.attr("registry_url"), &Value::Null);
+    assert!(state.as_fields().unwrap().get("legacy_flag").is_none());
+
+    let answer = service
+        .upgrade_resource_state(tonic::Request::new(
+            proto::upgrade_resource_state::Request {
+                type_name: "vcr_repository".into(),
+                version: 0,
+                raw_state: Some(proto::RawState {
+                    json: b"{not json".to_vec(),
+                    flatmap: Default::default(),
+                }),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        answer.diagnostics.len(),
+        1,
+        "a broken state is a diagnostic, not a crash"
+    );
+}

@@ -185,11 +185,17 @@ fn lost_create_answers_leave_no_orphan() {
 
     // The user whose answer was lost got a working secret all the same, and no
     // secret reached the trace log on the way.
-    assert!(run.stderr.contains("the create's answer was lost"), "the recovery is logged");
+    assert!(
+        run.stderr.contains("the create's answer was lost"),
+        "the recovery is logged"
+    );
     assert!(!run.output().contains(&local.settings["VCR_CLIENT_SECRET"]));
     for i in 0..2 {
         let user = ws.state_values(&format!("vcr_repository_user.u[{i}]"));
-        assert!(!run.output().contains(user["secret"].as_str().unwrap()), "a secret is in the trace");
+        assert!(
+            !run.output().contains(user["secret"].as_str().unwrap()),
+            "a secret is in the trace"
+        );
         let (status, body) = local.local_call(
             "POST",
             "/_local/hcm/check-login",
