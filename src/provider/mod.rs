@@ -93,6 +93,33 @@ impl ProviderData {
     }
 }
 
+/// Plans the region of an object that does not set its own: the provider's, known at
+/// plan time; when the provider's region changes, the object moves (is replaced).
+pub fn plan_default_region(data: Option<&ProviderData>, plan: &mut tfplugin::Plan) {
+    if plan.is_destroy() || !plan.config.attr("region").is_null() {
+        return;
+    }
+    if let Some(data) = data {
+        plan.set("region", Value::from(data.settings.region.clone()));
+        if plan.is_update() && plan.changed("region") {
+            plan.replace_because_of("region");
+        }
+    }
+}
+
+/// The rule of the lookup data sources: exactly one of `id` and `name`.
+pub fn exactly_one_of_id_and_name(config: &Value) -> Diagnostics {
+    let (id, name) = (config.attr("id"), config.attr("name"));
+    if id.is_unknown() || name.is_unknown() || id.is_null() != name.is_null() {
+        return Diagnostics::new();
+    }
+    Diagnostic::invalid_attribute(
+        tfplugin::AttributePath::root(if id.is_null() { "id" } else { "name" }),
+        "set exactly one of \"id\" and \"name\".",
+    )
+    .into()
+}
+
 /// An import id: `<id or name>`, optionally prefixed by a region, `HAN/<id or name>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportId {

@@ -190,19 +190,8 @@ impl Resource<ProviderData> for RepositoryResource {
         data: Option<&ProviderData>,
         plan: &mut Plan,
     ) -> Result<(), Diagnostics> {
-        if plan.is_destroy() {
-            return Ok(());
-        }
-        // A repository without its own region lives in the provider's: plan it known,
-        // and move the repository (replace it) when the provider's region changes.
-        if plan.config.attr("region").is_null() {
-            if let Some(data) = data {
-                plan.set("region", Value::from(data.settings.region.clone()));
-                if plan.is_update() && plan.changed("region") {
-                    plan.replace_because_of("region");
-                }
-            }
-        }
+        // A repository without its own region lives in the provider's.
+        super::plan_default_region(data, plan);
         Ok(())
     }
 

@@ -8,9 +8,7 @@ use super::errors::api;
 use super::repository::{access_level_name, registry_url};
 use super::ProviderData;
 use crate::tfplugin::schema::rules;
-use crate::tfplugin::{
-    Attribute, AttributePath, Block, DataSource, Diagnostic, Diagnostics, Schema, Type, Value,
-};
+use crate::tfplugin::{Attribute, Block, DataSource, Diagnostic, Diagnostics, Schema, Type, Value};
 use crate::vcr::{AccessLevel, Region, Repository};
 
 /// One repository as the data sources report it.
@@ -140,19 +138,7 @@ impl DataSource<ProviderData> for RepositoryDataSource {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let id = config.attr("id");
-        let name = config.attr("name");
-        if id.is_unknown() || name.is_unknown() {
-            return Diagnostics::new();
-        }
-        if id.is_null() == name.is_null() {
-            return Diagnostic::invalid_attribute(
-                AttributePath::root(if id.is_null() { "id" } else { "name" }),
-                "set exactly one of \"id\" and \"name\".",
-            )
-            .into();
-        }
-        Diagnostics::new()
+        super::exactly_one_of_id_and_name(config)
     }
 
     async fn read(

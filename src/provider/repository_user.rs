@@ -56,7 +56,7 @@ fn permission_of(name: &str) -> Permission {
     }
 }
 
-fn permission_name(p: Permission) -> &'static str {
+pub fn permission_name(p: Permission) -> &'static str {
     match p {
         Permission::PullOnly => "pull_only",
         Permission::PushPull => "push_pull",
@@ -304,18 +304,8 @@ impl Resource<ProviderData> for RepositoryUserResource {
         data: Option<&ProviderData>,
         plan: &mut Plan,
     ) -> Result<(), Diagnostics> {
-        if plan.is_destroy() {
-            return Ok(());
-        }
-        if plan.config.attr("region").is_null() {
-            if let Some(data) = data {
-                plan.set("region", Value::from(data.settings.region.clone()));
-                if plan.is_update() && plan.changed("region") {
-                    plan.replace_because_of("region");
-                }
-            }
-        }
-        if plan.is_replace() {
+        super::plan_default_region(data, plan);
+        if plan.is_destroy() || plan.is_replace() {
             return Ok(());
         }
         // A new or changed expiration must lie ahead.

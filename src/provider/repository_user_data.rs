@@ -9,9 +9,7 @@ use super::errors::api;
 use super::expiry::parse_api_time;
 use super::ProviderData;
 use crate::tfplugin::schema::rules;
-use crate::tfplugin::{
-    Attribute, AttributePath, Block, DataSource, Diagnostic, Diagnostics, Schema, Type, Value,
-};
+use crate::tfplugin::{Attribute, Block, DataSource, Diagnostic, Diagnostics, Schema, Type, Value};
 use crate::vcr::{Permission, Region, RobotAccount};
 
 /// A user's permission on one repository, as reported.
@@ -45,13 +43,8 @@ impl UserInfo {
             .map(|rp| PermissionInfo {
                 repository_id: Some(rp.repo_id.clone()),
                 repository_name: Some(rp.repo_name.clone()),
-                permission: Permission::from_policies(&rp.policy_dto_list).map(|p| {
-                    match p {
-                        Permission::PullOnly => "pull_only",
-                        Permission::PushPull => "push_pull",
-                    }
-                    .to_string()
-                }),
+                permission: Permission::from_policies(&rp.policy_dto_list)
+                    .map(|p| super::repository_user::permission_name(p).to_string()),
             })
             .collect();
         permissions.sort_by(|a, b| a.repository_name.cmp(&b.repository_name));
@@ -181,15 +174,7 @@ impl DataSource<ProviderData> for RepositoryUserDataSource {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let (id, name) = (config.attr("id"), config.attr("name"));
-        if id.is_unknown() || name.is_unknown() || id.is_null() != name.is_null() {
-            return Diagnostics::new();
-        }
-        Diagnostic::invalid_attribute(
-            AttributePath::root(if id.is_null() { "id" } else { "name" }),
-            "set exactly one of \"id\" and \"name\".",
-        )
-        .into()
+        super::exactly_one_of_id_and_name(config)
     }
 
     async fn read(
