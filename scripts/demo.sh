@@ -9,10 +9,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 stage=""
-step() { stage="$1"; printf '\n\033[1m==> %s\033[0m\n' "$1"; }
+if [ -t 1 ]; then bold=$'\033[1m' red=$'\033[1;31m' plain=$'\033[0m'; else bold="" red="" plain=""; fi
+step() { stage="$1"; printf '\n%s==> %s%s\n' "$bold" "$1" "$plain"; }
 fail() {
   local code=$?
-  printf '\n\033[1;31mThe demo failed while: %s\033[0m\n' "$stage" >&2
+  printf '\n%sThe demo failed while: %s%s\n' "$red" "$stage" "$plain" >&2
   [ -s "${demo:-/nonexistent}/vcr-local.log" ] && { echo "Last lines of vcr-local's log:" >&2; tail -5 "$demo/vcr-local.log" >&2; }
   echo "Try: make test (it checks each part on its own), or run scripts/demo.sh with bash -x to see every command." >&2
   exit "$code"
@@ -30,7 +31,7 @@ esac
 
 step "Finding Terraform"
 tf=$(bash scripts/terraform-bin.sh)
-echo "$("$tf" version | head -1) at $tf"
+echo "$(TF_CLI_CONFIG_FILE=/dev/null "$tf" version | head -1) at $tf"
 
 demo="$root/.demo"
 rm -rf "$demo"

@@ -11,7 +11,8 @@ const USAGE: &str =
 Terraform starts this program itself; see the README to use it.
 
 Options:
-  --debug     serve without Terraform and print the TF_REATTACH_PROVIDERS value to use
+  --debug     serve without Terraform and print the TF_REATTACH_PROVIDERS value to use;
+              the provider then reads VCR_* variables from its own environment
   --version   print the version
   --help      print this help";
 

@@ -417,3 +417,107 @@ fn an_error_other_than_not_found_keeps_the_object_in_state() {
     ws.assert_no_changes();
     ws.destroy();
 }
+
+#[test]
+fn a_wrong_endpoint_is_an_error_not_a_deleted_repository() {
+    let local = LocalVcr::start();
+    let mut ws = workspace(&local);
+    ws.write_config(&repo_config("kept-app", 1, ""));
+    ws.apply();
+    let applied = ws.state_values("vcr_repository.app");
+
+    // The endpoint without its "/hcm" prefix answers 404 "no such endpoint".
+    let wrong = local.settings["VCR_ENDPOINT_HCM"]
+        .trim_end_matches("/hcm")
+        .to_string();
+    ws.set_env("VCR_ENDPOINT_HCM", &wrong);
+    ws.set_env("VCR_MAX_RETRIES", "0");
+    let run = ws.plan(true);
+    assert_eq!(
+        run.code,
+        1,
+        "a wrong endpoint must fail the plan, not plan a create:\n{}",
+        run.output()
+    );
+    assert!(
+        run.output().contains("Could not read repository"),
+        "{}",
+        run.output()
+    );
+    let run = ws.run(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(!run.success(), "{}", run.output());
+    assert_eq!(
+        ws.state_values("vcr_repository.app"),
+        applied,
+        "still in state"
+    );
+    assert_eq!(local.repository_names(Region::Hcm), vec!["kept-app"]);
+
+    ws.set_env("VCR_ENDPOINT_HCM", &local.settings["VCR_ENDPOINT_HCM"]);
+    ws.assert_no_changes();
+    ws.destroy();
+}
+
+#[test]
+fn a_quota_below_the_usage_fails_at_plan() {
+    let local = LocalVcr::start();
+    let ws = workspace(&local);
+    ws.write_config(&repo_config("full-app", 3, ""));
+    ws.apply();
+    let id = ws.state_values("vcr_repository.app")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = local.local_call(
+        "POST",
+        &format!("/_local/hcm/repositories/{id}/images"),
+        Some(serde_json::json!({"name": "big", "sizeMb": 2200})),
+    );
+    assert_eq!(status, 201, "{body}");
+    ws.write_config(&repo_config("full-app", 2, "force_destroy = true"));
+    let run = ws.plan(true);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.output()
+            .contains("Invalid value for \"quota_limit_gb\""),
+        "{}",
+        run.output()
+    );
+    assert!(run.output().contains("already use"), "{}", run.output());
+    ws.write_config(&repo_config("full-app", 3, "force_destroy = true"));
+    ws.apply();
+    ws.destroy();
+}
+
+#[test]
+fn provider_logs_reach_terraform_at_their_level() {
+    let local = LocalVcr::start();
+    let mut ws = workspace(&local);
+    ws.write_config(&repo_config("logged-app", 1, ""));
+    ws.apply();
+    let (status, body) = local.local_call(
+        "POST",
+        "/_local/faults",
+        Some(serde_json::json!({"method": "GET", "path": "/hcm/v1/repository/*", "status": 503, "times": 1})),
+    );
+    assert!(status < 300, "{body}");
+    ws.set_env("TF_LOG_PROVIDER", "WARN");
+    let run = ws.plan(true);
+    assert_eq!(run.code, 0, "the retry succeeds:\n{}", run.output());
+    // Terraform parsed the hclog line: level and message, not raw JSON.
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("vCR answered 503: retrying"))
+        .unwrap_or_else(|| panic!("no retry warning in:\n{}", run.stderr));
+    assert!(
+        line.contains("[WARN]") && line.contains("provider.terraform-provider-vcr"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("\"@level\""),
+        "Terraform could not parse the line: {line}"
+    );
+    ws.set_env("TF_LOG_PROVIDER", "");
+    ws.destroy();
+}

@@ -280,6 +280,24 @@ fn updates_in_place_and_rotation() {
         "a disabled user cannot log in"
     );
 
+    // The description alone changes in place too, though vCR recounts the expiry.
+    let described = changed.replace(
+        "description = \"deploys\"",
+        "description = \"deploys to prod\"",
+    );
+    ws.write_config(&config(&described));
+    let plan = ws.assert_changes();
+    assert!(
+        plan.contains("~ description") && plan.contains("update in-place"),
+        "{plan}"
+    );
+    ws.apply();
+    assert!(ws.state_values("vcr_repository_user.deploy")["expires_at"]
+        .as_str()
+        .unwrap()
+        .starts_with("2098-01-15"));
+    let changed = described.replace("deploys to prod", "deploys");
+
     // Removing the expiration date means the user never expires; enable it again.
     let never = changed
         .replace("expiration_date = \"2098-01-15\"\n", "")
@@ -486,9 +504,22 @@ fn bad_input_fails_naming_the_attribute() {
         assert!(out.contains(rule), "{hcl}\n{out}");
     }
 
-    // A date in the past fails at plan time.
+    // A date less than a day ahead cannot be had from vCR (whole days): refused at plan.
     let local = LocalVcr::start();
     let ws = workspace(&local);
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::hours(5))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    ws.write_config(&user(&format!("expiration_date = \"{soon}\""), one));
+    let run = ws.plan(true);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.output().contains("at least one day ahead"),
+        "{}",
+        run.output()
+    );
+
+    // A date in the past fails at plan time.
     ws.write_config(&user("expiration_date = \"2020-01-01\"", one));
     let run = ws.plan(true);
     assert_eq!(run.code, 1, "{}", run.output());

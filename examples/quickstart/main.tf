@@ -80,8 +80,13 @@ output "deploy_docker_pull" {
   value = "docker pull ${vcr_repository.app.registry_url}/my-app:1.0"
 }
 
+output "mirror_docker_login_user" {
+  description = "Who pushes to the mirror (its secret: vcr_repository_user.mirror_ci.secret)."
+  value       = vcr_repository_user.mirror_ci.backend_name
+}
+
 output "mirror_docker_push" {
-  value = "docker push ${vcr_repository.mirror.registry_url}/base:latest   # after logging in as ${vcr_repository_user.mirror_ci.backend_name}"
+  value = "docker push ${vcr_repository.mirror.registry_url}/base:latest"
 }
 
 output "mirror_docker_pull" {

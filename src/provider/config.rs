@@ -3,8 +3,7 @@
 
 use crate::tfplugin::schema::rules;
 use crate::tfplugin::{
-    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type,
-    Value,
+    Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type, Value,
 };
 
 /// The regions vCR runs in, as users write them.
@@ -133,9 +132,10 @@ impl Settings {
             None => match env("VCR_REGION").filter(|s| !s.is_empty()) {
                 Some(r) if REGIONS.contains(&r.as_str()) => r,
                 Some(r) => {
-                    diags.push(Diagnostic::invalid_attribute(
-                        AttributePath::root("region"),
-                        format!("the environment variable VCR_REGION must be one of \"HCM\", \"HAN\"; got {r:?}."),
+                    // No attribute path: the value is not in the configuration.
+                    diags.push(Diagnostic::error(
+                        "Invalid environment variable VCR_REGION",
+                        format!("VCR_REGION must be one of \"HCM\", \"HAN\"; got {r:?}. Fix or unset it, or set region in the provider block."),
                     ));
                     r
                 }
@@ -153,9 +153,9 @@ impl Settings {
                 Some(s) => match s.trim().parse::<u32>() {
                     Ok(n) => n.min(100),
                     Err(_) => {
-                        diags.push(Diagnostic::invalid_attribute(
-                            AttributePath::root("max_retries"),
-                            format!("the environment variable VCR_MAX_RETRIES must be a whole number of at least 0; got {s:?}."),
+                        diags.push(Diagnostic::error(
+                            "Invalid environment variable VCR_MAX_RETRIES",
+                            format!("VCR_MAX_RETRIES must be a whole number of at least 0; got {s:?}. Fix or unset it, or set max_retries in the provider block."),
                         ));
                         DEFAULT_MAX_RETRIES
                     }
@@ -197,10 +197,12 @@ impl Settings {
         Some(Diagnostic::error(
             "vCR credentials are missing",
             format!(
-                "The provider needs an IAM service account to call the vCR API, and {} is not set. \
-                 Set it in the provider \"vcr\" block or in the environment. To try the provider \
-                 without a cloud account, run vcr-local and use the VCR_* settings it prints.",
-                missing.join(" and ")
+                "The provider needs an IAM service account to call the vCR API, and {} {}. \
+                 Set {} in the provider \"vcr\" block or in the environment of terraform. To try the \
+                 provider without a cloud account, run vcr-local and export the VCR_* settings it prints.",
+                missing.join(" and "),
+                if missing.len() > 1 { "are not set" } else { "is not set" },
+                if missing.len() > 1 { "them" } else { "it" },
             ),
         ))
     }
@@ -252,7 +254,11 @@ mod tests {
     #[test]
     fn bad_environment_region_names_the_variable() {
         let err = Settings::resolve(&Value::Null, env(&[("VCR_REGION", "SGN")])).unwrap_err();
-        assert!(err.0[0].detail.contains("VCR_REGION"));
+        assert!(err.0[0].summary.contains("VCR_REGION"));
+        assert!(
+            err.0[0].path.is_none(),
+            "not an attribute of the configuration"
+        );
     }
 
     #[test]
@@ -269,7 +275,7 @@ mod tests {
     fn wrong_region_in_block_fails_validation_naming_it() {
         let diags = schema().block.validate_config(
             &config(serde_json::json!({"region": "SGN"})),
-            &AttributePath::default(),
+            &crate::tfplugin::AttributePath::default(),
         );
         assert_eq!(diags.0.len(), 1);
         assert_eq!(diags.0[0].summary, "Invalid value for \"region\"");

@@ -8,6 +8,9 @@ use crate::vcr::VcrError;
 /// `create repository "my-app" in HAN`.
 pub fn api_error(what: &str, err: &VcrError) -> Diagnostic {
     let hint = match err {
+        VcrError::Auth { status: 404 | 405, .. } => {
+            "The IAM token endpoint was not found there: check token_url (or VCR_TOKEN_URL)."
+        }
         VcrError::Unauthorized { .. } | VcrError::Auth { .. } => {
             "Check client_id and client_secret (or VCR_CLIENT_ID and VCR_CLIENT_SECRET), and that the service account may use vCR."
         }
@@ -21,9 +24,9 @@ pub fn api_error(what: &str, err: &VcrError) -> Diagnostic {
             "vCR failed on its side. Nothing was lost from the state; run the command again."
         }
         VcrError::Transport { .. } => {
-            "vCR could not be reached. Check the network and the endpoints (endpoints { hcm, han } or VCR_ENDPOINT_HCM / VCR_ENDPOINT_HAN), then run the command again."
+            "vCR could not be reached. Check the network, token_url and endpoints { hcm, han } (or VCR_TOKEN_URL, VCR_ENDPOINT_HCM, VCR_ENDPOINT_HAN), then run the command again."
         }
-        VcrError::Invalid { .. } => "vCR refused the request; its message names the rule that was broken.",
+        VcrError::Invalid { .. } => "vCR refused the request for the rule it names above.",
         VcrError::Conflict { .. } => "vCR refused the change in the current state of the object.",
         VcrError::NotFound { .. } => "The object does not exist (any more) in vCR.",
         VcrError::Decode { .. } => {
@@ -31,9 +34,10 @@ pub fn api_error(what: &str, err: &VcrError) -> Diagnostic {
         }
         VcrError::Config(_) => "Fix the provider configuration.",
     };
+    // The cause first: in a CI log it is what the reader looks for.
     Diagnostic::error(
         format!("Could not {what}"),
-        format!("{hint}\n\nError: {err}"),
+        format!("vCR said: {err}\n\n{hint}"),
     )
 }
 
@@ -58,6 +62,10 @@ mod tests {
         );
         assert_eq!(d.summary, "Could not create repository \"app\" in HCM");
         assert!(d.detail.contains("max_retries"));
-        assert!(d.detail.contains("slow down"));
+        assert!(
+            d.detail.starts_with("vCR said: rate limited: slow down"),
+            "{}",
+            d.detail
+        );
     }
 }

@@ -113,11 +113,19 @@ pub fn exactly_one_of_id_and_name(config: &Value) -> Diagnostics {
     if id.is_unknown() || name.is_unknown() || id.is_null() != name.is_null() {
         return Diagnostics::new();
     }
-    Diagnostic::invalid_attribute(
-        tfplugin::AttributePath::root(if id.is_null() { "id" } else { "name" }),
-        "set exactly one of \"id\" and \"name\".",
-    )
-    .into()
+    if id.is_null() {
+        Diagnostic::error(
+            "Missing id or name",
+            "Set one of \"id\" and \"name\" to say which object to look up.",
+        )
+        .into()
+    } else {
+        Diagnostic::invalid_attribute(
+            tfplugin::AttributePath::root("name"),
+            "set only one of \"id\" and \"name\", not both.",
+        )
+        .into()
+    }
 }
 
 /// An import id: `<id or name>`, optionally prefixed by a region, `HAN/<id or name>`.

@@ -165,6 +165,15 @@ async fn find_by_name(
         .find(|r| r.name == name))
 }
 
+/// Whether a 404 for repository `id` means it is gone. A 404 can also come from a
+/// wrong endpoint (a missing path prefix answers "no such endpoint"): dropping the
+/// repository from state then would orphan it. Listing by name, which succeeds only
+/// on a right endpoint, tells the two apart.
+async fn confirm_gone(repos: &Repositories<'_>, id: &str, name: &str) -> Result<bool, VcrError> {
+    let listed = repos.list_all(Some(name), None).await?;
+    Ok(!listed.iter().any(|r| r.uuid == id))
+}
+
 /// The `vcr_repository` resource.
 #[derive(Debug, Default)]
 pub struct RepositoryResource;
@@ -192,6 +201,33 @@ impl Resource<ProviderData> for RepositoryResource {
     ) -> Result<(), Diagnostics> {
         // A repository without its own region lives in the provider's.
         super::plan_default_region(data, plan);
+        if plan.is_create() {
+            // A new repository holds nothing: known now.
+            plan.set("quota_used_gb", Value::int(0));
+            plan.set("image_count", Value::int(0));
+        }
+        // vCR refuses a quota below what the images use: say so at plan time.
+        if plan.is_update() && plan.changed("quota_limit_gb") {
+            let quota = plan.get("quota_limit_gb").as_number().map(|n| n.as_f64());
+            let used = plan
+                .prior
+                .attr("quota_used_gb")
+                .as_number()
+                .map(|n| n.as_f64());
+            if let (Some(quota), Some(used)) = (quota, used) {
+                if quota < used {
+                    return Err(Diagnostic::invalid_attribute(
+                        crate::tfplugin::AttributePath::root("quota_limit_gb"),
+                        format!(
+                            "must not be below what the images already use: {used} GB as of the last refresh. \
+                             Delete images first, or choose at least {} GB.",
+                            used.ceil()
+                        ),
+                    )
+                    .into());
+                }
+            }
+        }
         Ok(())
     }
 
@@ -265,18 +301,34 @@ impl Resource<ProviderData> for RepositoryResource {
         state: RepositoryState,
     ) -> Result<Option<RepositoryState>, Diagnostics> {
         let region = state_region(data, &state)?;
+        let repos = data.client()?.repositories(region);
         let Some(id) = state.id.as_deref() else {
-            return Ok(None);
+            // A create whose outcome was unknown: the repository, if any, has its name.
+            let name = state.name.clone().unwrap_or_default();
+            let found = find_by_name(&repos, &name)
+                .await
+                .map_err(api(format!("look up repository {name:?} in {region}")))?;
+            return Ok(found.map(|repo| {
+                RepositoryState::from_api(&repo, region, state.force_destroy.unwrap_or(false))
+            }));
         };
-        match data.client()?.repositories(region).get(id).await {
+        match repos.get(id).await {
             Ok(repo) => Ok(Some(RepositoryState::from_api(
                 &repo,
                 region,
                 state.force_destroy.unwrap_or(false),
             ))),
             Err(e) if e.is_not_found() => {
-                tracing::info!(%region, id, "repository is gone from vCR; it leaves the state");
-                Ok(None)
+                let name = state.name.clone().unwrap_or_default();
+                if confirm_gone(&repos, id, &name)
+                    .await
+                    .map_err(api(format!("read repository {id} in {region}")))?
+                {
+                    tracing::info!(%region, id, "repository is gone from vCR; it leaves the state");
+                    Ok(None)
+                } else {
+                    Err(api_error(&format!("read repository {id} in {region}"), &e).into())
+                }
             }
             Err(e) => Err(api_error(&format!("read repository {id} in {region}"), &e).into()),
         }
@@ -340,7 +392,12 @@ impl Resource<ProviderData> for RepositoryResource {
         if state.force_destroy == Some(true) {
             let images = match repos.list_images(&id).await {
                 Ok(images) => images,
-                Err(e) if e.is_not_found() => return Ok(()),
+                Err(e)
+                    if e.is_not_found()
+                        && confirm_gone(&repos, &id, &name).await.unwrap_or(false) =>
+                {
+                    return Ok(())
+                }
                 Err(e) => {
                     return Err(
                         api_error(&format!("list the images of repository {name:?}"), &e).into(),
@@ -364,7 +421,7 @@ impl Resource<ProviderData> for RepositoryResource {
         }
         match repos.delete(&id).await {
             Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) if e.is_not_found() && confirm_gone(&repos, &id, &name).await.unwrap_or(false) => Ok(()),
             Err(e) if e.is_conflict() => Err(Diagnostic::error(
                 format!("Repository {name:?} still holds images"),
                 format!(

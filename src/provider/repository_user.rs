@@ -126,7 +126,7 @@ pub fn schema() -> Schema {
         );
     Schema::new(
         0,
-        Block::new("A repository user: a robot account that logs in with `docker login <registry host> -u <backend_name> -p <secret>` to push or pull the repositories it is given.")
+        Block::new("A repository user: a robot account that logs in with `docker login <registry host> -u <backend_name> --password-stdin` (the secret on standard input) to push or pull the repositories it is given.")
             .attribute(Attribute::computed("id", Type::String, "The user's id in vCR (`ra-...`).").stable())
             .attribute(
                 Attribute::optional_computed(
@@ -142,7 +142,7 @@ pub fn schema() -> Schema {
                 Attribute::optional(
                     "expiration_date",
                     Type::String,
-                    "When the user expires: a date (`2027-06-30`: the user may log in through the end of that day, UTC) or an RFC 3339 time. vCR counts expiry in whole days from the apply. Omit it (or remove it) for a user that never expires. A new date must be in the future.",
+                    "When the user expires: a date (`2027-06-30`: the user may log in through the end of that day, UTC) or an RFC 3339 time. vCR counts expiry in whole days from the apply. Omit it (or remove it) for a user that never expires. A new expiration must be at least a day ahead.",
                 )
                 .validate(|v| v.as_str().map_or(Ok(()), |s| Expiration::parse(s).map(|_| ()))),
             )
@@ -162,7 +162,7 @@ pub fn schema() -> Schema {
             .attribute(Attribute::optional(
                 "rotation_triggers",
                 Type::map(Type::String),
-                "Arbitrary values; when any of them changes, the user's secret is refreshed in place and the new one lands in `secret` (for example `{ month = \"2027-01\" }`).",
+                "Arbitrary values; when they change (set, changed or removed), the user's secret is refreshed in place and the new one lands in `secret` (for example `{ month = \"2027-01\" }`).",
             ))
             .attribute(
                 Attribute::computed(
@@ -308,27 +308,47 @@ impl Resource<ProviderData> for RepositoryUserResource {
         if plan.is_destroy() || plan.is_replace() {
             return Ok(());
         }
-        // A new or changed expiration must lie ahead.
+        let expiration = plan.get("expiration_date").clone();
         let expiration_changed = plan.is_create() || plan.changed("expiration_date");
+        // A new or changed expiration must lie at least a day ahead: vCR counts expiry
+        // in whole days from the apply, so anything sooner cannot be had.
         if expiration_changed {
-            if let Some(Ok(exp)) = plan.get("expiration_date").as_str().map(Expiration::parse) {
+            if let Some(Ok(exp)) = expiration.as_str().map(Expiration::parse) {
                 let now = time::OffsetDateTime::now_utc();
-                if exp.instant() <= now {
+                if exp.instant() - now < time::Duration::days(1) {
+                    let written = expiration.as_str().unwrap_or_default();
+                    let rule = if exp.instant() <= now {
+                        format!(
+                            "must be in the future; {written:?} has passed (it is now {}).",
+                            date_of(now)
+                        )
+                    } else {
+                        format!(
+                            "must be at least one day ahead, because vCR counts expiry in whole days; {written:?} is less \
+                             than a day away (it is now {}). Use a later date, or disable the user with enabled = false.",
+                            date_of(now)
+                        )
+                    };
                     return Err(Diagnostic::invalid_attribute(
                         AttributePath::root("expiration_date"),
-                        format!(
-                            "must be in the future; {:?} has passed (it is now {}).",
-                            plan.get("expiration_date").as_str().unwrap_or_default(),
-                            date_of(now)
-                        ),
+                        rule,
                     )
                     .into());
                 }
             }
-            if plan.is_update() {
-                plan.will_change("expires_at");
-                plan.will_change("expired");
+        }
+        if expiration.is_null() {
+            // Never expires: known now, on create and when the date is removed.
+            if plan.is_create() || expiration_changed {
+                plan.set("expires_at", Value::Null);
+                plan.set("expired", Value::Bool(false));
             }
+        } else if !plan.is_create() && (expiration_changed || plan.changed("description")) {
+            // vCR's update sets the description and the expiry together, the latter
+            // counted again from the time of the call: the expiry moves by the time
+            // since the last update, though its date stays.
+            plan.will_change("expires_at");
+            plan.will_change("expired");
         }
         if plan.is_update() && plan.changed("rotation_triggers") {
             plan.will_change("secret");
@@ -597,7 +617,13 @@ impl Resource<ProviderData> for RepositoryUserResource {
         };
         match users.delete(&id).await {
             Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
+            // A 404 can come from a wrong endpoint too: gone only if the list agrees.
+            Err(e)
+                if e.is_not_found()
+                    && matches!(users.find_by_name(&name).await, Ok(found) if found.as_ref().is_none_or(|u| u.uuid != id)) =>
+            {
+                Ok(())
+            }
             Err(e) => {
                 Err(api_error(&format!("delete repository user {name:?} in {region}"), &e).into())
             }

@@ -10,6 +10,10 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
+const HCLOG_TIMESTAMP: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+);
+
 /// Reads the level Terraform's variables ask for; `None` means logging is off.
 pub fn level_from_env(tf_log_provider: Option<&str>, tf_log: Option<&str>) -> Option<Level> {
     let raw = tf_log_provider
@@ -101,8 +105,10 @@ pub fn format_event(module: &str, event: &Event<'_>) -> String {
         Level::WARN => "warn",
         Level::ERROR => "error",
     };
+    // go-plugin parses "@timestamp" with Go's layout 2006-01-02T15:04:05.000000Z07:00:
+    // exactly six fractional digits, else the line is shown raw.
     let timestamp = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
+        .format(HCLOG_TIMESTAMP)
         .unwrap_or_default();
     let mut line = serde_json::Map::new();
     line.insert("@level".into(), level.into());
@@ -178,6 +184,9 @@ mod tests {
         assert_eq!(line["@module"], "provider.test");
         assert_eq!(line["attempt"], 2);
         assert_eq!(line["path"], "/v1/repository");
-        assert!(line["@timestamp"].as_str().unwrap().contains('T'));
+        // Exactly the layout go-plugin parses: 2006-01-02T15:04:05.000000Z07:00.
+        let ts = line["@timestamp"].as_str().unwrap();
+        assert_eq!(ts.len(), "2006-01-02T15:04:05.000000Z".len(), "{ts}");
+        assert!(ts.ends_with('Z') && ts.as_bytes()[19] == b'.', "{ts}");
     }
 }

@@ -409,8 +409,10 @@ pub async fn serve<P: Provider>(provider: P, options: ServeOptions) -> Result<()
         let reattach = reattach_json(&options.provider_address, addr);
         writeln!(
             stdout,
-            "Provider started in debug mode. To attach Terraform, set in the shell where you run it:\n\n\
-             \tTF_REATTACH_PROVIDERS='{reattach}'\n\nStop with Ctrl-C."
+            "Provider started in debug mode. To attach Terraform, run in the shell where you run it:\n\n\
+             \texport TF_REATTACH_PROVIDERS='{reattach}'\n\n\
+             The provider reads its environment variables from this process, not from Terraform's shell.\n\
+             Stop with Ctrl-C."
         )?;
     } else {
         writeln!(
