@@ -475,7 +475,7 @@ def handshake_once(binary, env):
     return dt, status.get("VmHWM", 0), text
 
 
-def series_process(tf, go, rounds_handshake, rounds_schema, biggest_n):
+def series_process(tf, go, rounds_handshake, rounds_schema):
     cert = client_cert()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_") and not k.startswith("PLUGIN_")}
     env.update({
@@ -576,28 +576,43 @@ def series_process(tf, go, rounds_handshake, rounds_schema, biggest_n):
         schema[s]["process_wall"] = max(r["wall"] for r in recs)
         schema[s]["process_cpu"] = sum(r["cpu"] for r in recs)
 
-    # This provider's peak RSS over a refresh plan of the largest N.
-    plan_rss = series_plan_rss(tf, biggest_n)
-    return {"handshake": res, "errors": errors, "schema": schema, "plan_rss": plan_rss,
+    return {"handshake": res, "errors": errors, "schema": schema,
             "load_handshake": load_before, "load_schema": schema_load}
 
 
-def series_plan_rss(tf, n):
+def series_cpu(tf, n):
+    """One more lifecycle of N of each subject, where every provider process runs
+    under GNU time: who spends the CPU (terraform itself, the provider processes,
+    vcr-local), and the providers' peak RSS. Not timed against each other."""
     local = VcrLocal()
     try:
-        rec = os.path.join(WORK, "records-rss")
+        rec = os.path.join(WORK, "records-cpu")
         shutil.rmtree(rec, ignore_errors=True)
-        plugins = os.path.join(WORK, "plugins-rss")
+        plugins = os.path.join(WORK, "plugins-cpu")
         provider_wrapper(plugins, PROVIDER, rec)
-        ws = Workspace(tf, f"rss-{n}", repositories_tf(n), {"vngcloud/vcr": plugins}, local.env)
-        log(f"peak RSS over a plan of N={n}: apply ...")
-        ws.run(STEPS[0][1])
-        clear_records(rec)
-        wall, _, _, _ = ws.run(STEPS[1][1])
-        procs = read_records(rec)
-        ws.run(STEPS[3][1])
-        return {"n": n, "plan_wall": wall, "processes": procs,
-                "peak_rss_kib": max(p["rss_kib"] for p in procs)}
+        subjects = {
+            "vcr_repository": Workspace(tf, f"cpu-vcr-{n}", repositories_tf(n), {"vngcloud/vcr": plugins}, local.env),
+            "terraform_data": Workspace(tf, f"cpu-data-{n}", terraform_data_tf(n), {"vngcloud/vcr": plugins}, local.env),
+        }
+        load = loadavg()
+        log(f"CPU and RSS breakdown, N={n} (load {load})")
+        out = {s: {} for s in subjects}
+        for step, args, ok in STEPS:
+            for s, ws in subjects.items():
+                clear_records(rec)
+                cpu0 = local.cpu_seconds()
+                wall, cpu, _, _ = ws.run(args, ok)
+                procs = read_records(rec)
+                provider_cpu = sum(p["cpu"] for p in procs)
+                out[s][step] = {
+                    "wall": wall, "cpu": cpu, "provider_cpu": provider_cpu,
+                    "terraform_cpu": cpu - provider_cpu,
+                    "server_cpu": local.cpu_seconds() - cpu0 if s == "vcr_repository" else 0.0,
+                    "processes": procs,
+                    "peak_rss_kib": max((p["rss_kib"] for p in procs), default=0),
+                }
+                log(f"  {s:15} {step:20} {wall:6.2f} s, cpu {cpu:5.2f} s of which providers {provider_cpu:5.2f} s")
+        return {"n": n, "load": load, "steps": out}
     finally:
         local.stop()
 
@@ -749,6 +764,22 @@ def markdown(res, args):
         o.append("</details>")
         o.append("")
 
+    if "cpu" in res:
+        c = res["cpu"]
+        o.append(f"### Where the CPU goes (N = {c['n']}, one more lifecycle; load average before: {c['load']})")
+        o.append("")
+        o.append("Each provider process ran under GNU time (a wrapper that execs it), so its CPU is known apart "
+                 "from terraform's own. vcr-local is the stand-in for vCR, on the same cores.")
+        o.append("")
+        o.append("| command | wall vcr / data | terraform's own CPU, vcr / data | provider processes | their CPU | their peak RSS | vcr-local CPU |")
+        o.append("|---|---|---|---|---|---|---|")
+        for step, _, _ in STEPS:
+            v = c["steps"]["vcr_repository"][step]
+            d = c["steps"]["terraform_data"][step]
+            o.append(f"| `{step}` | {fmt_s(v['wall'])} / {fmt_s(d['wall'])} | {v['terraform_cpu']:.2f} / {d['terraform_cpu']:.2f} s | "
+                     f"{len(v['processes'])} | {v['provider_cpu']:.2f} s | {fmt_mib(v['peak_rss_kib'])} | {v['server_cpu']:.2f} s |")
+        o.append("")
+
     if "process" in res:
         p = res["process"]
         o.append(f"### The provider process alone ({args.handshakes} runs each, alternating)")
@@ -787,21 +818,24 @@ def markdown(res, args):
             o.append(f"| {s} | {fmt_ms(w)} | {fmt_ms(w - base) if s != '(no provider)' else ''} | "
                      f"{r['bytes'] / 1000:.0f} kB | {rss} |")
         o.append("")
-        pr = p["plan_rss"]
-        o.append(f"Over a refresh plan of {pr['n']} `vcr_repository` ({fmt_s(pr['plan_wall'])}, through the GNU "
-                 f"time wrapper): {len(pr['processes'])} provider processes, peak RSS "
-                 f"**{fmt_mib(pr['peak_rss_kib'])}** (each: "
-                 + ", ".join(f"{fmt_mib(x['rss_kib'])} over {x['wall']:.2f} s, {x['cpu']:.2f} s CPU" for x in pr["processes"])
-                 + ").")
-        o.append("")
+        if "cpu" in res:
+            c = res["cpu"]
+            procs = c["steps"]["vcr_repository"]["plan"]["processes"]
+            o.append(f"Over a refresh plan of {c['n']} `vcr_repository` (from the CPU breakdown above): "
+                     f"{len(procs)} provider processes, peak RSS **{fmt_mib(c['steps']['vcr_repository']['plan']['peak_rss_kib'])}** "
+                     "(each: " + ", ".join(f"{fmt_mib(x['rss_kib'])} over {x['wall']:.2f} s" for x in procs) + ").")
+            o.append("")
         rust = p["handshake"].get("vcr (Rust)")
         if rust:
             for s, r in p["handshake"].items():
                 if s.startswith("floor") or s == "vcr (Rust)":
                     continue
                 hs = median(r["handshake"]) / median(rust["handshake"])
+                fl = median(p["handshake"]["floor: /bin/echo (process spawn + one line)"]["handshake"])
+                hs_net = (median(r["handshake"]) - fl) / max(1e-9, median(rust["handshake"]) - fl)
                 rss = median(r["hwm_kib"]) / median(rust["hwm_kib"])
-                line = (f"- vs {s}: start to handshake {hs:.1f}x faster, RSS at handshake {rss:.1f}x smaller, "
+                line = (f"- vs {s}: start to handshake {hs:.1f}x faster ({hs_net:.1f}x less the floor), "
+                        f"RSS at handshake {rss:.1f}x smaller, "
                         f"binary {r['size'] / rust['size']:.1f}x smaller")
                 if s in sch and "peak_rss_kib" in sch[s] and "peak_rss_kib" in sch["vcr (Rust)"]:
                     gs = (median(sch[s]["wall"]) - base) / max(1e-9, median(sch["vcr (Rust)"]["wall"]) - base)
@@ -864,7 +898,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the terraform series (default 3)")
     ap.add_argument("--handshakes", type=int, default=201, help="start-to-handshake runs per binary (default 201)")
     ap.add_argument("--schema-rounds", type=int, default=7, help="rounds of providers schema -json (default 7)")
-    ap.add_argument("--only", default="tf,process,api,hot", help="series to run (default all: tf,process,api,hot)")
+    ap.add_argument("--only", default="tf,cpu,process,api,hot",
+                    help="series to run (default all: tf,cpu,process,api,hot)")
     ap.add_argument("--quick", action="store_true",
                     help="N=10, one round, few runs, BENCHMARKS.md left alone: to try the harness")
     ap.add_argument("--no-write", action="store_true", help="leave BENCHMARKS.md alone")
@@ -879,14 +914,19 @@ def main():
     for path in (PROVIDER, VCR_LOCAL):
         if not os.path.exists(path):
             sys.exit(f"{path} is missing: run `cargo build --release --bins` (make bench does)")
+    for tool, package in (("/usr/bin/time", "time"), ("openssl", "openssl")):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: install it (Debian: apt-get install {package})")
     os.makedirs(WORK, exist_ok=True)
     tf = terraform_bin()
     res = {"machine": machine_info(tf), "args": vars(args)}
     log(f"{res['machine']['terraform']} at {tf}; {res['machine']['provider']}; load {res['machine']['loadavg']}")
     if "tf" in only:
         res["tf"] = series_terraform(tf, ns, args.rounds)
+    if "cpu" in only:
+        res["cpu"] = series_cpu(tf, max(ns))
     if "process" in only:
-        res["process"] = series_process(tf, ensure_go_providers(), args.handshakes, args.schema_rounds, max(ns))
+        res["process"] = series_process(tf, ensure_go_providers(), args.handshakes, args.schema_rounds)
     if "api" in only:
         res["api"] = series_api(tf, max(ns))
     if "hot" in only:
