@@ -895,7 +895,7 @@ def write_benchmarks_md(text, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ns", default="100,500", help="resource counts for the terraform series (default 100,500)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds of the terraform series (default 3)")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of the terraform series (default 5)")
     ap.add_argument("--handshakes", type=int, default=201, help="start-to-handshake runs per binary (default 201)")
     ap.add_argument("--schema-rounds", type=int, default=7, help="rounds of providers schema -json (default 7)")
     ap.add_argument("--only", default="tf,cpu,process,api,hot",
