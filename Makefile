@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint docs demo release install terraform reliability fuzz clean
+.PHONY: all build test lint docs demo release install terraform reliability fuzz bench clean
 
 all: build
 
@@ -29,6 +29,13 @@ docs:
 
 demo: build
 	@bash scripts/demo.sh
+
+## Benchmarks, not tests: the release build next to Terraform's own terraform_data and
+## to two Go providers, vcr-local's API counters, and the criterion hot paths; results
+## into BENCHMARKS.md. BENCH_ARGS=--quick tries the harness in a minute.
+bench: terraform
+	$(CARGO) build --release --bins
+	python3 scripts/bench.py $(BENCH_ARGS)
 
 ## Zips, checksums and manifest for the Terraform registry, in dist/.
 release:

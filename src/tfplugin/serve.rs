@@ -456,6 +456,21 @@ pub fn reattach_json(provider_address: &str, addr: SocketAddr) -> String {
 mod tests {
     use super::*;
 
+    /// `.cargo/config.toml` builds aws-lc without CPU-jitter entropy: seeding from it
+    /// cost 30 to 60 ms of CPU at every provider start (see BENCHMARKS.md). Fails when
+    /// the setting is lost, e.g. when the build runs without the project's Cargo config.
+    #[test]
+    fn rng_is_seeded_without_cpu_jitter() {
+        ServerIdentity::generate().unwrap();
+        // SAFETY: a query without arguments or side effects.
+        let jitter = unsafe { aws_lc_sys::FIPS_is_entropy_cpu_jitter() };
+        assert_eq!(
+            jitter, 0,
+            "aws-lc was built with CPU-jitter entropy; build with the project's .cargo/config.toml \
+             (AWS_LC_SYS_NO_JITTER_ENTROPY=1)"
+        );
+    }
+
     #[test]
     fn refuses_to_start_without_the_cookie() {
         let env = HandshakeEnv::default();
