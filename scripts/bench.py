@@ -580,10 +580,10 @@ def series_process(tf, go, rounds_handshake, rounds_schema):
             "load_handshake": load_before, "load_schema": schema_load}
 
 
-def series_cpu(tf, n):
-    """One more lifecycle of N of each subject, where every provider process runs
-    under GNU time: who spends the CPU (terraform itself, the provider processes,
-    vcr-local), and the providers' peak RSS. Not timed against each other."""
+def series_cpu(tf, n, rounds):
+    """More lifecycles of N of each subject, where every provider process runs under
+    GNU time: who spends the CPU (terraform itself, the provider processes, vcr-local),
+    and the providers' peak RSS. Subjects alternate; medians over the rounds."""
     local = VcrLocal()
     try:
         rec = os.path.join(WORK, "records-cpu")
@@ -595,24 +595,36 @@ def series_cpu(tf, n):
             "terraform_data": Workspace(tf, f"cpu-data-{n}", terraform_data_tf(n), {"vngcloud/vcr": plugins}, local.env),
         }
         load = loadavg()
-        log(f"CPU and RSS breakdown, N={n} (load {load})")
+        runs = {s: {step: [] for step, _, _ in STEPS} for s in subjects}
+        names = list(subjects)
+        for r in range(rounds):
+            order = names if r % 2 == 0 else names[::-1]
+            log(f"CPU and RSS breakdown, N={n}, round {r + 1}/{rounds} (load {loadavg()})")
+            for step, args, ok in STEPS:
+                for s in order:
+                    ws = subjects[s]
+                    clear_records(rec)
+                    cpu0 = local.cpu_seconds()
+                    wall, cpu, _, _ = ws.run(args, ok)
+                    procs = read_records(rec)
+                    provider_cpu = sum(p["cpu"] for p in procs)
+                    runs[s][step].append({
+                        "wall": wall, "cpu": cpu, "provider_cpu": provider_cpu,
+                        "terraform_cpu": cpu - provider_cpu,
+                        "server_cpu": local.cpu_seconds() - cpu0 if s == "vcr_repository" else 0.0,
+                        "processes": procs,
+                    })
+                    log(f"  {s:15} {step:20} {wall:6.2f} s, cpu {cpu:5.2f} s of which providers {provider_cpu:5.2f} s")
         out = {s: {} for s in subjects}
-        for step, args, ok in STEPS:
-            for s, ws in subjects.items():
-                clear_records(rec)
-                cpu0 = local.cpu_seconds()
-                wall, cpu, _, _ = ws.run(args, ok)
-                procs = read_records(rec)
-                provider_cpu = sum(p["cpu"] for p in procs)
-                out[s][step] = {
-                    "wall": wall, "cpu": cpu, "provider_cpu": provider_cpu,
-                    "terraform_cpu": cpu - provider_cpu,
-                    "server_cpu": local.cpu_seconds() - cpu0 if s == "vcr_repository" else 0.0,
-                    "processes": procs,
-                    "peak_rss_kib": max((p["rss_kib"] for p in procs), default=0),
-                }
-                log(f"  {s:15} {step:20} {wall:6.2f} s, cpu {cpu:5.2f} s of which providers {provider_cpu:5.2f} s")
-        return {"n": n, "load": load, "steps": out}
+        for s in subjects:
+            for step, _, _ in STEPS:
+                rs = runs[s][step]
+                out[s][step] = {k: median([x[k] for x in rs])
+                                for k in ("wall", "cpu", "provider_cpu", "terraform_cpu", "server_cpu")}
+                out[s][step]["processes"] = rs[-1]["processes"]
+                out[s][step]["peak_rss_kib"] = max((p["rss_kib"] for x in rs for p in x["processes"]), default=0)
+                out[s][step]["runs"] = rs
+        return {"n": n, "load": load, "rounds": rounds, "steps": out}
     finally:
         local.stop()
 
@@ -766,7 +778,8 @@ def markdown(res, args):
 
     if "cpu" in res:
         c = res["cpu"]
-        o.append(f"### Where the CPU goes (N = {c['n']}, one more lifecycle; load average before: {c['load']})")
+        o.append(f"### Where the CPU goes (N = {c['n']}, {c['rounds']} more lifecycles, alternating, medians; "
+                 f"load average before: {c['load']})")
         o.append("")
         o.append("Each provider process ran under GNU time (a wrapper that execs it), so its CPU is known apart "
                  "from terraform's own. vcr-local is the stand-in for vCR, on the same cores.")
@@ -821,7 +834,7 @@ def markdown(res, args):
         if "cpu" in res:
             c = res["cpu"]
             procs = c["steps"]["vcr_repository"]["plan"]["processes"]
-            o.append(f"Over a refresh plan of {c['n']} `vcr_repository` (from the CPU breakdown above): "
+            o.append(f"Over refresh plans of {c['n']} `vcr_repository` (the CPU breakdown above; the last round's processes listed): "
                      f"{len(procs)} provider processes, peak RSS **{fmt_mib(c['steps']['vcr_repository']['plan']['peak_rss_kib'])}** "
                      "(each: " + ", ".join(f"{fmt_mib(x['rss_kib'])} over {x['wall']:.2f} s" for x in procs) + ").")
             o.append("")
@@ -924,7 +937,7 @@ def main():
     if "tf" in only:
         res["tf"] = series_terraform(tf, ns, args.rounds)
     if "cpu" in only:
-        res["cpu"] = series_cpu(tf, max(ns))
+        res["cpu"] = series_cpu(tf, max(ns), min(3, args.rounds))
     if "process" in only:
         res["process"] = series_process(tf, ensure_go_providers(), args.handshakes, args.schema_rounds)
     if "api" in only:
