@@ -757,9 +757,10 @@ def markdown(res, args):
                 calls = median([x["api_calls"] for x in rows["vcr_repository"][step]])
                 ratio = median(v) / median(d)
                 t = targets[step]
-                verdict = "met" if ratio <= t else "**missed**"
+                # The targets are for N = 500; smaller N shows the fixed costs.
+                verdict = (f"{t}x: " + ("met" if ratio <= t else "**missed**")) if n == "500" else "(for N = 500)"
                 o.append(f"| {n} | `{step}` | {fmt_s(median(v))} | {fmt_s(median(d))} | {ratio:.2f}x | "
-                         f"{t}x: {verdict} | {cv:.2f} / {cd:.2f} s | {sc:.2f} s | {calls:.0f} |")
+                         f"{verdict} | {cv:.2f} / {cd:.2f} s | {sc:.2f} s | {calls:.0f} |")
         o.append("")
         for n, series in res["tf"].items():
             o.append(f"Load average before each round, N = {n}: " + "; ".join(series["loads"]) + ".")
