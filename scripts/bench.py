@@ -181,7 +181,8 @@ def machine_info(tf):
     info["rustc"] = run(["rustc", "--version"]).strip()
     info["provider"] = run([PROVIDER, "--version"]).strip()
     info["git"] = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
-    dirty = run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"]).strip()
+    dirty = run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--",
+                 ".", ":(exclude)BENCHMARKS.md"]).strip()
     if dirty:
         info["git"] += " (with uncommitted changes)"
     return info
