@@ -107,6 +107,16 @@ pub fn plan_default_region(data: Option<&ProviderData>, plan: &mut tfplugin::Pla
     }
 }
 
+/// The `region` of every data source: where to look, the provider's by default.
+pub fn lookup_region_attribute() -> tfplugin::Attribute {
+    tfplugin::Attribute::optional_computed(
+        "region",
+        tfplugin::Type::String,
+        "The region to look in, `HCM` or `HAN`; defaults to the provider's region.",
+    )
+    .validate(tfplugin::schema::rules::one_of(config::REGIONS))
+}
+
 /// The rule of the lookup data sources: exactly one of `id` and `name`.
 pub fn exactly_one_of_id_and_name(config: &Value) -> Diagnostics {
     let (id, name) = (config.attr("id"), config.attr("name"));

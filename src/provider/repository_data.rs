@@ -41,9 +41,6 @@ impl RepositoryInfo {
     }
 }
 
-const REGION_DESCRIPTION: &str =
-    "The region to look in, `HCM` or `HAN`; defaults to the provider's region.";
-
 /// The attributes every reported repository has, all computed.
 fn info_attributes(block: Block, id_and_name_settable: bool) -> Block {
     let (id, name) = if id_and_name_settable {
@@ -128,10 +125,8 @@ impl DataSource<ProviderData> for RepositoryDataSource {
         Schema::new(
             0,
             info_attributes(
-                Block::new("Looks up one repository by `id` or by `name`.").attribute(
-                    Attribute::optional_computed("region", Type::String, REGION_DESCRIPTION)
-                        .validate(rules::one_of(super::config::REGIONS)),
-                ),
+                Block::new("Looks up one repository by `id` or by `name`.")
+                    .attribute(super::lookup_region_attribute()),
                 true,
             ),
         )
@@ -200,8 +195,7 @@ impl DataSource<ProviderData> for RepositoriesDataSource {
             0,
             Block::new("Lists the repositories of a region, optionally filtered by name and access level.")
                 .attribute(
-                    Attribute::optional_computed("region", Type::String, REGION_DESCRIPTION)
-                        .validate(rules::one_of(super::config::REGIONS)),
+                    super::lookup_region_attribute(),
                 )
                 .attribute(Attribute::optional(
                     "name",

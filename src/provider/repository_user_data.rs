@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::errors::api;
 use super::expiry::parse_api_time;
 use super::ProviderData;
-use crate::tfplugin::schema::rules;
 use crate::tfplugin::{Attribute, Block, DataSource, Diagnostic, Diagnostics, Schema, Type, Value};
 use crate::vcr::{Permission, Region, RobotAccount};
 
@@ -77,9 +76,6 @@ fn permission_type() -> Type {
 
 const PERMISSIONS_DESCRIPTION: &str =
     "The user's permissions, one per repository: `repository_id`, `repository_name` and `permission` (`push_pull` or `pull_only`).";
-const REGION_DESCRIPTION: &str =
-    "The region to look in, `HCM` or `HAN`; defaults to the provider's region.";
-
 fn info_attributes(block: Block, id_and_name_settable: bool) -> Block {
     let (id, name) = if id_and_name_settable {
         (
@@ -165,8 +161,7 @@ impl DataSource<ProviderData> for RepositoryUserDataSource {
             info_attributes(
                 Block::new("Looks up one repository user by `id` or by `name`. The secret is not available: vCR shows it only at creation.")
                     .attribute(
-                        Attribute::optional_computed("region", Type::String, REGION_DESCRIPTION)
-                            .validate(rules::one_of(super::config::REGIONS)),
+                        super::lookup_region_attribute(),
                     ),
                 true,
             ),
@@ -229,8 +224,7 @@ impl DataSource<ProviderData> for RepositoryUsersDataSource {
             0,
             Block::new("Lists the repository users of a region, optionally filtered by name. Secrets are not available.")
                 .attribute(
-                    Attribute::optional_computed("region", Type::String, REGION_DESCRIPTION)
-                        .validate(rules::one_of(super::config::REGIONS)),
+                    super::lookup_region_attribute(),
                 )
                 .attribute(Attribute::optional("name", Type::String, "Only users whose name contains this text."))
                 .attribute(Attribute::computed(
