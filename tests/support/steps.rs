@@ -47,6 +47,8 @@ enum ImportId<'a> {
 
 struct ImportStep<'a> {
     address: String,
+    /// The configuration of the import's workspace, when not the scenario's.
+    config: Option<String>,
     id: ImportId<'a>,
     verify: ImportVerify,
     plan_empty_after: bool,
@@ -123,6 +125,7 @@ impl<'a> Step<'a> {
     pub fn import(address: &str) -> Step<'a> {
         Step::new(Kind::Import(ImportStep {
             address: address.to_string(),
+            config: None,
             id: ImportId::FromState,
             verify: ImportVerify::default(),
             plan_empty_after: false,
@@ -135,7 +138,8 @@ impl<'a> Step<'a> {
         self
     }
 
-    /// The configuration of this step (and of the next ones until another is given).
+    /// The configuration of this step, and of the next ones until another is given
+    /// (but an import step's is for that import only).
     pub fn config(mut self, config: impl Into<String>) -> Self {
         self.config = Some(config.into());
         self
@@ -329,6 +333,11 @@ impl<'a> Step<'a> {
     }
 }
 
+/// A regex matching this text as it is.
+pub fn literal(text: &str) -> String {
+    regex::escape(text)
+}
+
 fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| panic!("bad regex {pattern:?}: {e}"))
 }
@@ -514,8 +523,12 @@ impl<'a> Runner<'a> {
     }
 
     fn run_step(&mut self, mut step: Step<'a>, label: &str) {
+        // An import step's configuration is its own; another step's stays for the next.
         if let Some(config) = step.config.take() {
-            self.config = Some(config);
+            match &mut step.kind {
+                Kind::Import(import) => import.config = Some(config),
+                _ => self.config = Some(config),
+            }
         }
         let prior = self.ws.state();
         for hook in std::mem::take(&mut step.pre) {
@@ -684,7 +697,8 @@ impl<'a> Runner<'a> {
             ImportId::From(f) => f(&self.ctx(prior, out)),
         };
         let other = self.ws.sibling();
-        other.write_config(self.config.as_deref().expect("no configuration yet"));
+        let config = import.config.as_deref().or(self.config.as_deref());
+        other.write_config(config.expect("no configuration yet"));
         let args = ["import", "-input=false", "-no-color", &import.address, &id];
         let run = other.run_with(&args, &step.env);
         let ok = run.success();
