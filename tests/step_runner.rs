@@ -211,11 +211,21 @@ fn import_verify_reports_differences_but_not_ignored_values() {
     let d = strict.differences(&applied, &imported);
     assert_eq!(d.len(), 2, "{d:?}");
     assert!(d[0].starts_with("repository_permission:"), "{d:?}");
-    assert!(d[1].starts_with("secret:"), "{d:?}");
+    assert_eq!(d[1], "secret: applied (sensitive value), imported null");
 
     let verify = ImportVerify {
         ignore: vec!["secret".into()],
         unordered: vec!["repository_permission".into()],
+        sensitive: vec!["enabled".into()],
+    };
+    let marked = verify.differences(&json!({"enabled": true}), &json!({"enabled": false}));
+    assert_eq!(
+        marked,
+        vec!["enabled: applied (sensitive value), imported (sensitive value)".to_string()]
+    );
+    let verify = ImportVerify {
+        sensitive: Vec::new(),
+        ..verify
     };
     assert!(verify.differences(&applied, &imported).is_empty());
 

@@ -15,6 +15,9 @@ pub struct Instance {
     pub mode: String,
     pub resource_type: String,
     pub attributes: Value,
+    /// Top-level attributes Terraform marked sensitive (older versions mark only
+    /// what the configuration made sensitive).
+    pub sensitive: Vec<String>,
 }
 
 /// The instances of a state file.
@@ -61,6 +64,7 @@ impl State {
                     mode: mode.to_string(),
                     resource_type: resource_type.to_string(),
                     attributes: instance["attributes"].clone(),
+                    sensitive: sensitive_names(&instance["sensitive_attributes"]),
                 });
             }
         }
@@ -73,6 +77,11 @@ impl State {
             .iter()
             .find(|i| i.address == address)
             .map(|i| &i.attributes)
+    }
+
+    /// The instance at an address.
+    pub fn instance(&self, address: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.address == address)
     }
 
     /// The attributes at an address, which must be in state.
@@ -99,6 +108,17 @@ impl State {
     }
 }
 
+/// The top-level attribute names in a `sensitive_attributes` list of paths.
+fn sensitive_names(paths: &Value) -> Vec<String> {
+    paths
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|path| path.as_array()?.first()?["value"].as_str())
+        .map(str::to_string)
+        .collect()
+}
+
 /// How an import step compares the imported attributes with the applied ones.
 #[derive(Debug, Clone, Default)]
 pub struct ImportVerify {
@@ -106,12 +126,14 @@ pub struct ImportVerify {
     pub ignore: Vec<String>,
     /// Attributes whose array is compared as a set (nested blocks of set nesting).
     pub unordered: Vec<String>,
+    /// Attributes whose values a message must not show.
+    pub sensitive: Vec<String>,
 }
 
 impl ImportVerify {
     /// The attributes whose values differ, each as "name: applied X, imported Y";
-    /// empty when the import gave back what was applied. The values of ignored
-    /// attributes are never looked at, so a secret never reaches the message.
+    /// empty when the import gave back what was applied. Sensitive values, and any
+    /// attribute whose name says secret, password or token, are not shown.
     pub fn differences(&self, applied: &Value, imported: &Value) -> Vec<String> {
         let (Some(applied), Some(imported)) = (applied.as_object(), imported.as_object()) else {
             return vec![format!(
@@ -135,7 +157,16 @@ impl ImportVerify {
                 b = sorted(b);
             }
             if a != b {
-                let shown = |v: Option<&Value>| v.map_or("(absent)".to_string(), Value::to_string);
+                let hidden = self.sensitive.iter().any(|s| s == name)
+                    || ["secret", "password", "token"]
+                        .iter()
+                        .any(|w| name.contains(w));
+                let shown = |v: Option<&Value>| match v {
+                    None => "(absent)".to_string(),
+                    Some(Value::Null) => "null".to_string(),
+                    Some(_) if hidden => "(sensitive value)".to_string(),
+                    Some(v) => v.to_string(),
+                };
                 out.push(format!(
                     "{name}: applied {}, imported {}",
                     shown(applied.get(name)),

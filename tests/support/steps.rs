@@ -21,6 +21,8 @@ use super::workspace::{Workspace, PLAN_FILE};
 
 /// A hook a step runs before its commands or after them.
 type Hook<'a> = Box<dyn FnOnce(&Ctx) + 'a>;
+/// Makes an import step's configuration from the state.
+type ImportConfig<'a> = Box<dyn FnOnce(&Ctx) -> String + 'a>;
 /// A hook that looks at the plan before it is applied.
 type PlanHook<'a> = Box<dyn FnOnce(&PlanChanges) + 'a>;
 
@@ -49,6 +51,8 @@ struct ImportStep<'a> {
     address: String,
     /// The configuration of the import's workspace, when not the scenario's.
     config: Option<String>,
+    /// Or one made from the state (with the ids of the objects applied so far).
+    config_from: Option<ImportConfig<'a>>,
     id: ImportId<'a>,
     verify: ImportVerify,
     plan_empty_after: bool,
@@ -126,6 +130,7 @@ impl<'a> Step<'a> {
         Step::new(Kind::Import(ImportStep {
             address: address.to_string(),
             config: None,
+            config_from: None,
             id: ImportId::FromState,
             verify: ImportVerify::default(),
             plan_empty_after: false,
@@ -284,6 +289,13 @@ impl<'a> Step<'a> {
     /// Imports by the id this function makes from the state.
     pub fn import_id_from(mut self, f: impl FnOnce(&Ctx) -> String + 'a) -> Self {
         self.import_step().id = ImportId::From(Box::new(f));
+        self
+    }
+
+    /// Imports with the configuration this function makes from the state (an import
+    /// step's [`Step::config`], when it must name ids only known once applied).
+    pub fn import_config_from(mut self, f: impl FnOnce(&Ctx) -> String + 'a) -> Self {
+        self.import_step().config_from = Some(Box::new(f));
         self
     }
 
@@ -697,7 +709,9 @@ impl<'a> Runner<'a> {
             ImportId::From(f) => f(&self.ctx(prior, out)),
         };
         let other = self.ws.sibling();
-        let config = import.config.as_deref().or(self.config.as_deref());
+        let made = import.config_from.take().map(|f| f(&self.ctx(prior, out)));
+        let config = made.as_deref().or(import.config.as_deref());
+        let config = config.or(self.config.as_deref());
         other.write_config(config.expect("no configuration yet"));
         let args = ["import", "-input=false", "-no-color", &import.address, &id];
         let run = other.run_with(&args, &step.env);
@@ -708,9 +722,12 @@ impl<'a> Runner<'a> {
             return;
         }
         let imported = other.state().expect(&import.address).clone();
-        let differences = import
-            .verify
-            .differences(prior.expect(&import.address), &imported);
+        let applied = prior
+            .instance(&import.address)
+            .unwrap_or_else(|| panic!("{label}: {} is not in state", import.address));
+        let mut verify = import.verify.clone();
+        verify.sensitive.extend(applied.sensitive.iter().cloned());
+        let differences = verify.differences(&applied.attributes, &imported);
         assert!(
             differences.is_empty(),
             "{label}: importing {} by {id:?} gave other values than the apply:\n  {}",
