@@ -140,25 +140,6 @@ impl LocalVcr {
             .collect()
     }
 
-    /// Points a workspace's provider at this server (until every test uses
-    /// `Workspace::against`).
-    pub fn configure(&self, ws: &mut super::workspace::Workspace) {
-        for (k, v) in &self.settings {
-            ws.set_env(k, v);
-        }
-    }
-
-    /// Sends a request to one of the server's `/_local/` test endpoints (until every
-    /// test uses the typed controls).
-    pub fn local_call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
-        self.controls().call(method, path, body)
-    }
-
     /// The `/_local/` test controls of this server.
     pub fn controls(&self) -> Controls<'_> {
         Controls::new(self)

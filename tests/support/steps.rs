@@ -101,6 +101,12 @@ impl<'a> Step<'a> {
         Step::new(Kind::Apply).config(config)
     }
 
+    /// Applies this module text as it is, `required_providers` block and all (an
+    /// example of the repository).
+    pub fn apply_as_is(module: impl Into<String>) -> Step<'a> {
+        Step::new(Kind::Apply).config_as_is(module)
+    }
+
     /// Plans and applies the configuration of the step before again (after a change
     /// made outside Terraform, say).
     pub fn reapply() -> Step<'a> {
@@ -146,7 +152,13 @@ impl<'a> Step<'a> {
     /// The configuration of this step, and of the next ones until another is given
     /// (but an import step's is for that import only).
     pub fn config(mut self, config: impl Into<String>) -> Self {
-        self.config = Some(config.into());
+        self.config = Some(Workspace::with_required_providers(&config.into()));
+        self
+    }
+
+    /// As [`Step::config`], but the text is the whole module: nothing is added.
+    pub fn config_as_is(mut self, module: impl Into<String>) -> Self {
+        self.config = Some(module.into());
         self
     }
 
@@ -295,7 +307,8 @@ impl<'a> Step<'a> {
     /// Imports with the configuration this function makes from the state (an import
     /// step's [`Step::config`], when it must name ids only known once applied).
     pub fn import_config_from(mut self, f: impl FnOnce(&Ctx) -> String + 'a) -> Self {
-        self.import_step().config_from = Some(Box::new(f));
+        let wrapped = move |ctx: &Ctx| Workspace::with_required_providers(&f(ctx));
+        self.import_step().config_from = Some(Box::new(wrapped));
         self
     }
 
@@ -503,7 +516,7 @@ struct Runner<'a> {
     local: &'a LocalVcr,
     ws: Workspace,
     args: Vec<String>,
-    /// The configuration of the last step that gave one.
+    /// The module text of the last step that gave one.
     config: Option<String>,
 }
 
@@ -548,7 +561,7 @@ impl<'a> Runner<'a> {
         }
         if !matches!(step.kind, Kind::Import(_)) {
             let config = self.config.as_deref().expect("no configuration yet");
-            self.ws.write_config(config);
+            self.ws.write_file("main.tf", config);
         }
         let outcome = self.commands(&mut step, &prior, label);
         self.check_error(&step, &outcome, label);
@@ -712,7 +725,7 @@ impl<'a> Runner<'a> {
         let made = import.config_from.take().map(|f| f(&self.ctx(prior, out)));
         let config = made.as_deref().or(import.config.as_deref());
         let config = config.or(self.config.as_deref());
-        other.write_config(config.expect("no configuration yet"));
+        other.write_file("main.tf", config.expect("no configuration yet"));
         let args = ["import", "-input=false", "-no-color", &import.address, &id];
         let run = other.run_with(&args, &step.env);
         let ok = run.success();

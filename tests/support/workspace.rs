@@ -110,14 +110,6 @@ impl Workspace {
         self.env.push((key.to_string(), value.to_string()));
     }
 
-    /// The value of a variable set with [`Workspace::set_env`].
-    pub fn env(&self, key: &str) -> Option<&str> {
-        self.env
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The `required_providers` block every configuration needs.
     pub fn with_required_providers(hcl: &str) -> String {
         format!(
@@ -175,19 +167,6 @@ impl Workspace {
         self.run(&["validate", "-no-color"])
     }
 
-    /// Applies and then checks what terraform-plugin-testing checks: a plan without
-    /// refresh and a plan with refresh are both empty.
-    pub fn apply(&self) -> Run {
-        let run = self.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-        self.assert_no_changes();
-        run
-    }
-
-    /// Applies without the follow-up checks, for applies expected to fail.
-    pub fn apply_raw(&self) -> Run {
-        self.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
-    }
-
     /// `plan -detailed-exitcode`: 0 no changes, 2 changes, 1 error.
     pub fn plan(&self, refresh: bool) -> Run {
         let mut args = vec!["plan", "-detailed-exitcode", "-no-color", "-input=false"];
@@ -212,19 +191,6 @@ impl Workspace {
         }
     }
 
-    /// Asserts the plan has changes and returns its text (until every test reads the
-    /// JSON plan).
-    pub fn assert_changes(&self) -> String {
-        let run = self.plan(true);
-        assert_eq!(
-            run.code,
-            2,
-            "expected a plan with changes:\n{}",
-            run.output()
-        );
-        run.stdout
-    }
-
     /// `terraform show -json` of the saved plan file, parsed.
     pub fn show_plan(&self) -> PlanChanges {
         let run = self.must(&["show", "-json", PLAN_FILE]);
@@ -232,28 +198,13 @@ impl Workspace {
             .unwrap_or_else(|e| panic!("show -json {PLAN_FILE}: {e}\n{}", run.stdout))
     }
 
-    pub fn import(&self, address: &str, id: &str) -> Run {
-        self.run(&["import", "-no-color", "-input=false", address, id])
-    }
-
     pub fn destroy(&self) -> Run {
         self.must(&["destroy", "-auto-approve", "-no-color", "-input=false"])
-    }
-
-    /// `terraform show -json`.
-    pub fn show_json(&self) -> serde_json::Value {
-        let run = self.must(&["show", "-json"]);
-        serde_json::from_str(&run.stdout).expect("show -json output")
     }
 
     /// The state Terraform saved in this workspace (empty when there is none yet).
     pub fn state(&self) -> State {
         State::read(&self.dir.path().join("terraform.tfstate"))
-    }
-
-    /// The attribute values of a resource or data source in state, by address.
-    pub fn state_values(&self, address: &str) -> serde_json::Value {
-        self.state().expect(address).clone()
     }
 
     /// Provider processes of this workspace still running.
