@@ -633,6 +633,11 @@ impl<'a> Runner<'a> {
             return false;
         }
         let changes = self.ws.show_plan();
+        assert_eq!(
+            changes.terraform_version,
+            self.ws.terraform().version_string(),
+            "{label}: the plan was made by another terraform"
+        );
         let failures = plan::verify(&changes, &step.plan_checks, true);
         assert!(
             failures.is_empty(),
