@@ -358,6 +358,13 @@ impl<'a> Step<'a> {
     }
 }
 
+/// Whether a plan changes no resource.
+fn plans_nothing(plan: &PlanChanges) -> bool {
+    plan.changes
+        .iter()
+        .all(|c| c.mode != "managed" || c.action == Action::NoOp)
+}
+
 /// A regex matching this text as it is.
 pub fn literal(text: &str) -> String {
     regex::escape(text)
@@ -575,9 +582,16 @@ impl<'a> Runner<'a> {
         for hook in std::mem::take(&mut step.checks) {
             hook(&self.ctx(&prior, &outcome));
         }
-        let applies = matches!(step.kind, Kind::Apply | Kind::RefreshOnly);
-        if applies && outcome.failed.is_none() {
-            self.assert_empty_plans(&self.ws, &step.env, label);
+        if outcome.failed.is_some() {
+            return;
+        }
+        match step.kind {
+            Kind::Apply | Kind::RefreshOnly => self.assert_empty_plans(&self.ws, &step.env, label),
+            // A plan-only step that found nothing to do: without refresh, nothing either.
+            Kind::PlanOnly if outcome.plan.as_ref().is_some_and(plans_nothing) => {
+                self.assert_empty_plan(&self.ws, &step.env, "-refresh=false", label)
+            }
+            _ => {}
         }
     }
 
@@ -697,6 +711,14 @@ impl<'a> Runner<'a> {
             }
             (Some((phase, pattern)), Some((failed_at, i))) => {
                 let run = &outcome.runs[i];
+                // Terraform reports errors with exit code 1; anything else is a crash.
+                assert_eq!(
+                    run.code,
+                    1,
+                    "{label}: {} crashed:\n{}",
+                    run.command(),
+                    run.output()
+                );
                 assert!(
                     *phase == Phase::Any || *phase == failed_at,
                     "{label}: expected the error at {phase:?}, but {} failed:\n{}",
@@ -761,23 +783,33 @@ impl<'a> Runner<'a> {
     /// A plan without refresh and a plan with refresh are both empty.
     fn assert_empty_plans(&self, ws: &Workspace, env: &[(String, String)], label: &str) {
         for refresh in ["-refresh=false", "-refresh=true"] {
-            let mut args = vec![
-                "plan",
-                "-detailed-exitcode",
-                "-input=false",
-                "-no-color",
-                refresh,
-            ];
-            args.extend(self.args.iter().map(String::as_str));
-            let run = ws.run_with(&args, env);
-            assert_eq!(
-                run.code,
-                0,
-                "{label}: expected an empty plan ({refresh}), got exit code {}:\n{}",
-                run.code,
-                run.output()
-            );
+            self.assert_empty_plan(ws, env, refresh, label);
         }
+    }
+
+    fn assert_empty_plan(
+        &self,
+        ws: &Workspace,
+        env: &[(String, String)],
+        refresh: &str,
+        label: &str,
+    ) {
+        let mut args = vec![
+            "plan",
+            "-detailed-exitcode",
+            "-input=false",
+            "-no-color",
+            refresh,
+        ];
+        args.extend(self.args.iter().map(String::as_str));
+        let run = ws.run_with(&args, env);
+        assert_eq!(
+            run.code,
+            0,
+            "{label}: expected an empty plan ({refresh}), got exit code {}:\n{}",
+            run.code,
+            run.output()
+        );
     }
 
     /// Destroys everything, then checks that the state is empty and that vcr-local no
