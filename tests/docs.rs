@@ -365,10 +365,9 @@ fn docs_are_where_the_registry_publishes_them() {
 #[test]
 fn the_index_links_every_guide_by_its_registry_address() {
     let index = std::fs::read_to_string(root().join("docs/index.md")).unwrap();
-    for entry in std::fs::read_dir(root().join("docs/guides"))
-        .unwrap()
-        .flatten()
-    {
+    let guides = std::fs::read_dir(root().join("docs/guides"))
+        .unwrap_or_else(|e| panic!("docs/guides: {e}"));
+    for entry in guides.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let slug = name.strip_suffix(".md").unwrap();
         let address = format!(
