@@ -16,6 +16,7 @@ dist=${DIST:-$root/dist}
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 name=terraform-provider-vcr
 host=$(rustc -vV | sed -n 's/^host: //p')
+target_dir=$(bash scripts/target-dir.sh)
 
 declare -A targets=(
   [linux_amd64]=x86_64-unknown-linux-gnu
@@ -30,13 +31,13 @@ for platform in linux_amd64 linux_arm64; do
   if [ "$triple" = "$host" ]; then
     echo "==> $platform: building ($profile)"
     cargo build --profile "$profile" --bin "$name" --quiet
-    binary="target/$dir/$name"
+    binary="$target_dir/$dir/$name"
   elif rustup target list --installed 2>/dev/null | grep -qx "$triple" && command -v "${triple%%-unknown*}-linux-gnu-gcc" >/dev/null; then
     echo "==> $platform: cross-building ($profile)"
     linker="${triple%%-unknown*}-linux-gnu-gcc"
     env "CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_LINKER=$linker" "CC_${triple//-/_}=$linker" \
       cargo build --profile "$profile" --target "$triple" --bin "$name" --quiet
-    binary="target/$triple/$dir/$name"
+    binary="$target_dir/$triple/$dir/$name"
   else
     echo "==> $platform: skipped: needs 'rustup target add $triple' and a C cross compiler (${triple%%-unknown*}-linux-gnu-gcc)" >&2
     continue
