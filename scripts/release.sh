@@ -4,10 +4,15 @@
 #   terraform-provider-vcr_<version>_<os>_<arch>.zip   (holding terraform-provider-vcr_v<version>)
 #   terraform-provider-vcr_<version>_manifest.json     (protocol 5.0)
 #   terraform-provider-vcr_<version>_SHA256SUMS
+#   terraform-provider-vcr_<version>_SHA256SUMS.sig    (with GPG_FINGERPRINT, below)
 # Builds linux_amd64 and linux_arm64 where the toolchain has the target (rustup target
 # add aarch64-unknown-linux-gnu, and a C cross compiler such as gcc-aarch64-linux-gnu
 # for aws-lc); a target that cannot be built is reported and skipped.
 # PROFILE=dev packages the debug build instead (the tests do, to stay fast).
+# GPG_FINGERPRINT=<key> signs SHA256SUMS with that key from gpg's keyring (GNUPGHOME):
+# a detached binary signature, which the registry checks against the public key of
+# the namespace (RSA or DSA; the registry takes no ECC keys). GPG_PASSPHRASE, when
+# the key has one, is given to gpg on a pipe, never on its command line.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -50,6 +55,14 @@ for platform in linux_amd64 linux_arm64; do
 done
 [ ${#built[@]} -gt 0 ] || { echo "no platform could be built" >&2; exit 1; }
 cp terraform-registry-manifest.json "$dist/${name}_${version}_manifest.json"
-(cd "$dist" && sha256sum ./*.zip ./*_manifest.json | sed 's# \./# #' >"${name}_${version}_SHA256SUMS")
+sums="${name}_${version}_SHA256SUMS"
+(cd "$dist" && sha256sum ./*.zip ./*_manifest.json | sed 's# \./# #' >"$sums")
+if [ -n "${GPG_FINGERPRINT:-}" ]; then
+  command -v gpg >/dev/null || { echo "GPG_FINGERPRINT is set, but there is no gpg: install gnupg" >&2; exit 1; }
+  echo "==> signing $sums with $GPG_FINGERPRINT"
+  printf '%s' "${GPG_PASSPHRASE:-}" |
+    gpg --batch --yes --pinentry-mode loopback --passphrase-fd 0 --local-user "$GPG_FINGERPRINT" \
+      --detach-sign --output "$dist/$sums.sig" "$dist/$sums"
+fi
 echo "==> dist/ (built: ${built[*]})"
 (cd "$dist" && ls -1)
