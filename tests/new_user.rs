@@ -333,7 +333,7 @@ fn readme_wait_for_vcr_local_stops_with_its_error_when_it_exits() {
         .current_dir(root())
         .env("TMPDIR", tmp.path())
         .env("VCR_LOCAL_ACCOUNT_ID", "not-a-number");
-    let ran = run_for(bash, Duration::from_secs(10 * 60), &tagged);
+    let ran = run_for(bash, Duration::from_secs(20 * 60), &tagged);
     assert!(
         ran.finished.is_some(),
         "the block kept waiting after vcr-local exited:\n{}",
