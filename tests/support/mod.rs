@@ -27,3 +27,8 @@ pub use steps::{literal, Scenario, Step};
 pub use terraform::Terraform;
 #[allow(unused_imports)]
 pub use workspace::Workspace;
+
+/// The path of the default terraform (see [`Terraform::default`]).
+pub fn terraform_binary() -> &'static std::path::Path {
+    Terraform::default().path()
+}
