@@ -318,3 +318,50 @@ resource "vcr_repository" "app" {
         .step(Step::import("vcr_repository.app"))
         .run();
 }
+
+#[test]
+fn the_typed_controls_speak_vcr_local() {
+    use support::controls::Fault;
+    let local = LocalVcr::start();
+    let controls = local.controls();
+    let added = controls.add_fault(&Fault::status("/hcm/v1/repository", 503).times(1));
+    assert!(added.id.starts_with("fault-"), "{added:?}");
+    assert_eq!(controls.faults().len(), 1);
+    let repositories = || local.repository_names(Region::Hcm);
+    let client = local.client();
+    let list = client.repositories(Region::Hcm);
+    let answer = local.block_on(list.list_all(None, None));
+    assert!(answer.is_err(), "the fault answered 503");
+    assert_eq!(controls.faults()[0].hits, 1);
+    assert_eq!(controls.status_fault_hits(), 1);
+    let counts = controls.requests();
+    assert!(counts.total >= 2, "{counts:?}");
+    assert_eq!(counts.by_status().get("503"), Some(&1), "{counts:?}");
+    controls.reset_requests();
+    assert_eq!(controls.requests().total, 0);
+
+    let before = controls.clock();
+    assert_eq!(before.offset_seconds, 0);
+    let after = controls.advance_clock(86_400);
+    assert_eq!(after.offset_seconds, 86_400);
+    assert!(after.now > before.now, "{before:?} {after:?}");
+
+    let repo = vcr_provider::vcr::CreateRepository {
+        name: "reset-app".into(),
+        is_public: false,
+        quota_limit_gb: 1,
+    };
+    local
+        .block_on(client.repositories(Region::Hcm).create(&repo))
+        .unwrap();
+    assert_eq!(repositories(), vec!["reset-app"]);
+    assert!(!controls.can_login(Region::Hcm, "100001-nobody", "wrong"));
+    let why = controls.check_login(Region::Hcm, "100001-nobody", "wrong");
+    assert_eq!(why, Err("login refused: no such user".to_string()));
+    controls.add_fault(&Fault::delay("/han/*", 1));
+    controls.reset();
+    assert!(repositories().is_empty());
+    assert!(controls.faults().is_empty());
+    assert_eq!(controls.clock().offset_seconds, 0);
+    controls.clear_faults();
+}
