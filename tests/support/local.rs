@@ -35,7 +35,7 @@ impl LocalVcr {
             .expect("start vcr-local");
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut settings = HashMap::new();
-        while settings.len() < 5 {
+        while !settings.contains_key("VCR_CLIENT_SECRET") {
             let mut line = String::new();
             if reader.read_line(&mut line).unwrap() == 0 {
                 panic!("vcr-local stopped before printing its settings");
