@@ -11,9 +11,13 @@ all: build
 build:
 	$(CARGO) build --bins
 
-## Installs terraform into .tools/ when none is on the PATH, and prints which one is used.
+## The terraforms the tests use, installed into .tools/ when needed: the default one (on
+## the PATH) runs the whole suite; the oldest supported and the newest available run a
+## lifecycle per resource (tests/terraform_versions.rs, which names the same versions).
+TERRAFORM_MATRIX := 1.6.6 1.15.5
 terraform:
 	@echo "terraform: $$(bash scripts/terraform-bin.sh)"
+	@for v in $(TERRAFORM_MATRIX); do echo "terraform $$v (version matrix): $$(bash scripts/terraform-bin.sh $$v)"; done
 
 ## gpg for the release signature test: installed from Debian's packages when missing.
 gpg:
@@ -26,7 +30,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests.
+## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests, and
+## the Terraform version matrix.
 test: terraform gpg lint
 	$(CARGO) test --all-targets
 

@@ -1,11 +1,13 @@
 //! `vcr-local` for a test: the real binary on `127.0.0.1:0`, in memory, stopped when
-//! the test ends.
+//! the test ends, and what it holds (through the vCR client).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use vcr_provider::vcr::{Client, ClientConfig, Region, Secret};
+
+use super::controls::Controls;
 
 pub struct LocalVcr {
     child: Child,
@@ -33,7 +35,7 @@ impl LocalVcr {
             .expect("start vcr-local");
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut settings = HashMap::new();
-        while settings.len() < 5 {
+        while !settings.contains_key("VCR_CLIENT_SECRET") {
             let mut line = String::new();
             if reader.read_line(&mut line).unwrap() == 0 {
                 panic!("vcr-local stopped before printing its settings");
@@ -64,13 +66,6 @@ impl LocalVcr {
             .status()
             .expect("run kill");
         assert!(status.success());
-    }
-
-    /// Points a workspace's provider at this server through the environment.
-    pub fn configure(&self, ws: &mut super::Workspace) {
-        for (k, v) in &self.settings {
-            ws.set_env(k, v);
-        }
     }
 
     /// The base URL of the server (scheme, host and port).
@@ -125,28 +120,29 @@ impl LocalVcr {
         names
     }
 
-    /// Sends a request to one of the server's `/_local/` test endpoints.
-    pub fn local_call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
-        let url = format!("{}{}", self.base_url(), path);
-        self.block_on(async {
-            let http = reqwest::Client::new();
-            let mut req = http.request(method.parse().unwrap(), url);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let resp = req.send().await.expect("vcr-local answers");
-            let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap_or_default();
-            (
-                status,
-                serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-            )
-        })
+    /// The ids of the repositories a region holds, in the API's order.
+    pub fn repository_ids(&self, region: Region) -> Vec<String> {
+        let client = self.client();
+        self.block_on(client.repositories(region).list_all(None, None))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.uuid)
+            .collect()
+    }
+
+    /// The ids of the repository users a region holds, in the API's order.
+    pub fn user_ids(&self, region: Region) -> Vec<String> {
+        let client = self.client();
+        self.block_on(client.users(region).list_all(None))
+            .unwrap()
+            .into_iter()
+            .map(|u| u.uuid)
+            .collect()
+    }
+
+    /// The `/_local/` test controls of this server.
+    pub fn controls(&self) -> Controls<'_> {
+        Controls::new(self)
     }
 }
 
