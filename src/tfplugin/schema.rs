@@ -120,6 +120,7 @@ impl Attribute {
             description_kind: proto::StringKind::Markdown as i32,
             deprecated: false,
             write_only: false,
+            deprecation_message: String::new(),
         }
     }
 }
@@ -233,6 +234,7 @@ impl Block {
             description: self.description.clone(),
             description_kind: proto::StringKind::Markdown as i32,
             deprecated: false,
+            deprecation_message: String::new(),
         }
     }
 

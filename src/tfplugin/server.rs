@@ -93,7 +93,9 @@ impl<P: Provider> ProviderService<P> {
                 plan_destroy: true,
                 get_provider_schema_optional: true,
                 move_resource_state: false,
+                generate_resource_config: false,
             }),
+            ..Default::default()
         }
     }
 
@@ -178,10 +180,12 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             Ok((config, diags)) => proto::prepare_provider_config::Response {
                 prepared_config: Some(codec::encode(&config)),
                 diagnostics: diags.to_proto(),
+                ..Default::default()
             },
             Err(d) => proto::prepare_provider_config::Response {
                 prepared_config: None,
                 diagnostics: d.to_proto(),
+                ..Default::default()
             },
         }))
     }
@@ -266,6 +270,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             Err(d) => proto::upgrade_resource_state::Response {
                 upgraded_state: None,
                 diagnostics: d.to_proto(),
+                ..Default::default()
             },
         }))
     }
@@ -309,12 +314,14 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 new_state: Some(codec::encode(&v)),
                 diagnostics: vec![],
                 private: req.private,
+                ..Default::default()
             },
             // On error the object stays in state as it was.
             Err(d) => proto::read_resource::Response {
                 new_state: current,
                 diagnostics: d.to_proto(),
                 private: req.private,
+                ..Default::default()
             },
         }))
     }
@@ -344,12 +351,14 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 requires_replace: plan.requires_replace.iter().map(|p| p.to_proto()).collect(),
                 planned_private: req.prior_private,
                 diagnostics: plan.diagnostics.to_proto(),
+                ..Default::default()
             },
             Err(d) => proto::plan_resource_change::Response {
                 planned_state: None,
                 requires_replace: vec![],
                 planned_private: vec![],
                 diagnostics: d.to_proto(),
+                ..Default::default()
             },
         }))
     }
@@ -380,12 +389,14 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 new_state: Some(codec::encode(&state)),
                 private: req.planned_private,
                 diagnostics: diags.to_proto(),
+                ..Default::default()
             },
             Err(d) => proto::apply_resource_change::Response {
                 // Could not even read the request: keep what Terraform had.
                 new_state: req.prior_state,
                 private: vec![],
                 diagnostics: d.to_proto(),
+                ..Default::default()
             },
         }))
     }
@@ -407,12 +418,15 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                     type_name: req.type_name,
                     state: Some(codec::encode(&state)),
                     private: vec![],
+                    identity: None,
                 }],
                 diagnostics: diags.to_proto(),
+                ..Default::default()
             },
             Err(d) => proto::import_resource_state::Response {
                 imported_resources: vec![],
                 diagnostics: d.to_proto(),
+                ..Default::default()
             },
         }))
     }
@@ -433,6 +447,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         Ok(Response::new(proto::read_data_source::Response {
             state: result.ok().map(|v| codec::encode(&v)),
             diagnostics,
+            deferred: None,
         }))
     }
 
