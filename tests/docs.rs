@@ -49,7 +49,11 @@ fn render_block(block: &Block, anchor: &str, out: &mut String, nested: &mut Vec<
             if a.sensitive {
                 kind.push_str(", Sensitive");
             }
-            lines.push(format!("- `{}` ({kind}) {}", a.name, block.documentation(a)));
+            lines.push(format!(
+                "- `{}` ({kind}) {}",
+                a.name,
+                block.documentation(a)
+            ));
         }
         for b in &block.blocks {
             let group = if b.min_items > 0 {

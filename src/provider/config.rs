@@ -108,7 +108,9 @@ fn http_url() -> Validator {
 fn registry_host_rule(text: &str) -> Result<(), String> {
     let rule = "must be a registry host, `host` or `host:port`, without scheme or path";
     if text.contains("://") {
-        return Err(format!("{rule}; {text:?} has a scheme (drop the \"http://\")."));
+        return Err(format!(
+            "{rule}; {text:?} has a scheme (drop the \"http://\")."
+        ));
     }
     let (host, port) = match text.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),
@@ -126,13 +128,12 @@ fn registry_host_rule(text: &str) -> Result<(), String> {
 }
 
 fn registry_host() -> Validator {
-    Validator::new(
-        "A host or `host:port`, without scheme.",
-        |v| match v.as_str() {
+    Validator::new("A host or `host:port`, without scheme.", |v| {
+        match v.as_str() {
             Some(s) => registry_host_rule(s),
             None => Ok(()),
-        },
-    )
+        }
+    })
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -149,7 +150,9 @@ fn region_rule(text: &str) -> Result<(), String> {
 fn retries_rule(text: &str) -> Result<(), String> {
     match text.trim().parse::<u32>() {
         Ok(_) => Ok(()),
-        Err(_) => Err(format!("must be a whole number of at least 0; got {text:?}.")),
+        Err(_) => Err(format!(
+            "must be a whole number of at least 0; got {text:?}."
+        )),
     }
 }
 
@@ -231,7 +234,13 @@ impl Settings {
         let settings = Settings {
             region: match text(config.attr("region")) {
                 Some(r) => r,
-                None => from_env("VCR_REGION", env("VCR_REGION"), "HCM".into(), region_rule, &mut diags),
+                None => from_env(
+                    "VCR_REGION",
+                    env("VCR_REGION"),
+                    "HCM".into(),
+                    region_rule,
+                    &mut diags,
+                ),
             },
             client_id: pick(config.attr("client_id"), "VCR_CLIENT_ID"),
             client_secret: pick(config.attr("client_secret"), "VCR_CLIENT_SECRET"),
@@ -242,14 +251,24 @@ impl Settings {
                 registry(Region::Hcm, "registry_hcm", "VCR_REGISTRY_HCM", &mut diags),
                 registry(Region::Han, "registry_han", "VCR_REGISTRY_HAN", &mut diags),
             ],
-            max_retries: match config.attr("max_retries").as_number().and_then(|n| n.as_i64()) {
+            max_retries: match config
+                .attr("max_retries")
+                .as_number()
+                .and_then(|n| n.as_i64())
+            {
                 Some(n) => n.clamp(0, 100) as u32,
                 None => {
                     let default = DEFAULT_MAX_RETRIES.to_string();
-                    from_env("VCR_MAX_RETRIES", env("VCR_MAX_RETRIES"), default, retries_rule, &mut diags)
-                        .trim()
-                        .parse::<u32>()
-                        .map_or(DEFAULT_MAX_RETRIES, |n| n.min(100))
+                    from_env(
+                        "VCR_MAX_RETRIES",
+                        env("VCR_MAX_RETRIES"),
+                        default,
+                        retries_rule,
+                        &mut diags,
+                    )
+                    .trim()
+                    .parse::<u32>()
+                    .map_or(DEFAULT_MAX_RETRIES, |n| n.min(100))
                 }
             },
         };
@@ -359,7 +378,10 @@ mod tests {
 
         let s = Settings::resolve(
             &config(serde_json::json!({"endpoints": {"registry_han": "127.0.0.1:5001"}})),
-            env(&[("VCR_REGISTRY_HCM", "127.0.0.1:5000"), ("VCR_REGISTRY_HAN", "ignored:1")]),
+            env(&[
+                ("VCR_REGISTRY_HCM", "127.0.0.1:5000"),
+                ("VCR_REGISTRY_HAN", "ignored:1"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.registry_host(Region::Hcm), "127.0.0.1:5000");
@@ -367,8 +389,15 @@ mod tests {
 
         let err = Settings::resolve(&Value::Null, env(&[("VCR_REGISTRY_HCM", "http://x:5000")]))
             .unwrap_err();
-        assert_eq!(err.0[0].summary, "Invalid environment variable VCR_REGISTRY_HCM");
-        assert!(err.0[0].detail.contains("endpoints { registry_hcm }"), "{}", err.0[0].detail);
+        assert_eq!(
+            err.0[0].summary,
+            "Invalid environment variable VCR_REGISTRY_HCM"
+        );
+        assert!(
+            err.0[0].detail.contains("endpoints { registry_hcm }"),
+            "{}",
+            err.0[0].detail
+        );
     }
 
     #[test]
@@ -384,7 +413,11 @@ mod tests {
             &crate::tfplugin::AttributePath::default(),
         );
         assert_eq!(diags.0.len(), 1);
-        assert!(diags.0[0].summary.contains("registry_hcm"), "{:?}", diags.0[0]);
+        assert!(
+            diags.0[0].summary.contains("registry_hcm"),
+            "{:?}",
+            diags.0[0]
+        );
     }
 
     #[test]

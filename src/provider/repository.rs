@@ -269,7 +269,12 @@ impl Resource<ProviderData> for RepositoryResource {
         let repos = data.client()?.repositories(region);
         let name = state.repository.name.clone().unwrap_or_default();
         let fresh = |repo: &Repository| {
-            Saved::new(RepositoryState::from_api(repo, region, data, state.force_destroy))
+            Saved::new(RepositoryState::from_api(
+                repo,
+                region,
+                data,
+                state.force_destroy,
+            ))
         };
         let Some(id) = state.repository.id.as_deref() else {
             // A create whose outcome was unknown: the repository, if any, has its name.
@@ -404,7 +409,11 @@ impl Resource<ProviderData> for RepositoryResource {
 
 /// Deletes every image of repository `id` (for `force_destroy`). `false` when the
 /// repository turned out to be gone already.
-async fn delete_images(repos: &Repositories<'_>, id: &str, name: &str) -> Result<bool, Diagnostics> {
+async fn delete_images(
+    repos: &Repositories<'_>,
+    id: &str,
+    name: &str,
+) -> Result<bool, Diagnostics> {
     let images = match repos.list_images(id).await {
         Ok(images) => images,
         Err(e) if e.is_not_found() && confirm_gone(repos, id, name).await.unwrap_or(false) => {
@@ -451,8 +460,14 @@ mod tests {
         let name = schema.block.get_attribute("name").unwrap();
         let doc = schema.block.documentation(name);
         assert!(doc.starts_with("The repository name, unique"), "{doc}");
-        assert!(doc.contains("6 to 20 characters") && doc.contains("replaces the resource"), "{doc}");
+        assert!(
+            doc.contains("6 to 20 characters") && doc.contains("replaces the resource"),
+            "{doc}"
+        );
         let quota = schema.block.get_attribute("quota_limit_gb").unwrap();
-        assert!(schema.block.documentation(quota).contains("not below what the images already use"));
+        assert!(schema
+            .block
+            .documentation(quota)
+            .contains("not below what the images already use"));
     }
 }

@@ -65,13 +65,21 @@ impl DataSource<ProviderData> for RepositoryDataSource {
                 })?,
             (None, None) => return Err(missing_id_or_name()),
         };
-        Ok(RepositoryModel::from_api(&repo, region, data.registry_host(region)))
+        Ok(RepositoryModel::from_api(
+            &repo,
+            region,
+            data.registry_host(region),
+        ))
     }
 }
 
 /// The error when neither `id` nor `name` is set (validation says so first).
 pub(crate) fn missing_id_or_name() -> Diagnostics {
-    Diagnostic::error("Missing id or name", "Set exactly one of \"id\" and \"name\".").into()
+    Diagnostic::error(
+        "Missing id or name",
+        "Set exactly one of \"id\" and \"name\".",
+    )
+    .into()
 }
 
 /// The data source `vcr_repositories`.
@@ -103,18 +111,28 @@ impl DataSource<ProviderData> for RepositoriesDataSource {
         );
         Schema::new(
             0,
-            Block::new("Lists the repositories of a region, optionally filtered by name and access level.")
-                .attribute(lookup_region(region.expect("the model has a region")))
-                .attribute(Attribute::optional(
-                    "name",
+            Block::new(
+                "Lists the repositories of a region, optionally filtered by name and access level.",
+            )
+            .attribute(lookup_region(region.expect("the model has a region")))
+            .attribute(Attribute::optional(
+                "name",
+                Type::String,
+                "Only repositories whose name contains this text.",
+            ))
+            .attribute(
+                Attribute::optional(
+                    "access_level",
                     Type::String,
-                    "Only repositories whose name contains this text.",
-                ))
-                .attribute(
-                    Attribute::optional("access_level", Type::String, "Only `private` or only `public` repositories.")
-                        .validate(one_of(ACCESS_LEVELS)),
+                    "Only `private` or only `public` repositories.",
                 )
-                .attribute(Attribute::computed("repositories", Type::list(model.value_type()), &listed)),
+                .validate(one_of(ACCESS_LEVELS)),
+            )
+            .attribute(Attribute::computed(
+                "repositories",
+                Type::list(model.value_type()),
+                &listed,
+            )),
         )
     }
 

@@ -126,8 +126,10 @@ impl PlanModifier for ExpirationAhead {
                 date_of(now)
             )
         };
-        plan.diagnostics
-            .push(Diagnostic::invalid_attribute(AttributePath::root(plan.name), rule));
+        plan.diagnostics.push(Diagnostic::invalid_attribute(
+            AttributePath::root(plan.name),
+            rule,
+        ));
     }
 }
 
@@ -619,7 +621,12 @@ impl Resource<ProviderData> for RepositoryUserResource {
         let import = ImportId::parse(&raw, "repository user")?;
         let region = import.region.unwrap_or(data.region(None)?);
         let users = data.client()?.users(region);
-        let looked_up = || api(format!("look up repository user {:?} in {region}", import.key));
+        let looked_up = || {
+            api(format!(
+                "look up repository user {:?} in {region}",
+                import.key
+            ))
+        };
         let found = match users.find_by_name(&import.key).await.map_err(looked_up())? {
             Some(u) => Some(u),
             None => users.find_by_id(&import.key).await.map_err(looked_up())?,
@@ -659,7 +666,10 @@ mod tests {
         }
         let expiration = schema.block.get_attribute("expiration_date").unwrap();
         let doc = schema.block.documentation(expiration);
-        assert!(doc.contains("RFC 3339") && doc.contains("at least a day ahead"), "{doc}");
+        assert!(
+            doc.contains("RFC 3339") && doc.contains("at least a day ahead"),
+            "{doc}"
+        );
         let enabled = schema.block.get_attribute("enabled").unwrap();
         assert_eq!(
             schema.block.documentation(enabled),

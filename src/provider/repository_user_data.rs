@@ -141,7 +141,9 @@ impl DataSource<ProviderData> for RepositoryUsersDataSource {
 
     fn schema(&self) -> Schema {
         let item = UserInfo::attributes();
-        let region = UserModel::attributes().into_iter().find(|a| a.name == "region");
+        let region = UserModel::attributes()
+            .into_iter()
+            .find(|a| a.name == "region");
         let listed = format!(
             "The users found, sorted by name. Each has {}.",
             quoted_list(&item.names(), "`", "and")
@@ -172,7 +174,12 @@ impl DataSource<ProviderData> for RepositoryUsersDataSource {
         found.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(UsersQuery {
             region: Some(region.as_str().to_string()),
-            users: Some(found.iter().map(|u| UserInfo::from_api(u, region)).collect()),
+            users: Some(
+                found
+                    .iter()
+                    .map(|u| UserInfo::from_api(u, region))
+                    .collect(),
+            ),
             ..config
         })
     }

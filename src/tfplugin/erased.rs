@@ -300,10 +300,7 @@ where
             Some(identity) => ImportTarget::Identity(from_value::<R::Identity>(&identity)?),
             None => ImportTarget::Id(req.id),
         };
-        let saved = self
-            .resource
-            .import(data, ImportRequest { target })
-            .await?;
+        let saved = self.resource.import(data, ImportRequest { target }).await?;
         self.answer(saved)
     }
 

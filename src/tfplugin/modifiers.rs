@@ -146,11 +146,17 @@ mod tests {
 
         let mut p = attribute(&Value::Null, &prior, Value::Unknown);
         RequiresReplace.modify(&mut p);
-        assert!(!p.requires_replace, "a computed value left open is no change");
+        assert!(
+            !p.requires_replace,
+            "a computed value left open is no change"
+        );
 
         let mut p = attribute(&Value::Unknown, &prior, Value::Unknown);
         RequiresReplace.modify(&mut p);
-        assert!(p.requires_replace, "a configured value not yet known may be a change");
+        assert!(
+            p.requires_replace,
+            "a configured value not yet known may be a change"
+        );
         assert!(RequiresReplace.description().contains("replaces"));
     }
 }

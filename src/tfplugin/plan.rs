@@ -128,7 +128,12 @@ pub fn plan(schema: &Schema, req: PlanRequest) -> Plan {
 fn run_modifiers(plan: &mut Plan) {
     let schema = plan.schema.clone();
     let is_create = plan.prior.is_null();
-    for attr in schema.block.attributes.iter().filter(|a| !a.modifiers.is_empty()) {
+    for attr in schema
+        .block
+        .attributes
+        .iter()
+        .filter(|a| !a.modifiers.is_empty())
+    {
         let mut one = AttributePlan {
             name: &attr.name,
             config: plan.config.attr(&attr.name),

@@ -86,7 +86,8 @@ impl<D: Send + Sync + 'static> Components<D> {
 
     pub fn data_source<S: DataSource<D>>(mut self, source: S) -> Self {
         let schema = source.schema();
-        self.data_sources.push(Arc::new(Adapter::new(source, schema)));
+        self.data_sources
+            .push(Arc::new(Adapter::new(source, schema)));
         self
     }
 
@@ -100,7 +101,8 @@ impl<D: Send + Sync + 'static> Components<D> {
     /// A list resource; its managed resource (same type name) must be listed too.
     pub fn list_resource<L: ListResource<D>>(mut self, list: L) -> Self {
         let schema = list.schema();
-        self.list_resources.push(Arc::new(Adapter::new(list, schema)));
+        self.list_resources
+            .push(Arc::new(Adapter::new(list, schema)));
         self
     }
 
@@ -130,13 +132,22 @@ impl<D: Send + Sync + 'static> Components<D> {
     /// Every part's kind and type name, in the order listed.
     pub fn type_names(&self) -> Vec<(&'static str, &'static str)> {
         let kinds = [
-            self.resources.iter().map(|r| ("resource", r.type_name())).collect::<Vec<_>>(),
-            self.data_sources.iter().map(|s| ("data source", s.type_name())).collect(),
+            self.resources
+                .iter()
+                .map(|r| ("resource", r.type_name()))
+                .collect::<Vec<_>>(),
+            self.data_sources
+                .iter()
+                .map(|s| ("data source", s.type_name()))
+                .collect(),
             self.ephemeral_resources
                 .iter()
                 .map(|e| ("ephemeral resource", e.type_name()))
                 .collect(),
-            self.list_resources.iter().map(|l| ("list resource", l.type_name())).collect(),
+            self.list_resources
+                .iter()
+                .map(|l| ("list resource", l.type_name()))
+                .collect(),
         ];
         kinds.into_iter().flatten().collect()
     }

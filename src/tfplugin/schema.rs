@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use super::diag::{AttributePath, Diagnostic, Diagnostics};
 use super::modifiers::{Modifier, PlanModifier, RequiresReplace, UseStateForUnknown};
 use super::proto;
-use super::validators::{quoted_list, Validator};
 #[cfg(test)]
 use super::validators;
+use super::validators::{quoted_list, Validator};
 use super::value::{Type, Value};
 
 /// Whether the user sets an attribute, the provider does, or either.
@@ -267,7 +267,10 @@ fn exactly_one_of(names: &[String], config: &Value, path: &AttributePath) -> Dia
         .into(),
         [.., last] => {
             let rule = if names.len() == 2 {
-                format!("set only one of {}, not both.", quoted_list(names, "\"", "and"))
+                format!(
+                    "set only one of {}, not both.",
+                    quoted_list(names, "\"", "and")
+                )
             } else {
                 format!(
                     "set only one of {}; {} are set.",
@@ -628,7 +631,11 @@ mod tests {
         Block::new("lookup")
             .attribute(Attribute::optional("tag", Type::String, "A tag."))
             .attribute(Attribute::optional("digest", Type::String, "A digest."))
-            .attribute(Attribute::optional("most_recent", Type::Bool, "The newest."))
+            .attribute(Attribute::optional(
+                "most_recent",
+                Type::Bool,
+                "The newest.",
+            ))
             .exactly_one_of(&["tag", "digest", "most_recent"])
     }
 
@@ -640,24 +647,33 @@ mod tests {
 
     #[test]
     fn exactly_one_of_any_names() {
-        let check = |json| lookup().validate_config(&lookup_config(json), &AttributePath::default());
+        let check =
+            |json| lookup().validate_config(&lookup_config(json), &AttributePath::default());
         assert!(check(serde_json::json!({"tag": "v1"})).is_empty());
         assert!(check(serde_json::json!({"most_recent": true})).is_empty());
 
         let none = check(serde_json::json!({}));
         assert_eq!(none.0.len(), 1);
         assert_eq!(none.0[0].summary, "Missing tag, digest or most_recent");
-        assert!(none.0[0].detail.contains("\"tag\", \"digest\" and \"most_recent\""));
+        assert!(none.0[0]
+            .detail
+            .contains("\"tag\", \"digest\" and \"most_recent\""));
 
         let two = check(serde_json::json!({"tag": "v1", "digest": "sha256:x"}));
         assert_eq!(two.0.len(), 1);
         assert_eq!(two.0[0].path, Some(AttributePath::root("digest")));
-        assert!(two.0[0].detail.contains("\"tag\" and \"digest\" are set"), "{}", two.0[0].detail);
+        assert!(
+            two.0[0].detail.contains("\"tag\" and \"digest\" are set"),
+            "{}",
+            two.0[0].detail
+        );
 
         let mut pending = lookup_config(serde_json::json!({"tag": "v1"}));
         pending.set_attr("digest", Value::Unknown);
         assert!(
-            lookup().validate_config(&pending, &AttributePath::default()).is_empty(),
+            lookup()
+                .validate_config(&pending, &AttributePath::default())
+                .is_empty(),
             "checked again once known"
         );
     }
@@ -683,7 +699,10 @@ mod tests {
         );
         let proto = Schema::new(0, block).to_proto().block.unwrap();
         let sent = proto.attributes.iter().find(|a| a.name == "level").unwrap();
-        assert!(sent.description.ends_with("replaces the resource."), "GetSchema says what the docs say");
+        assert!(
+            sent.description.ends_with("replaces the resource."),
+            "GetSchema says what the docs say"
+        );
     }
 
     #[test]

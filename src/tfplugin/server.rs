@@ -67,7 +67,11 @@ fn unknown_type(kind: &str, type_name: &str) -> Diagnostics {
     .into()
 }
 
-fn find<'a, T: ?Sized>(parts: &'a Parts<T>, kind: &str, name: &str) -> Result<&'a Arc<T>, Diagnostics> {
+fn find<'a, T: ?Sized>(
+    parts: &'a Parts<T>,
+    kind: &str,
+    name: &str,
+) -> Result<&'a Arc<T>, Diagnostics> {
     parts.get(name).ok_or_else(|| unknown_type(kind, name))
 }
 
@@ -179,7 +183,10 @@ impl<P: Provider> ProviderService<P> {
             planned: decode(req.planned_state.as_ref(), &ty)?,
             config: decode(req.config.as_ref(), &ty)?,
             private: Private::from_bytes(&req.planned_private)?,
-            planned_identity: decode_identity(req.planned_identity.as_ref(), entry.identity_schema())?,
+            planned_identity: decode_identity(
+                req.planned_identity.as_ref(),
+                entry.identity_schema(),
+            )?,
         };
         match self.configured().await {
             Ok(data) => Ok(entry.apply(&data, apply).await),
@@ -199,7 +206,15 @@ impl<P: Provider> ProviderService<P> {
         let entry = self.resource(&req.type_name)?;
         let identity = decode_identity(req.identity.as_ref(), entry.identity_schema())?;
         let data = self.configured().await?;
-        entry.import(&data, ImportIn { id: req.id, identity }).await
+        entry
+            .import(
+                &data,
+                ImportIn {
+                    id: req.id,
+                    identity,
+                },
+            )
+            .await
     }
 
     fn upgrade(&self, req: proto::upgrade_resource_state::Request) -> Result<Value, Diagnostics> {

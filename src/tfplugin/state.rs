@@ -183,7 +183,10 @@ mod tests {
 
     #[test]
     fn a_struct_that_matches_passes() {
-        assert_eq!(type_mismatches::<Good>(&schema().value_type()), Vec::<String>::new());
+        assert_eq!(
+            type_mismatches::<Good>(&schema().value_type()),
+            Vec::<String>::new()
+        );
         let v = to_value(
             &Good {
                 id: Some("x".into()),

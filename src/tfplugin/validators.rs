@@ -81,8 +81,9 @@ pub fn one_of(allowed: &'static [&'static str]) -> Validator {
 
 /// A whole number of at least `min`.
 pub fn whole_at_least(min: i64) -> Validator {
-    Validator::new(format!("A whole number, at least {min}."), move |v| {
-        match v.as_number() {
+    Validator::new(
+        format!("A whole number, at least {min}."),
+        move |v| match v.as_number() {
             Some(n) => match n.as_i64() {
                 Some(i) if i >= min => Ok(()),
                 Some(i) => Err(format!(
@@ -93,8 +94,8 @@ pub fn whole_at_least(min: i64) -> Validator {
                 )),
             },
             None => Ok(()),
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]

@@ -34,7 +34,11 @@ impl ObjectIdentity {
         IdentitySchema::new(
             0,
             vec![
-                IdentityAttribute::required("id", Type::String, &format!("The {what}'s id in vCR.")),
+                IdentityAttribute::required(
+                    "id",
+                    Type::String,
+                    &format!("The {what}'s id in vCR."),
+                ),
                 IdentityAttribute::required(
                     "region",
                     Type::String,
