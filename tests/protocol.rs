@@ -214,6 +214,20 @@ async fn terraform_certificate_is_served_and_shutdown_exits() {
         .all(|a| !a.description.is_empty()));
     assert!(schema.server_capabilities.unwrap().plan_destroy);
 
+    // Protocol 5.10 in full: identity schemas are answered (none announced yet), and
+    // what no part serves answers Unimplemented, which Terraform accepts.
+    let identities = ProviderClient::new(channel.clone())
+        .get_resource_identity_schemas(proto::get_resource_identity_schemas::Request {})
+        .await
+        .expect("GetResourceIdentitySchemas")
+        .into_inner();
+    assert!(identities.identity_schemas.is_empty());
+    let functions = ProviderClient::new(channel.clone())
+        .get_functions(proto::get_functions::Request {})
+        .await
+        .unwrap_err();
+    assert_eq!(functions.code(), tonic::Code::Unimplemented);
+
     // A wrong region is refused, naming the attribute.
     let config = {
         use vcr_provider::tfplugin::{codec, Value};
