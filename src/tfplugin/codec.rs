@@ -162,8 +162,7 @@ fn object_from_msgpack(
     let rmpv::ValueRef::Map(entries) = mp else {
         return Err(shape(path, "expected an object"));
     };
-    let mut out: BTreeMap<String, Value> =
-        attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
+    let mut out: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
     for (k, v) in entries {
         let key = map_key(k, path)?;
         let child = if path.is_empty() {
