@@ -495,7 +495,11 @@ async fn registry_url_follows_the_configured_registry() {
         .await
         .unwrap()
         .into_inner();
-    assert!(configured.diagnostics.is_empty(), "{:?}", configured.diagnostics);
+    assert!(
+        configured.diagnostics.is_empty(),
+        "{:?}",
+        configured.diagnostics
+    );
 
     let ty = repository::schema().value_type();
     let planned = Value::from_json(&serde_json::json!({

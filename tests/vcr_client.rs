@@ -312,7 +312,7 @@ async fn user_calls() {
     assert!(repos.list_users(&app.uuid).await.unwrap().is_empty());
 
     // Bad references are refused with a message.
-    let refused: [(&str, Result<(), VcrError>, fn(&VcrError) -> bool); 3] = [
+    let refused: [(&str, Result<(), VcrError>, IsExpected); 3] = [
         (
             "a permission on a missing repository",
             users
@@ -356,6 +356,9 @@ async fn user_calls() {
         );
     }
 }
+
+/// Whether an error is the one a table row expects.
+type IsExpected = fn(&VcrError) -> bool;
 
 fn user_named(name: &str) -> CreateUser {
     CreateUser {
@@ -640,7 +643,7 @@ struct RetryCase {
     what: &'static str,
     fault: serde_json::Value,
     call: Call,
-    ok: Option<fn(&VcrError) -> bool>,
+    ok: Option<IsExpected>,
     method: &'static str,
     path: &'static str,
     counted: Counted,

@@ -35,11 +35,14 @@ pub struct ListItem<S> {
     pub state: S,
 }
 
+/// Gives the identity of the object a state value describes (the listed resource's).
+pub(crate) type Identify = Box<dyn Fn(&Value) -> Result<Option<Value>, Diagnostics> + Send + Sync>;
+
 /// Where a list resource sends what it finds.
 pub struct ListSink<S> {
     tx: mpsc::Sender<proto::list_resource::Event>,
     state_type: Type,
-    identity: Box<dyn Fn(&Value) -> Result<Option<Value>, Diagnostics> + Send + Sync>,
+    identity: Identify,
     include_resource: bool,
     remaining: i64,
     _state: PhantomData<fn(S)>,
@@ -49,7 +52,7 @@ impl<S: Serialize> ListSink<S> {
     pub(crate) fn new(
         tx: mpsc::Sender<proto::list_resource::Event>,
         state_type: Type,
-        identity: Box<dyn Fn(&Value) -> Result<Option<Value>, Diagnostics> + Send + Sync>,
+        identity: Identify,
         include_resource: bool,
         limit: i64,
     ) -> Self {
