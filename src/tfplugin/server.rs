@@ -165,9 +165,10 @@ impl<P: Provider> ProviderService<P> {
         let data = self.data.read().await.clone();
         let plan = entry.plan(data.as_deref(), request).await?;
         // The identity is known in the plan once the object exists.
-        let identity = match plan.is_create() || plan.is_replace() || plan.is_destroy() {
-            true => None,
-            false => entry.identity_of(&plan.planned)?,
+        let identity = if plan.is_update() && !plan.is_replace() {
+            entry.identity_of(&plan.planned)?
+        } else {
+            None
         };
         Ok((plan, identity))
     }
