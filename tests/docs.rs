@@ -305,3 +305,88 @@ fn sensitive_and_modes_are_rendered() {
     );
     assert!(text.contains("### Nested Schema for `repository_permission`"));
 }
+
+/// The registry publishes `docs/index.md` and the pages under `guides/`, `resources/`
+/// and `data-sources/`, each with front matter; anything else under `docs/` never
+/// reaches users.
+#[test]
+fn docs_are_where_the_registry_publishes_them() {
+    let docs = root().join("docs");
+    let mut pages = Vec::new();
+    let mut dirs = vec![docs.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(entry.path());
+            } else {
+                let rel = entry.path().strip_prefix(&docs).unwrap().to_path_buf();
+                pages.push(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+    pages.sort();
+    let published = |page: &str| {
+        page == "index.md"
+            || ["guides/", "resources/", "data-sources/"]
+                .iter()
+                .any(|dir| {
+                    page.strip_prefix(dir)
+                        .is_some_and(|name| name.ends_with(".md") && !name.contains('/'))
+                })
+    };
+    let unpublished: Vec<_> = pages.iter().filter(|p| !published(p)).collect();
+    assert!(
+        unpublished.is_empty(),
+        "the registry does not publish these docs/ pages: {unpublished:?}"
+    );
+    for page in &pages {
+        let text = std::fs::read_to_string(docs.join(page)).unwrap();
+        let front = text
+            .strip_prefix("---\n")
+            .and_then(|rest| rest.split_once("\n---\n"))
+            .unwrap_or_else(|| panic!("docs/{page} has no front matter"))
+            .0;
+        for key in ["page_title:", "description:"] {
+            assert!(
+                front.contains(key),
+                "docs/{page}: no {key} in its front matter"
+            );
+        }
+        if page.starts_with("guides/") {
+            assert!(
+                front.contains("subcategory:"),
+                "docs/{page}: no subcategory:"
+            );
+        }
+    }
+}
+
+/// The registry serves the index at `.../docs` (no trailing slash) and does not rewrite
+/// relative links, so the index links guides by their registry address.
+#[test]
+fn the_index_links_every_guide_by_its_registry_address() {
+    let index = std::fs::read_to_string(root().join("docs/index.md")).unwrap();
+    let guides = std::fs::read_dir(root().join("docs/guides"))
+        .unwrap_or_else(|e| panic!("docs/guides: {e}"));
+    for entry in guides.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let slug = name.strip_suffix(".md").unwrap();
+        let address = format!(
+            "(https://registry.terraform.io/providers/vngcloud/vcr/latest/docs/guides/{slug})"
+        );
+        assert!(
+            index.contains(&address),
+            "docs/index.md does not link {address}"
+        );
+    }
+    let relative: Vec<_> = index
+        .match_indices("](")
+        .map(|(at, _)| &index[at + 2..])
+        .filter(|target| !target.starts_with("http") && !target.starts_with('#'))
+        .map(|target| target.split(')').next().unwrap())
+        .collect();
+    assert!(
+        relative.is_empty(),
+        "relative links in docs/index.md break on the registry: {relative:?}"
+    );
+}
