@@ -3,6 +3,10 @@
 //! rebuilds from the schema and `examples/`. A page that disagrees with the schema, an
 //! attribute missing from its page, or an empty description fails the test.
 //!
+//! An attribute's documentation is its description followed by the sentences of its
+//! default, validators, plan modifiers and the block's rules that name it: the same
+//! text GetSchema sends Terraform.
+//!
 //! After changing a schema or an example: `make docs` (UPDATE_DOCS=1) rewrites them.
 
 use std::path::Path;
@@ -45,7 +49,11 @@ fn render_block(block: &Block, anchor: &str, out: &mut String, nested: &mut Vec<
             if a.sensitive {
                 kind.push_str(", Sensitive");
             }
-            lines.push(format!("- `{}` ({kind}) {}", a.name, a.description));
+            lines.push(format!(
+                "- `{}` ({kind}) {}",
+                a.name,
+                block.documentation(a)
+            ));
         }
         for b in &block.blocks {
             let group = if b.min_items > 0 {
@@ -138,21 +146,16 @@ struct Page {
 
 fn pages() -> Vec<Page> {
     let provider = VcrProvider;
+    let components = provider.components();
     let resource = |name: &str| {
-        provider
-            .resources()
-            .into_iter()
-            .find(|r| r.type_name() == name)
+        components
+            .resource_schema(name)
             .unwrap_or_else(|| panic!("no resource {name}"))
-            .schema()
     };
     let data_source = |name: &str| {
-        provider
-            .data_sources()
-            .into_iter()
-            .find(|r| r.type_name() == name)
+        components
+            .data_source_schema(name)
             .unwrap_or_else(|| panic!("no data source {name}"))
-            .schema()
     };
     vec![
         Page {
@@ -217,7 +220,7 @@ fn pages() -> Vec<Page> {
 
 fn check_descriptions(block: &Block, context: &str, missing: &mut Vec<String>) {
     for a in &block.attributes {
-        if a.description.trim().is_empty() {
+        if block.documentation(a).trim().is_empty() {
             missing.push(format!("{context}.{}", a.name));
         }
     }
@@ -282,11 +285,9 @@ fn docs_match_the_schema_and_examples() {
 #[test]
 fn sensitive_and_modes_are_rendered() {
     let schema = VcrProvider
-        .resources()
-        .into_iter()
-        .find(|r| r.type_name() == "vcr_repository_user")
-        .unwrap()
-        .schema();
+        .components()
+        .resource_schema("vcr_repository_user")
+        .unwrap();
     let text = render_schema(&schema);
     assert!(text.contains("- `secret` (String, Sensitive)"), "{text}");
     let read_only = text.split("### Read-Only").nth(1).unwrap();
