@@ -34,6 +34,7 @@ mod auth;
 pub mod contract;
 mod error;
 mod models;
+mod paging;
 mod region;
 mod repositories;
 pub mod request;
@@ -48,6 +49,7 @@ pub use models::{
     Page, Permission, PermissionRequest, Policy, PolicyKind, RepoPermission, Repository,
     RobotAccount, UpdateUser,
 };
+pub use paging::PageCursor;
 pub use region::{ParseRegionError, Region};
 pub use repositories::Repositories;
 pub use secret::Secret;
@@ -377,30 +379,20 @@ fn parse_url(name: &str, value: &str) -> Result<Url, VcrError> {
     Ok(url)
 }
 
-/// Walks every page of a list, 1-based, stopping at the last page (or at an
-/// empty or short page when the server does not say how many there are).
+/// Walks every page of a list, 1-based (see [`PageCursor`] for where it stops).
 pub(crate) async fn walk_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, VcrError>
 where
     F: FnMut(u32, u32) -> Fut,
     Fut: std::future::Future<Output = Result<Page<T>, VcrError>>,
 {
-    let size = contract::WALK_PAGE_SIZE;
+    let mut cursor = PageCursor::new();
     let mut out = Vec::new();
-    let mut page = contract::FIRST_PAGE;
-    loop {
+    while let Some((page, size)) = cursor.next_page() {
         let p = fetch(page, size).await?;
-        let n = p.items.len();
+        cursor.advance(&p);
         out.extend(p.items);
-        let last = if p.total_page > 0 {
-            page >= p.total_page
-        } else {
-            n < size as usize
-        };
-        if n == 0 || last || page >= contract::MAX_WALK_PAGES {
-            return Ok(out);
-        }
-        page += 1;
     }
+    Ok(out)
 }
 
 #[cfg(test)]
