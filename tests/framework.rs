@@ -1,8 +1,8 @@
 //! The framework's contract in process, through the gRPC service Terraform calls, with
 //! a toy provider (no vCR): private state and identity in every answer, import by
-//! identity, a refused identity change, list resources streaming with a limit and
-//! errors, ephemeral resources with private data, and Unimplemented for what no part
-//! serves. The vCR provider's own parts are tested against vcr-local elsewhere.
+//! identity, a refused identity change, an identity upgraded from an older version,
+//! list resources streaming with a limit and errors, generated configuration,
+//! ephemeral resources with private data, and Unimplemented for what no part serves. The vCR provider's own parts are tested against vcr-local elsewhere.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -19,7 +19,7 @@ use vcr_provider::tfplugin::{
     Diagnostic, Diagnostics, EphemeralRequest, EphemeralResource, Failure, IdentityAttribute,
     IdentitySchema, ImportRequest, ImportTarget, ListItem, ListRequest, ListResource, ListSink,
     OpenRequest, Opened, Private, Provider, ReadRequest, Renewed, Resource, Saved, Schema, Type,
-    UpdateRequest, Value,
+    UpdateRequest, UpgradeRequest, Value,
 };
 
 /// The toy's remote objects: names by id.
@@ -67,9 +67,25 @@ impl Resource<Store> for ThingResource {
     }
     fn identity_schema(&self) -> Option<IdentitySchema> {
         Some(IdentitySchema::new(
-            0,
+            1,
             vec![IdentityAttribute::required("id", Type::String, "Id.")],
         ))
+    }
+    /// Version 0 of the toy's identity called its one attribute `thing`.
+    fn upgrade_identity(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics> {
+        match req.version {
+            0 => Ok(serde_json::json!({ "id": req.json["thing"] })),
+            _ => Ok(req.json),
+        }
+    }
+    /// A thing named like its id needs no name in configuration.
+    fn generate_config(
+        &self,
+        _store: Option<&Store>,
+        mut config: Thing,
+    ) -> Result<Thing, Diagnostics> {
+        config.name = config.name.filter(|n| n != "implied");
+        Ok(config)
     }
     fn identity(&self, state: &Thing) -> Option<ThingIdentity> {
         state.id.clone().map(|id| ThingIdentity { id: Some(id) })
@@ -344,15 +360,83 @@ async fn schemas_announce_every_kind_and_identities() {
     let thing = &identities.identity_schemas["toy_thing"];
     assert_eq!(thing.identity_attributes[0].name, "id");
     assert!(thing.identity_attributes[0].required_for_import);
+}
 
-    // The vCR provider announces none yet: Terraform then asks for none.
-    let vcr = ProviderService::new(vcr_provider::provider::VcrProvider);
-    let none = vcr
-        .get_resource_identity_schemas(Request::new(Default::default()))
+#[tokio::test]
+async fn an_identity_of_an_older_version_is_upgraded() {
+    let service = ProviderService::new(Toy);
+    let upgrade = |version: i64, json: &str| {
+        service.upgrade_resource_identity(Request::new(proto::upgrade_resource_identity::Request {
+            type_name: "toy_thing".into(),
+            version,
+            raw_identity: Some(proto::RawState {
+                json: json.as_bytes().to_vec(),
+                ..Default::default()
+            }),
+        }))
+    };
+    let answer = upgrade(0, r#"{"thing": "t-old"}"#)
         .await
         .unwrap()
         .into_inner();
-    assert!(none.identity_schemas.is_empty());
+    assert!(answer.diagnostics.is_empty(), "{:?}", answer.diagnostics);
+    let upgraded = answer.upgraded_identity.unwrap().identity_data;
+    assert_eq!(decode(upgraded.as_ref(), &identity_type())["id"], "t-old");
+
+    // Stored before the resource had an identity: none yet, the next read makes one.
+    let answer = upgrade(0, "").await.unwrap().into_inner();
+    assert!(answer.diagnostics.is_empty(), "{:?}", answer.diagnostics);
+    let none = answer.upgraded_identity.and_then(|i| i.identity_data);
+    assert!(codec::decode(none.as_ref(), &identity_type())
+        .unwrap()
+        .is_null());
+
+    let answer = upgrade(1, r#"{"id": "t-new", "extra": 1}"#)
+        .await
+        .unwrap()
+        .into_inner();
+    let current = answer.upgraded_identity.unwrap().identity_data;
+    assert_eq!(
+        decode(current.as_ref(), &identity_type()),
+        serde_json::json!({"id": "t-new"})
+    );
+}
+
+#[tokio::test]
+async fn generated_configuration_leaves_out_what_configuration_need_not_say() {
+    let service = configured().await;
+    assert!(
+        service
+            .schema_response()
+            .server_capabilities
+            .unwrap()
+            .generate_resource_config,
+        "announced, so that Terraform 1.14+ asks"
+    );
+    let generate = |json: serde_json::Value| {
+        service.generate_resource_config(Request::new(proto::generate_resource_config::Request {
+            type_name: "toy_thing".into(),
+            state: dv(&thing_type(), json),
+        }))
+    };
+    let answer = generate(serde_json::json!({"id": "t-1", "name": "one", "seen_private": "x"}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.diagnostics.is_empty(), "{:?}", answer.diagnostics);
+    assert_eq!(
+        decode(answer.config.as_ref(), &thing_type()),
+        serde_json::json!({"id": null, "name": "one", "seen_private": null}),
+        "computed-only attributes are left out"
+    );
+    let answer = generate(serde_json::json!({"id": "t-2", "name": "implied"}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        decode(answer.config.as_ref(), &thing_type())["name"].is_null(),
+        "the resource's own hook left it out"
+    );
 }
 
 #[tokio::test]
@@ -572,11 +656,6 @@ async fn ephemeral_resources_open_renew_and_close_with_private_data() {
 #[tokio::test]
 async fn what_no_part_serves_answers_unimplemented() {
     let service = configured().await;
-    let status = service
-        .generate_resource_config(Request::new(Default::default()))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
     let status = service
         .call_function(Request::new(Default::default()))
         .await

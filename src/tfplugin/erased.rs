@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::data_source::{DataSource, ReadDataRequest};
 use super::diag::{Diagnostic, Diagnostics};
 use super::ephemeral::{EphemeralRequest, EphemeralResource, OpenRequest, Opened, Renewed};
+use super::generate::config_from_state;
 use super::identity::IdentitySchema;
 use super::list::{ListRequest, ListResource, ListSink};
 use super::plan::{self, Plan, PlanRequest};
@@ -70,6 +71,8 @@ pub(crate) trait AnyResource<D>: Send + Sync {
     async fn import(&self, data: &D, req: ImportIn) -> Result<ObjectAnswer, Diagnostics>;
     fn upgrade_state(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics>;
     fn upgrade_identity(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics>;
+    /// The configuration to write for the object a state value describes.
+    fn generate_config(&self, data: Option<&D>, state: &Value) -> Result<Value, Diagnostics>;
     fn type_mismatches(&self) -> Vec<String>;
 }
 
@@ -309,6 +312,19 @@ where
     }
     fn upgrade_identity(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics> {
         self.resource.upgrade_identity(req)
+    }
+
+    fn generate_config(&self, data: Option<&D>, state: &Value) -> Result<Value, Diagnostics> {
+        if state.is_null() {
+            return Ok(Value::Null);
+        }
+        let minimal = config_from_state(&self.schema.block, state);
+        let config = self
+            .resource
+            .generate_config(data, from_value::<R::State>(&minimal)?)?;
+        // A resource leaves out more, never less: the rules apply to its answer too.
+        let config = to_value(&config, &self.schema)?;
+        Ok(config_from_state(&self.schema.block, &config))
     }
 
     fn type_mismatches(&self) -> Vec<String> {

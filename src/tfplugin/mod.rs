@@ -23,6 +23,7 @@ pub mod data_source;
 pub mod diag;
 pub mod ephemeral;
 mod erased;
+pub mod generate;
 pub mod identity;
 pub mod list;
 pub mod logging;

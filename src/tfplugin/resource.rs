@@ -214,6 +214,20 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
     fn upgrade_identity(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics> {
         Ok(req.json)
     }
+
+    /// The configuration Terraform writes for an object it found (`terraform query
+    /// -generate-config-out`, `terraform plan -generate-config-out`; Terraform 1.14+).
+    /// `config` is the object's state less what the framework knows no configuration
+    /// needs (computed-only attributes, values equal to their default); a resource
+    /// may leave out more, such as a value that is the provider's default. `data` is
+    /// `None` when the provider is not configured.
+    fn generate_config(
+        &self,
+        _data: Option<&D>,
+        config: Self::State,
+    ) -> Result<Self::State, Diagnostics> {
+        Ok(config)
+    }
 }
 
 /// An error about one attribute, for `?` in resource code.

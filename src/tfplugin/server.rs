@@ -95,7 +95,7 @@ impl<P: Provider> ProviderService<P> {
             plan_destroy: true,
             get_provider_schema_optional: true,
             move_resource_state: false,
-            generate_resource_config: false,
+            generate_resource_config: true,
         }
     }
 
@@ -734,6 +734,24 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         };
         Ok(Response::new(proto::close_ephemeral_resource::Response {
             diagnostics,
+        }))
+    }
+
+    async fn generate_resource_config(
+        &self,
+        req: Request<proto::generate_resource_config::Request>,
+    ) -> Result<Response<proto::generate_resource_config::Response>, Status> {
+        let req = req.into_inner();
+        let result = async {
+            let entry = self.resource(&req.type_name)?;
+            let state = decode(req.state.as_ref(), &entry.schema().value_type())?;
+            let data = self.data.read().await.clone();
+            entry.generate_config(data.as_deref(), &state)
+        }
+        .await;
+        Ok(Response::new(proto::generate_resource_config::Response {
+            diagnostics: diagnostics_of(&result),
+            config: result.ok().map(|v| codec::encode(&v)),
         }))
     }
 
