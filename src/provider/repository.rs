@@ -10,13 +10,14 @@ use super::config::REGIONS;
 use super::errors::{api, api_error};
 use super::expiry::parse_api_time;
 use super::model::repository::{RepositoryModel, ACCESS_LEVELS};
+use super::model::ObjectIdentity;
 use super::recovery::{create_exactly_once, CreateFailure, Created};
 use super::{validators, ImportId, ProviderData};
 use crate::tfplugin::modifiers::{AttributePlan, PlanModifier};
 use crate::tfplugin::validators::{one_of, whole_at_least};
 use crate::tfplugin::{
     Attribute, AttributePath, Block, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
-    Failure, ImportRequest, ImportTarget, Mode, NoIdentity, Plan, ReadRequest, Resource, Saved,
+    Failure, IdentitySchema, ImportRequest, ImportTarget, Mode, Plan, ReadRequest, Resource, Saved,
     Schema, Type, UpdateRequest, Value,
 };
 use crate::vcr::{CreateRepository, Region, Repositories, Repository, VcrError};
@@ -198,7 +199,7 @@ fn create_failure(
 #[async_trait]
 impl Resource<ProviderData> for RepositoryResource {
     type State = RepositoryState;
-    type Identity = NoIdentity;
+    type Identity = ObjectIdentity;
 
     fn type_name(&self) -> &'static str {
         TYPE_NAME
@@ -206,6 +207,14 @@ impl Resource<ProviderData> for RepositoryResource {
 
     fn schema(&self) -> Schema {
         schema()
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(ObjectIdentity::schema("repository"))
+    }
+
+    fn identity(&self, state: &RepositoryState) -> Option<ObjectIdentity> {
+        state.repository.identity()
     }
 
     async fn modify_plan(
@@ -373,37 +382,60 @@ impl Resource<ProviderData> for RepositoryResource {
     async fn import(
         &self,
         data: &ProviderData,
-        req: ImportRequest<NoIdentity>,
+        req: ImportRequest<ObjectIdentity>,
     ) -> Result<Saved<RepositoryState>, Diagnostics> {
-        let ImportTarget::Id(raw) = req.target else {
-            return Err(no_identity_import());
-        };
-        let import = ImportId::parse(&raw, "repository")?;
-        let region = import.region.unwrap_or(data.region(None)?);
-        let repos = data.client()?.repositories(region);
-        let looked_up = api(format!("look up repository {:?} in {region}", import.key));
-        let found = match repos.get(&import.key).await {
-            Ok(repo) => Some(repo),
-            Err(e) if e.is_not_found() || matches!(e, VcrError::Invalid { .. }) => {
-                find_by_name(&repos, &import.key).await.map_err(looked_up)?
-            }
-            Err(e) => {
-                let what = format!("read repository {:?} in {region}", import.key);
-                return Err(api_error(&what, &e).into());
-            }
-        };
-        let repo = found.ok_or_else(|| {
-            Diagnostics::from(Diagnostic::error(
-                "Cannot import a repository that does not exist",
-                format!(
-                    "No repository has the id or name {:?} in {region}. If it lives in the other region, prefix the id with it, e.g. `{}/{}`.",
+        let (region, key, names_too) = match req.target {
+            ImportTarget::Id(raw) => {
+                let import = ImportId::parse(&raw, "repository")?;
+                (
+                    import.region.unwrap_or(data.region(None)?),
                     import.key,
-                    if region == Region::Hcm { "HAN" } else { "HCM" },
-                    import.key
-                ),
-            ))
-        })?;
+                    true,
+                )
+            }
+            ImportTarget::Identity(identity) => {
+                let target = identity.target("repository")?;
+                (target.region, target.id, false)
+            }
+        };
+        let repos = data.client()?.repositories(region);
+        let repo = find_for_import(&repos, &key, names_too)
+            .await?
+            .ok_or_else(|| {
+                let other = if region == Region::Hcm { "HAN" } else { "HCM" };
+                let (what, hint) = if names_too {
+                    ("id or name", format!(" If it lives in the other region, prefix the id with it, e.g. `{other}/{key}`."))
+                } else {
+                    ("id", String::new())
+                };
+                Diagnostics::from(Diagnostic::error(
+                    "Cannot import a repository that does not exist",
+                    format!("No repository has the {what} {key:?} in {region}.{hint}"),
+                ))
+            })?;
         Ok(RepositoryState::from_api(&repo, region, data, Some(false)).into())
+    }
+}
+
+/// The repository an import names: by id, or (for an import id) by name when no
+/// repository has that id.
+async fn find_for_import(
+    repos: &Repositories<'_>,
+    key: &str,
+    names_too: bool,
+) -> Result<Option<Repository>, Diagnostics> {
+    let region = repos.region();
+    match repos.get(key).await {
+        Ok(repo) => Ok(Some(repo)),
+        Err(e) if e.is_not_found() || matches!(e, VcrError::Invalid { .. }) => {
+            if !names_too {
+                return Ok(None);
+            }
+            find_by_name(repos, key)
+                .await
+                .map_err(api(format!("look up repository {key:?} in {region}")))
+        }
+        Err(e) => Err(api_error(&format!("read repository {key:?} in {region}"), &e).into()),
     }
 }
 
@@ -435,15 +467,6 @@ async fn delete_images(
         }
     }
     Ok(true)
-}
-
-/// The answer to an import by identity while the resource announces none.
-pub(crate) fn no_identity_import() -> Diagnostics {
-    Diagnostic::error(
-        "Import by identity is not supported",
-        "Import this resource by its id or name (`import { id = \"...\" }`).",
-    )
-    .into()
 }
 
 #[cfg(test)]

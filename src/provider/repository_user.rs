@@ -15,14 +15,14 @@ use super::expiry::{date_of, parse_api_time, Expiration};
 use super::model::repository_user::{
     permission_attributes, permission_name, permission_of, UserModel, PERMISSIONS,
 };
+use super::model::ObjectIdentity;
 use super::recovery::{create_exactly_once, CreateFailure, Created};
-use super::repository::no_identity_import;
 use super::{validators, ImportId, ProviderData};
 use crate::tfplugin::modifiers::{AttributePlan, PlanModifier};
 use crate::tfplugin::validators::one_of;
 use crate::tfplugin::{
     Attribute, AttributePath, Block, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
-    Failure, ImportRequest, ImportTarget, Mode, NestedBlock, Nesting, NoIdentity, Plan,
+    Failure, IdentitySchema, ImportRequest, ImportTarget, Mode, NestedBlock, Nesting, Plan,
     ReadRequest, Resource, Saved, Schema, Type, UpdateRequest, Value,
 };
 use crate::vcr::{
@@ -417,7 +417,7 @@ async fn apply_changes(
 #[async_trait]
 impl Resource<ProviderData> for RepositoryUserResource {
     type State = UserState;
-    type Identity = NoIdentity;
+    type Identity = ObjectIdentity;
 
     fn type_name(&self) -> &'static str {
         TYPE_NAME
@@ -425,6 +425,14 @@ impl Resource<ProviderData> for RepositoryUserResource {
 
     fn schema(&self) -> Schema {
         schema()
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(ObjectIdentity::schema("repository user"))
+    }
+
+    fn identity(&self, state: &UserState) -> Option<ObjectIdentity> {
+        state.user.identity()
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
@@ -613,31 +621,38 @@ impl Resource<ProviderData> for RepositoryUserResource {
     async fn import(
         &self,
         data: &ProviderData,
-        req: ImportRequest<NoIdentity>,
+        req: ImportRequest<ObjectIdentity>,
     ) -> Result<Saved<UserState>, Diagnostics> {
-        let ImportTarget::Id(raw) = req.target else {
-            return Err(no_identity_import());
+        let (region, key, names_too) = match req.target {
+            ImportTarget::Id(raw) => {
+                let import = ImportId::parse(&raw, "repository user")?;
+                (
+                    import.region.unwrap_or(data.region(None)?),
+                    import.key,
+                    true,
+                )
+            }
+            ImportTarget::Identity(identity) => {
+                let target = identity.target("repository user")?;
+                (target.region, target.id, false)
+            }
         };
-        let import = ImportId::parse(&raw, "repository user")?;
-        let region = import.region.unwrap_or(data.region(None)?);
         let users = data.client()?.users(region);
-        let looked_up = || {
-            api(format!(
-                "look up repository user {:?} in {region}",
-                import.key
-            ))
+        let looked_up = || api(format!("look up repository user {key:?} in {region}"));
+        let by_name = if names_too {
+            users.find_by_name(&key).await.map_err(looked_up())?
+        } else {
+            None
         };
-        let found = match users.find_by_name(&import.key).await.map_err(looked_up())? {
+        let found = match by_name {
             Some(u) => Some(u),
-            None => users.find_by_id(&import.key).await.map_err(looked_up())?,
+            None => users.find_by_id(&key).await.map_err(looked_up())?,
         };
+        let what = if names_too { "id or name" } else { "id" };
         let user = found.ok_or_else(|| {
             Diagnostics::from(Diagnostic::error(
                 "Cannot import a repository user that does not exist",
-                format!(
-                    "No repository user has the id or name {:?} in {region}.",
-                    import.key
-                ),
+                format!("No repository user has the {what} {key:?} in {region}."),
             ))
         })?;
         let warning = Diagnostic::warning(

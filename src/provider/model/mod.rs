@@ -8,7 +8,7 @@ pub mod repository_user;
 
 use serde::{Deserialize, Serialize};
 
-use crate::tfplugin::{IdentityAttribute, IdentitySchema, Type};
+use crate::tfplugin::{Diagnostic, Diagnostics, IdentityAttribute, IdentitySchema, Type};
 use crate::vcr::Region;
 
 /// What names a repository or a user for good: its id and its region (ids are
@@ -49,7 +49,98 @@ impl ObjectIdentity {
     }
 }
 
+/// An import by identity (`import { identity = { id = "...", region = "HAN" } }`):
+/// which object, where. Unlike an import id, an identity names the object by its id
+/// only, never by its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityTarget {
+    pub id: String,
+    pub region: Region,
+}
+
+impl ObjectIdentity {
+    /// The object an import by identity names; an error names the identity attribute
+    /// and its rule.
+    pub fn target(&self, what: &str) -> Result<IdentityTarget, Diagnostics> {
+        let bad = |attribute: &str, rule: String| {
+            Diagnostics::from(Diagnostic::error(
+                "Invalid import identity",
+                format!("identity.{attribute} {rule} Import a {what} by identity with its id and region: `identity = {{ id = \"...\", region = \"HCM\" }}`."),
+            ))
+        };
+        let id = self.id.as_deref().map(str::trim).unwrap_or_default();
+        if id.is_empty() {
+            return Err(bad("id", "must be the id of the object in vCR.".into()));
+        }
+        let code = self.region.as_deref().unwrap_or_default();
+        let region = match code {
+            "HCM" => Region::Hcm,
+            "HAN" => Region::Han,
+            other => {
+                return Err(bad(
+                    "region",
+                    format!("must be \"HCM\" or \"HAN\"; got {other:?}."),
+                ))
+            }
+        };
+        Ok(IdentityTarget {
+            id: id.to_string(),
+            region,
+        })
+    }
+}
+
 /// The region code as state holds it.
 pub fn region_code(region: Region) -> Option<String> {
     Some(region.as_str().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(id: Option<&str>, region: Option<&str>) -> ObjectIdentity {
+        ObjectIdentity {
+            id: id.map(str::to_string),
+            region: region.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn an_identity_names_an_id_in_a_region() {
+        let target = identity(Some("repo-1"), Some("HAN"))
+            .target("repository")
+            .unwrap();
+        assert_eq!(
+            target,
+            IdentityTarget {
+                id: "repo-1".into(),
+                region: Region::Han
+            }
+        );
+        let err = identity(Some("repo-1"), Some("SGN"))
+            .target("repository")
+            .unwrap_err();
+        assert!(
+            err.0[0]
+                .detail
+                .starts_with("identity.region must be \"HCM\" or \"HAN\"; got \"SGN\""),
+            "{}",
+            err.0[0].detail
+        );
+        let err = identity(Some(" "), Some("HCM"))
+            .target("repository")
+            .unwrap_err();
+        assert!(
+            err.0[0].detail.starts_with("identity.id must be"),
+            "{}",
+            err.0[0].detail
+        );
+        assert!(
+            identity(Some("repo-1"), Some("han"))
+                .target("repository")
+                .is_err(),
+            "as the region attribute, exactly"
+        );
+    }
 }
