@@ -4,12 +4,15 @@
 pub mod config;
 pub mod errors;
 pub mod expiry;
+pub mod listing;
 pub mod model;
 pub mod recovery;
 pub mod repository;
 pub mod repository_data;
+pub mod repository_list;
 pub mod repository_user;
 pub mod repository_user_data;
+pub mod repository_user_list;
 pub mod validators;
 
 use async_trait::async_trait;
@@ -183,6 +186,8 @@ impl tfplugin::Provider for VcrProvider {
             .data_source(repository_data::RepositoriesDataSource)
             .data_source(repository_user_data::RepositoryUserDataSource)
             .data_source(repository_user_data::RepositoryUsersDataSource)
+            .list_resource(repository_list::RepositoryListResource)
+            .list_resource(repository_user_list::RepositoryUserListResource)
     }
 }
 
@@ -194,7 +199,7 @@ mod tests {
     #[test]
     fn every_state_struct_matches_its_schema() {
         let components = VcrProvider.components();
-        assert_eq!(components.type_names().len(), 6);
+        assert_eq!(components.type_names().len(), 8);
         assert_eq!(components.type_mismatches(), Vec::<String>::new());
     }
 

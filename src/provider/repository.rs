@@ -10,7 +10,7 @@ use super::config::REGIONS;
 use super::errors::{api, api_error};
 use super::expiry::parse_api_time;
 use super::model::repository::{RepositoryModel, ACCESS_LEVELS};
-use super::model::ObjectIdentity;
+use super::model::{written_region, ObjectIdentity};
 use super::recovery::{create_exactly_once, CreateFailure, Created};
 use super::{validators, ImportId, ProviderData};
 use crate::tfplugin::modifiers::{AttributePlan, PlanModifier};
@@ -215,6 +215,16 @@ impl Resource<ProviderData> for RepositoryResource {
 
     fn identity(&self, state: &RepositoryState) -> Option<ObjectIdentity> {
         state.repository.identity()
+    }
+
+    fn generate_config(
+        &self,
+        data: Option<&ProviderData>,
+        mut config: RepositoryState,
+    ) -> Result<RepositoryState, Diagnostics> {
+        let provider_region = data.map(|d| d.settings.region.as_str());
+        config.repository.region = written_region(config.repository.region.take(), provider_region);
+        Ok(config)
     }
 
     async fn modify_plan(

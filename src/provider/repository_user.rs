@@ -15,7 +15,7 @@ use super::expiry::{date_of, parse_api_time, Expiration};
 use super::model::repository_user::{
     permission_attributes, permission_name, permission_of, UserModel, PERMISSIONS,
 };
-use super::model::ObjectIdentity;
+use super::model::{written_region, ObjectIdentity};
 use super::recovery::{create_exactly_once, CreateFailure, Created};
 use super::{validators, ImportId, ProviderData};
 use crate::tfplugin::modifiers::{AttributePlan, PlanModifier};
@@ -81,6 +81,12 @@ fn state_from_api(user: &RobotAccount, region: Region, known: &UserState) -> Use
         rotation_triggers: known.rotation_triggers.clone(),
         secret: known.secret.clone(),
     }
+}
+
+/// The state of a user taken in from vCR (an import, a listing): all vCR knows, with
+/// no secret (vCR never shows it again) and no rotation triggers.
+pub fn imported_state(user: &RobotAccount, region: Region) -> UserState {
+    state_from_api(user, region, &UserState::default())
 }
 
 /// What the user wrote stands in state where vCR's view agrees with it.
@@ -435,6 +441,16 @@ impl Resource<ProviderData> for RepositoryUserResource {
         state.user.identity()
     }
 
+    fn generate_config(
+        &self,
+        data: Option<&ProviderData>,
+        mut config: UserState,
+    ) -> Result<UserState, Diagnostics> {
+        let provider_region = data.map(|d| d.settings.region.as_str());
+        config.user.region = written_region(config.user.region.take(), provider_region);
+        Ok(config)
+    }
+
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
         let Some(blocks) = config.attr("repository_permission").as_elements() else {
@@ -664,8 +680,7 @@ impl Resource<ProviderData> for RepositoryUserResource {
                 user.name
             ),
         );
-        let state = state_from_api(&user, region, &UserState::default());
-        Ok(Saved::new(state).with_diagnostics(warning))
+        Ok(Saved::new(imported_state(&user, region)).with_diagnostics(warning))
     }
 }
 

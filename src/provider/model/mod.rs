@@ -90,6 +90,12 @@ impl ObjectIdentity {
     }
 }
 
+/// The region a generated configuration writes: none when it is the provider's (the
+/// default, as a person would leave it out), else the object's own.
+pub fn written_region(region: Option<String>, provider_region: Option<&str>) -> Option<String> {
+    region.filter(|r| Some(r.as_str()) != provider_region)
+}
+
 /// The region code as state holds it.
 pub fn region_code(region: Region) -> Option<String> {
     Some(region.as_str().to_string())
@@ -141,6 +147,20 @@ mod tests {
                 .target("repository")
                 .is_err(),
             "as the region attribute, exactly"
+        );
+    }
+
+    #[test]
+    fn a_generated_configuration_names_only_another_region() {
+        assert_eq!(written_region(Some("HCM".into()), Some("HCM")), None);
+        assert_eq!(
+            written_region(Some("HAN".into()), Some("HCM")),
+            Some("HAN".into())
+        );
+        assert_eq!(
+            written_region(Some("HAN".into()), None),
+            Some("HAN".into()),
+            "not configured: said"
         );
     }
 }
