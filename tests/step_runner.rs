@@ -1,13 +1,17 @@
 //! The step runner's own logic: reading plans (fixtures of `terraform show -json` from
-//! Terraform 1.11.4 and 1.6.6) and state, comparing imports, and a few scenarios that
-//! must fail, so that a runner which checks nothing cannot pass.
+//! Terraform 1.11.4, 1.6.6 and 1.15.5), state and `terraform query -json` (1.15.5),
+//! comparing imports, and a few scenarios that must fail, so that a runner which
+//! checks nothing cannot pass.
 
 mod support;
 
 use serde_json::json;
 use support::plan::{verify, Action, PlanChanges, PlanCheck};
+use support::query::QueryResults;
 use support::state::{ImportVerify, State};
-use support::{local::LocalVcr, Scenario, Step};
+use support::steps::import_block;
+use support::terraform::{NEWEST_AVAILABLE, OLDEST_SUPPORTED};
+use support::{local::LocalVcr, Scenario, Step, Terraform};
 use vcr_provider::vcr::Region;
 
 fn fixture(name: &str) -> PlanChanges {
@@ -153,6 +157,100 @@ fn a_strict_step_names_every_change() {
 }
 
 #[test]
+fn imports_are_read_from_the_json_plan_and_must_change_nothing() {
+    let plan = fixture("import_by_identity.json");
+    assert_eq!(plan.terraform_version, "1.15.5");
+    let han = plan.get("vcr_repository.han_0").unwrap();
+    assert!(han.is_import() && han.action == Action::NoOp);
+    assert_eq!(han.importing["identity"]["region"], "HAN");
+    assert!(verify(&plan, &[PlanCheck::OnlyImports(4)], true).is_empty());
+    let failures = verify(&plan, &[PlanCheck::OnlyImports(3)], true);
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].contains("4 imports planned, expected 3"),
+        "{failures:?}"
+    );
+
+    // A create is no import, and an update is not allowed beside the imports.
+    let create = fixture("create.json");
+    assert!(!create.get("vcr_repository.app").unwrap().is_import());
+    let failures = verify(&create, &[PlanCheck::OnlyImports(0)], false);
+    assert!(
+        failures[0].contains("vcr_repository.app: planned Create, expected only imports"),
+        "{failures:?}"
+    );
+    let mut updated = plan.clone();
+    updated.changes[0].action = Action::Update;
+    let failures = verify(&updated, &[PlanCheck::OnlyImports(4)], false);
+    assert!(
+        failures[0].contains("imported, but also planned Update"),
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn query_results_are_read_from_the_json_lines() {
+    let read = |name: &str| {
+        let path = format!("{}/tests/fixtures/query/{name}", env!("CARGO_MANIFEST_DIR"));
+        QueryResults::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let found = read("found.jsonl");
+    assert_eq!(
+        found.names("list.vcr_repository.team_hcm"),
+        vec!["team-api (HCM)"]
+    );
+    assert_eq!(found.total("list.vcr_repository_user.users"), Some(2));
+    let users = found.of("list.vcr_repository_user.users");
+    assert_eq!(users.len(), 2);
+    assert_eq!(users[0].identity["region"], "HCM");
+    assert_eq!(users[0].resource_type, "vcr_repository_user");
+    let ci = users
+        .iter()
+        .find(|u| u.display_name == "team-ci (HCM)")
+        .unwrap();
+    let object = ci.resource_object.as_ref().expect("include_resource");
+    assert_eq!(object["repository_permission"].as_array().unwrap().len(), 2);
+    assert!(
+        found.of("list.vcr_repository.han")[0]
+            .resource_object
+            .is_none(),
+        "not asked for"
+    );
+    assert!(found.errors().is_empty());
+
+    let failed = read("error.jsonl");
+    let errors = failed.errors();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        errors[0].summary,
+        "Could not list the repository users of HCM"
+    );
+    assert_eq!(
+        errors[0].address.as_deref(),
+        Some("list.vcr_repository_user.users")
+    );
+    assert_eq!(failed.total("list.vcr_repository_user.users"), None);
+    assert_eq!(failed.total("list.vcr_repository.han"), Some(1));
+
+    let broken = r#"{"type":"list_resource_found","list_resource_found":{"address":"list.x.y"}}"#;
+    assert!(QueryResults::parse(broken)
+        .unwrap_err()
+        .contains("without identity"));
+}
+
+#[test]
+fn an_identity_becomes_an_import_block() {
+    let block = import_block(
+        "vcr_repository.app",
+        &json!({"id": "repo-1", "region": "HAN"}),
+    );
+    assert_eq!(
+        block,
+        "import {\n  to = vcr_repository.app\n  identity = {\n    id = \"repo-1\"\n    region = \"HAN\"\n  }\n}\n"
+    );
+}
+
+#[test]
 fn state_addresses_follow_terraform() {
     let state = State::parse(
         &json!({
@@ -163,7 +261,8 @@ fn state_addresses_follow_terraform() {
                     {"index_key": 1, "attributes": {"id": "repo-2"}}
                 ]},
                 {"mode": "managed", "type": "vcr_repository_user", "name": "u", "instances": [
-                    {"index_key": "ci", "attributes": {"id": "ra-1"}}
+                    {"index_key": "ci", "attributes": {"id": "ra-1"},
+                     "identity": {"id": "ra-1", "region": "HAN"}, "identity_schema_version": 0}
                 ]},
                 {"mode": "data", "type": "vcr_repository", "name": "d", "instances": [
                     {"attributes": {"id": "repo-1"}}
@@ -194,6 +293,13 @@ fn state_addresses_follow_terraform() {
         vec!["repo-1", "repo-2", "repo-3"]
     );
     assert_eq!(state.managed().count(), 4);
+    let user = state.instance("vcr_repository_user.u[\"ci\"]").unwrap();
+    assert_eq!(user.identity, json!({"id": "ra-1", "region": "HAN"}));
+    assert!(state
+        .instance("vcr_repository.r[0]")
+        .unwrap()
+        .identity
+        .is_null());
     assert!(State::parse(r#"{"version": 3}"#).is_err());
 }
 
@@ -299,6 +405,118 @@ fn an_object_left_in_vcr_local_fails_the_destroy_check() {
                         .unwrap();
                 }),
         )
+        .run();
+}
+
+#[test]
+#[should_panic(expected = "users left in Han after destroy")]
+fn a_user_left_in_vcr_local_fails_the_destroy_check() {
+    let local = LocalVcr::start();
+    Scenario::new(&local)
+        .step(
+            Step::apply("resource \"terraform_data\" \"x\" { input = 1 }")
+                .expect("terraform_data.x", Action::Create)
+                .check(|ctx| create_user(ctx.local, Region::Han, "left-user")),
+        )
+        .run();
+}
+
+#[test]
+fn objects_made_outside_terraform_may_be_declared_kept() {
+    let local = LocalVcr::start();
+    Scenario::new(&local)
+        .keeps_outside_user(Region::Han, "kept-user")
+        .step(
+            Step::apply("resource \"terraform_data\" \"x\" { input = 1 }")
+                .expect("terraform_data.x", Action::Create)
+                .check(|ctx| create_user(ctx.local, Region::Han, "kept-user")),
+        )
+        .run();
+    assert_eq!(local.user_names(Region::Han), vec!["kept-user"]);
+}
+
+/// A user with a permission on a new repository (kept too).
+fn create_user(local: &LocalVcr, region: Region, name: &str) {
+    let client = local.client();
+    let repo = local
+        .block_on(
+            client
+                .repositories(region)
+                .create(&vcr_provider::vcr::CreateRepository {
+                    name: format!("{name}-repo"),
+                    is_public: false,
+                    quota_limit_gb: 1,
+                }),
+        )
+        .unwrap();
+    // The repository stays; drop it so that only the user is left.
+    local
+        .block_on(client.users(region).create(&vcr_provider::vcr::CreateUser {
+            name: name.to_string(),
+            duration_days: None,
+            description: None,
+            permissions: vec![],
+        }))
+        .unwrap();
+    local
+        .block_on(client.repositories(region).delete(&repo.uuid))
+        .unwrap();
+}
+
+#[test]
+fn a_step_may_upgrade_terraform() {
+    let local = LocalVcr::start();
+    let version_in_state = |ctx: &support::steps::Ctx| {
+        let path = ctx.workspace().path().join("terraform.tfstate");
+        let state: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        state["terraform_version"].as_str().unwrap().to_string()
+    };
+    Scenario::new(&local)
+        .terraform(Terraform::version(OLDEST_SUPPORTED))
+        .step(
+            Step::apply("resource \"terraform_data\" \"x\" { input = 1 }")
+                .expect("terraform_data.x", Action::Create)
+                .check(|ctx| assert_eq!(version_in_state(ctx), OLDEST_SUPPORTED)),
+        )
+        .step(
+            Step::apply("resource \"terraform_data\" \"x\" { input = 2 }")
+                .with_terraform(Terraform::version(NEWEST_AVAILABLE))
+                .expect("terraform_data.x", Action::Update)
+                .check(|ctx| assert_eq!(version_in_state(ctx), NEWEST_AVAILABLE)),
+        )
+        .run();
+}
+
+#[test]
+#[should_panic(expected = "terraform query needs Terraform 1.14 or newer")]
+fn a_query_on_an_older_terraform_is_a_mistake_of_the_test() {
+    let local = LocalVcr::start();
+    Scenario::new(&local)
+        .terraform(Terraform::version(OLDEST_SUPPORTED))
+        .step(Step::query("").config("resource \"terraform_data\" \"x\" { input = 1 }"))
+        .run();
+}
+
+/// An import by identity is a plan and an apply: one that would also change the
+/// object (here `force_destroy`, which an import cannot know) must not be applied.
+#[test]
+#[should_panic(
+    expected = "plans more than the import:\n  vcr_repository.app: imported, but also planned Update"
+)]
+fn an_import_by_identity_that_differs_from_the_apply_fails_the_step() {
+    let local = LocalVcr::start();
+    let config = r#"
+resource "vcr_repository" "app" {
+  name           = "verify-app"
+  quota_limit_gb = 1
+  force_destroy  = true
+}
+"#;
+    Scenario::new(&local)
+        .terraform(Terraform::version(NEWEST_AVAILABLE))
+        .step(Step::apply(config).expect("vcr_repository.app", Action::Create))
+        .step(Step::import("vcr_repository.app").by_identity())
         .run();
 }
 

@@ -7,13 +7,15 @@
 //! - [`terraform`]: which terraform runs (the default, or a pinned version).
 //! - [`local`]: vcr-local as a process; [`controls`]: its `/_local/` test controls;
 //!   [`images`]: how an image gets into a repository.
-//! - [`plan`], [`state`]: the JSON plan and the state file, read.
+//! - [`plan`], [`state`], [`query`]: the JSON plan, the state file and what
+//!   `terraform query -json` found, read.
 #![allow(dead_code)]
 
 pub mod controls;
 pub mod images;
 pub mod local;
 pub mod plan;
+pub mod query;
 pub mod state;
 pub mod steps;
 pub mod terraform;

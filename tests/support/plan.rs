@@ -59,6 +59,9 @@ pub struct Change {
     pub after_sensitive: Value,
     /// The attribute paths that force a replacement.
     pub replace_paths: Vec<Vec<Value>>,
+    /// What an import takes the object in by (`{"id": ...}` or `{"identity": {...}}`);
+    /// null when the change imports nothing.
+    pub importing: Value,
 }
 
 impl Change {
@@ -92,6 +95,11 @@ impl Change {
         self.replace_paths
             .iter()
             .any(|p| p.first() == Some(&Value::String(attribute.to_string())))
+    }
+
+    /// Whether the change imports the object (by id or by identity).
+    pub fn is_import(&self) -> bool {
+        !self.importing.is_null()
     }
 }
 
@@ -136,6 +144,7 @@ impl PlanChanges {
                 before_sensitive: c["before_sensitive"].clone(),
                 after_sensitive: c["after_sensitive"].clone(),
                 replace_paths,
+                importing: c["importing"].clone(),
             });
         }
         Ok(PlanChanges {
@@ -191,6 +200,9 @@ pub enum PlanCheck {
     Sensitive { address: String, attribute: String },
     /// A change of this attribute forces the replacement.
     ReplacedBecauseOf { address: String, attribute: String },
+    /// The plan imports exactly this many resources and changes nothing else, them
+    /// included (what an import of a generated configuration must plan).
+    OnlyImports(usize),
 }
 
 /// Checks a plan against a step's expectations; returns what does not hold (empty
@@ -305,6 +317,34 @@ fn verify_one(plan: &PlanChanges, check: &PlanCheck) -> Result<(), String> {
             if !change(address)?.is_sensitive(attribute) {
                 return Err(format!(
                     "{address}.{attribute}: not marked sensitive in the plan"
+                ));
+            }
+        }
+        PlanCheck::OnlyImports(expected) => {
+            let managed = plan.changes.iter().filter(|c| c.mode == "managed");
+            let mut imports = 0;
+            for c in managed {
+                match (c.is_import(), c.action) {
+                    (true, Action::NoOp) => imports += 1,
+                    (true, action) => {
+                        return Err(format!(
+                            "{}: imported, but also planned {action:?}",
+                            c.address
+                        ))
+                    }
+                    (false, Action::NoOp) => {}
+                    (false, action) => {
+                        return Err(format!(
+                            "{}: planned {action:?}, expected only imports",
+                            c.address
+                        ))
+                    }
+                }
+            }
+            if imports != *expected {
+                return Err(format!(
+                    "{imports} imports planned, expected {expected} ({})",
+                    plan.summary()
                 ));
             }
         }

@@ -18,6 +18,8 @@ pub struct Instance {
     /// Top-level attributes Terraform marked sensitive (older versions mark only
     /// what the configuration made sensitive).
     pub sensitive: Vec<String>,
+    /// The resource identity Terraform stored (1.12+); null when there is none.
+    pub identity: Value,
 }
 
 /// The instances of a state file.
@@ -65,6 +67,7 @@ impl State {
                     resource_type: resource_type.to_string(),
                     attributes: instance["attributes"].clone(),
                     sensitive: sensitive_names(&instance["sensitive_attributes"]),
+                    identity: instance["identity"].clone(),
                 });
             }
         }

@@ -4,8 +4,10 @@
 //! An apply step writes its configuration, plans to a file, checks the planned actions
 //! and values in `terraform show -json` of that plan, applies exactly that plan, runs
 //! its state checks, then requires a plan without refresh and a plan with refresh to be
-//! empty. An import step imports into a fresh workspace and compares the imported
-//! attributes with the applied ones, less an ignore list. A step may instead expect an
+//! empty. An import step imports into a fresh workspace (by id, or by identity with an
+//! `import` block) and compares the imported attributes with the applied ones, less an
+//! ignore list. A query step runs `terraform query` (Terraform 1.14+), optionally
+//! generating configuration that later steps apply. A step may instead expect an
 //! error (a regex on Terraform's output). Every scenario ends with a destroy, after
 //! which nothing is left in state and the objects are gone from vcr-local.
 
@@ -15,7 +17,8 @@ use vcr_provider::vcr::Region;
 
 use super::local::LocalVcr;
 use super::plan::{self, Action, PlanChanges, PlanCheck};
-use super::state::{ImportVerify, State};
+use super::query::QueryResults;
+use super::state::{ImportVerify, Instance, State};
 use super::terraform::{Run, Terraform};
 use super::workspace::{Workspace, PLAN_FILE};
 
@@ -37,7 +40,19 @@ enum Kind<'a> {
     /// `destroy` in the middle of a scenario (an expected failure, usually).
     Destroy,
     Import(ImportStep<'a>),
+    /// `terraform query -json` of a `.tfquery.hcl` file, optionally generating
+    /// configuration into a new file of the workspace.
+    Query {
+        query: String,
+        generate_config_out: Option<String>,
+    },
 }
+
+/// The file a query step writes its `list` blocks to.
+pub const QUERY_FILE: &str = "query.tfquery.hcl";
+
+/// The oldest Terraform with `terraform query` and list resources.
+const QUERY_SINCE: (u64, u64) = (1, 14);
 
 /// Which id an import step imports by.
 enum ImportId<'a> {
@@ -45,6 +60,11 @@ enum ImportId<'a> {
     FromState,
     Literal(String),
     From(Box<dyn FnOnce(&Ctx) -> String + 'a>),
+    /// An `import { identity = ... }` block with the identity Terraform stored for
+    /// the applied resource (Terraform 1.12+).
+    StateIdentity,
+    /// An `import { identity = ... }` block with this identity.
+    Identity(Value),
 }
 
 struct ImportStep<'a> {
@@ -70,6 +90,8 @@ enum Phase {
 pub struct Step<'a> {
     kind: Kind<'a>,
     name: Option<String>,
+    /// Runs this step and the following ones with this terraform (an upgrade).
+    terraform: Option<&'static Terraform>,
     config: Option<String>,
     env: Vec<(String, String)>,
     pre: Vec<Hook<'a>>,
@@ -85,6 +107,7 @@ impl<'a> Step<'a> {
         Step {
             kind,
             name: None,
+            terraform: None,
             config: None,
             env: Vec::new(),
             pre: Vec::new(),
@@ -141,6 +164,36 @@ impl<'a> Step<'a> {
             verify: ImportVerify::default(),
             plan_empty_after: false,
         }))
+    }
+
+    /// Runs `terraform query -json` on these `list` blocks (written to
+    /// [`QUERY_FILE`]), with the current configuration; what it found is
+    /// [`Ctx::query`]. Needs Terraform 1.14 or newer.
+    pub fn query(list_blocks: impl Into<String>) -> Step<'a> {
+        Step::new(Kind::Query {
+            query: list_blocks.into(),
+            generate_config_out: None,
+        })
+    }
+
+    /// A query step generates configuration into this new file of the workspace
+    /// (`-generate-config-out`), which the following steps plan and apply.
+    pub fn generate_config_out(mut self, file: &str) -> Self {
+        match &mut self.kind {
+            Kind::Query {
+                generate_config_out,
+                ..
+            } => *generate_config_out = Some(file.to_string()),
+            _ => panic!("generate_config_out on a step that is not a query"),
+        }
+        self
+    }
+
+    /// Runs this step, and every later one, with this terraform: a Terraform upgrade
+    /// in the middle of a scenario, on the same state.
+    pub fn with_terraform(mut self, terraform: &'static Terraform) -> Self {
+        self.terraform = Some(terraform);
+        self
     }
 
     /// A name for the step in messages.
@@ -298,6 +351,20 @@ impl<'a> Step<'a> {
         self
     }
 
+    /// Imports with an `import {{ to, identity }}` block and `terraform apply` instead
+    /// of `terraform import`, by the identity Terraform stored for the applied
+    /// resource; the plan must import it and change nothing (Terraform 1.12+).
+    pub fn by_identity(mut self) -> Self {
+        self.import_step().id = ImportId::StateIdentity;
+        self
+    }
+
+    /// Imports by identity, as [`Step::by_identity`], with this identity.
+    pub fn import_identity(mut self, identity: Value) -> Self {
+        self.import_step().id = ImportId::Identity(identity);
+        self
+    }
+
     /// Imports by the id this function makes from the state.
     pub fn import_id_from(mut self, f: impl FnOnce(&Ctx) -> String + 'a) -> Self {
         self.import_step().id = ImportId::From(Box::new(f));
@@ -349,7 +416,13 @@ impl<'a> Step<'a> {
             Kind::PlanOnly => "plan only".to_string(),
             Kind::RefreshOnly => "refresh only".to_string(),
             Kind::Destroy => "destroy".to_string(),
-            Kind::Import(i) => format!("import {}", i.address),
+            Kind::Import(i) => match i.id {
+                ImportId::StateIdentity | ImportId::Identity(_) => {
+                    format!("import {} by identity", i.address)
+                }
+                _ => format!("import {}", i.address),
+            },
+            Kind::Query { .. } => "query".to_string(),
         };
         match &self.name {
             Some(name) => format!("{kind}: {name}"),
@@ -363,6 +436,37 @@ fn plans_nothing(plan: &PlanChanges) -> bool {
     plan.changes
         .iter()
         .all(|c| c.mode != "managed" || c.action == Action::NoOp)
+}
+
+/// What an import step takes the resource in by.
+enum Target {
+    Id(String),
+    Identity(Value),
+}
+
+impl Target {
+    fn describe(&self) -> String {
+        match self {
+            Target::Id(id) => format!("{id:?}"),
+            Target::Identity(identity) => format!("identity {identity}"),
+        }
+    }
+}
+
+/// An `import` block taking the resource at `address` in by `identity` (an object of
+/// strings, numbers and booleans).
+pub fn import_block(address: &str, identity: &Value) -> String {
+    let fields = identity
+        .as_object()
+        .unwrap_or_else(|| panic!("an identity is an object: {identity}"));
+    let lines: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("    {k} = {v}"))
+        .collect();
+    format!(
+        "import {{\n  to = {address}\n  identity = {{\n{}\n  }}\n}}\n",
+        lines.join("\n")
+    )
 }
 
 /// A regex matching this text as it is.
@@ -382,7 +486,8 @@ pub struct Ctx<'r> {
     state: State,
     plan: Option<&'r PlanChanges>,
     runs: &'r [Run],
-    imported: Option<&'r Value>,
+    imported: Option<&'r Instance>,
+    query: Option<&'r QueryResults>,
 }
 
 impl Ctx<'_> {
@@ -416,7 +521,18 @@ impl Ctx<'_> {
 
     /// The attributes an import step imported.
     pub fn imported(&self) -> &Value {
-        self.imported.expect("not an import step")
+        &self.imported.expect("not an import step").attributes
+    }
+
+    /// The identity Terraform stored for what an import step imported (null before
+    /// Terraform 1.12).
+    pub fn imported_identity(&self) -> &Value {
+        &self.imported.expect("not an import step").identity
+    }
+
+    /// What a query step found.
+    pub fn query(&self) -> &QueryResults {
+        self.query.expect("not a query step, or the query failed")
     }
 
     /// The output of every command of the step so far.
@@ -448,6 +564,7 @@ impl Ctx<'_> {
 #[derive(Default)]
 struct Remaining {
     repositories: Vec<(Region, String)>,
+    users: Vec<(Region, String)>,
 }
 
 /// A list of steps against one vcr-local, ended by a destroy and its check.
@@ -494,6 +611,12 @@ impl<'a> Scenario<'a> {
         self
     }
 
+    /// A repository user made outside Terraform, still there after the final destroy.
+    pub fn keeps_outside_user(mut self, region: Region, name: &str) -> Self {
+        self.remaining.users.push((region, name.to_string()));
+        self
+    }
+
     pub fn step(mut self, step: Step<'a>) -> Self {
         self.steps.push(step);
         self
@@ -532,7 +655,8 @@ struct Runner<'a> {
 struct Outcome {
     runs: Vec<Run>,
     plan: Option<PlanChanges>,
-    imported: Option<Value>,
+    imported: Option<Instance>,
+    query: Option<QueryResults>,
     /// The failed command, when one failed.
     failed: Option<(Phase, usize)>,
 }
@@ -541,6 +665,9 @@ impl<'a> Runner<'a> {
     fn run(mut self, steps: Vec<Step<'a>>, remaining: &Remaining) {
         let count = steps.len();
         for (i, step) in steps.into_iter().enumerate() {
+            if let Some(terraform) = step.terraform {
+                self.ws.use_terraform(terraform);
+            }
             let label = format!(
                 "step {}/{count} ({}) with Terraform {}",
                 i + 1,
@@ -604,6 +731,7 @@ impl<'a> Runner<'a> {
             plan: outcome.plan.as_ref(),
             runs: &outcome.runs,
             imported: outcome.imported.as_ref(),
+            query: outcome.query.as_ref(),
         }
     }
 
@@ -635,8 +763,47 @@ impl<'a> Runner<'a> {
                 self.record(&mut out, Phase::Apply, self.tf(&args, None), &step.env);
             }
             Kind::Import(_) => self.import(step, prior, &mut out, label),
+            Kind::Query { .. } => self.query(step, &mut out, label),
         }
         out
+    }
+
+    /// Runs `terraform query -json` on the step's list blocks and reads what it found.
+    fn query(&self, step: &Step<'a>, out: &mut Outcome, label: &str) {
+        let Kind::Query {
+            query,
+            generate_config_out,
+        } = &step.kind
+        else {
+            unreachable!()
+        };
+        let version = self.ws.terraform().version_string();
+        let numbers: Vec<u64> = version.split('.').filter_map(|n| n.parse().ok()).collect();
+        assert!(
+            numbers.len() >= 2 && (numbers[0], numbers[1]) >= QUERY_SINCE,
+            "{label}: terraform query needs Terraform 1.14 or newer; this scenario runs {version}"
+        );
+        self.ws.write_file(QUERY_FILE, query);
+        let mut args = vec!["query".to_string(), "-json".into(), "-no-color".into()];
+        args.extend(
+            generate_config_out
+                .iter()
+                .map(|f| format!("-generate-config-out={f}")),
+        );
+        let ok = self.record(out, Phase::Any, args, &step.env);
+        let run = out.runs.last().expect("the query ran");
+        let results = QueryResults::parse(&run.stdout)
+            .unwrap_or_else(|e| panic!("{label}: terraform query -json: {e}\n{}", run.stdout));
+        if ok {
+            if let Some(file) = generate_config_out {
+                assert!(
+                    self.ws.path().join(file).exists(),
+                    "{label}: the query wrote no {file}:\n{}",
+                    run.output()
+                );
+            }
+        }
+        out.query = Some(results);
     }
 
     /// Plans to the plan file and checks the plan; false when the plan failed.
@@ -740,44 +907,103 @@ impl<'a> Runner<'a> {
         let Kind::Import(import) = &mut step.kind else {
             unreachable!()
         };
-        let id = match std::mem::replace(&mut import.id, ImportId::FromState) {
-            ImportId::FromState => prior.expect(&import.address)["id"]
-                .as_str()
-                .expect("an id in state")
-                .to_string(),
-            ImportId::Literal(id) => id,
-            ImportId::From(f) => f(&self.ctx(prior, out)),
+        let applied = prior.instance(&import.address);
+        let target = match std::mem::replace(&mut import.id, ImportId::FromState) {
+            ImportId::FromState => Target::Id(
+                prior.expect(&import.address)["id"]
+                    .as_str()
+                    .expect("an id in state")
+                    .to_string(),
+            ),
+            ImportId::Literal(id) => Target::Id(id),
+            ImportId::From(f) => Target::Id(f(&self.ctx(prior, out))),
+            ImportId::StateIdentity => {
+                let identity = applied.map(|a| a.identity.clone()).unwrap_or_default();
+                assert!(
+                    identity.is_object(),
+                    "{label}: Terraform {} stored no identity for {}",
+                    self.ws.terraform().version_string(),
+                    import.address
+                );
+                Target::Identity(identity)
+            }
+            ImportId::Identity(identity) => Target::Identity(identity),
         };
         let other = self.ws.sibling();
         let made = import.config_from.take().map(|f| f(&self.ctx(prior, out)));
         let config = made.as_deref().or(import.config.as_deref());
         let config = config.or(self.config.as_deref());
         other.write_file("main.tf", config.expect("no configuration yet"));
-        let args = ["import", "-input=false", "-no-color", &import.address, &id];
-        let run = other.run_with(&args, &step.env);
-        let ok = run.success();
-        out.runs.push(run);
-        if !ok {
-            out.failed = Some((Phase::Any, out.runs.len() - 1));
+        if !self.run_import(&other, &import.address, &target, &step.env, out, label) {
             return;
         }
-        let imported = other.state().expect(&import.address).clone();
-        let applied = prior
+        let imported = other
+            .state()
             .instance(&import.address)
-            .unwrap_or_else(|| panic!("{label}: {} is not in state", import.address));
+            .unwrap_or_else(|| panic!("{label}: the import left no {} in state", import.address))
+            .clone();
+        let id = target.describe();
+        let applied =
+            applied.unwrap_or_else(|| panic!("{label}: {} is not in state", import.address));
         let mut verify = import.verify.clone();
         verify.sensitive.extend(applied.sensitive.iter().cloned());
-        let differences = verify.differences(&applied.attributes, &imported);
+        let differences = verify.differences(&applied.attributes, &imported.attributes);
         assert!(
             differences.is_empty(),
-            "{label}: importing {} by {id:?} gave other values than the apply:\n  {}",
+            "{label}: importing {} by {id} gave other values than the apply:\n  {}",
             import.address,
             differences.join("\n  ")
         );
+        if applied.identity.is_object() || imported.identity.is_object() {
+            assert_eq!(
+                imported.identity, applied.identity,
+                "{label}: importing {} by {id} gave another identity than the apply",
+                import.address
+            );
+        }
         if import.plan_empty_after {
             self.assert_empty_plans(&other, &step.env, label);
         }
         out.imported = Some(imported);
+    }
+
+    /// Imports into `ws`: `terraform import` for an id; for an identity, an `import`
+    /// block, a plan that must import the resource and change nothing, and its apply.
+    /// False when a command failed.
+    fn run_import(
+        &self,
+        ws: &Workspace,
+        address: &str,
+        target: &Target,
+        env: &[(String, String)],
+        out: &mut Outcome,
+        label: &str,
+    ) -> bool {
+        let mut run = |args: &[&str]| {
+            let run = ws.run_with(args, env);
+            let ok = run.success();
+            out.runs.push(run);
+            if !ok {
+                out.failed = Some((Phase::Any, out.runs.len() - 1));
+            }
+            ok
+        };
+        let identity = match target {
+            Target::Id(id) => return run(&["import", "-input=false", "-no-color", address, id]),
+            Target::Identity(identity) => identity,
+        };
+        ws.write_file("import.tf", &import_block(address, identity));
+        let out_file = format!("-out={PLAN_FILE}");
+        if !run(&["plan", "-input=false", "-no-color", &out_file]) {
+            return false;
+        }
+        let failures = plan::verify(&ws.show_plan(), &[PlanCheck::OnlyImports(1)], true);
+        assert!(
+            failures.is_empty(),
+            "{label}: the import of {address} by identity plans more than the import:\n  {}",
+            failures.join("\n  ")
+        );
+        run(&["apply", "-input=false", "-no-color", PLAN_FILE])
     }
 
     /// A plan without refresh and a plan with refresh are both empty.
@@ -845,23 +1071,27 @@ impl<'a> Runner<'a> {
             );
         }
         for region in Region::ALL {
-            let mut expected: Vec<String> = remaining
-                .repositories
-                .iter()
-                .filter(|(r, _)| *r == region)
-                .map(|(_, n)| n.clone())
-                .collect();
-            expected.sort();
             assert_eq!(
                 self.local.repository_names(region),
-                expected,
+                names_in(&remaining.repositories, region),
                 "repositories left in {region:?} after destroy"
             );
-            assert!(
-                self.local.user_names(region).is_empty(),
-                "users left in {region:?} after destroy: {:?}",
-                self.local.user_names(region)
+            assert_eq!(
+                self.local.user_names(region),
+                names_in(&remaining.users, region),
+                "users left in {region:?} after destroy"
             );
         }
     }
+}
+
+/// The names of a region, sorted.
+fn names_in(objects: &[(Region, String)], region: Region) -> Vec<String> {
+    let mut names: Vec<String> = objects
+        .iter()
+        .filter(|(r, _)| *r == region)
+        .map(|(_, n)| n.clone())
+        .collect();
+    names.sort();
+    names
 }

@@ -84,6 +84,11 @@ impl Workspace {
         self
     }
 
+    /// Runs this workspace's later commands with another terraform (an upgrade).
+    pub fn use_terraform(&mut self, terraform: &'static Terraform) {
+        self.terraform = terraform;
+    }
+
     /// A new, empty workspace with the same settings and terraform (an import step's).
     pub fn sibling(&self) -> Workspace {
         let mut ws = Workspace::new().with_terraform(self.terraform);
