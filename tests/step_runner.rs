@@ -9,7 +9,7 @@ use serde_json::json;
 use support::plan::{verify, Action, PlanChanges, PlanCheck};
 use support::query::QueryResults;
 use support::state::{ImportVerify, State};
-use support::steps::import_block;
+use support::steps::{import_block, plans_nothing};
 use support::terraform::{NEWEST_AVAILABLE, OLDEST_SUPPORTED};
 use support::{local::LocalVcr, Scenario, Step, Terraform};
 use vcr_provider::vcr::Region;
@@ -179,6 +179,8 @@ fn imports_are_read_from_the_json_plan_and_must_change_nothing() {
         failures[0].contains("vcr_repository.app: planned Create, expected only imports"),
         "{failures:?}"
     );
+    assert!(!plans_nothing(&plan), "an import is something to do");
+    assert!(plans_nothing(&fixture("no_op_terraform_1_6.json")));
     let mut updated = plan.clone();
     updated.changes[0].action = Action::Update;
     let failures = verify(&updated, &[PlanCheck::OnlyImports(4)], false);
@@ -217,6 +219,7 @@ fn query_results_are_read_from_the_json_lines() {
         "not asked for"
     );
     assert!(found.errors().is_empty());
+    assert!(ci.config.is_none(), "no configuration generated");
 
     let failed = read("error.jsonl");
     let errors = failed.errors();
@@ -435,32 +438,9 @@ fn objects_made_outside_terraform_may_be_declared_kept() {
     assert_eq!(local.user_names(Region::Han), vec!["kept-user"]);
 }
 
-/// A user with a permission on a new repository (kept too).
+/// A user with no permission (vcr-local allows it), made outside Terraform.
 fn create_user(local: &LocalVcr, region: Region, name: &str) {
-    let client = local.client();
-    let repo = local
-        .block_on(
-            client
-                .repositories(region)
-                .create(&vcr_provider::vcr::CreateRepository {
-                    name: format!("{name}-repo"),
-                    is_public: false,
-                    quota_limit_gb: 1,
-                }),
-        )
-        .unwrap();
-    // The repository stays; drop it so that only the user is left.
-    local
-        .block_on(client.users(region).create(&vcr_provider::vcr::CreateUser {
-            name: name.to_string(),
-            duration_days: None,
-            description: None,
-            permissions: vec![],
-        }))
-        .unwrap();
-    local
-        .block_on(client.repositories(region).delete(&repo.uuid))
-        .unwrap();
+    local.make_user(region, name, &[], None, None);
 }
 
 #[test]

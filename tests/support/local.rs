@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use vcr_provider::vcr::{Client, ClientConfig, Region, Secret};
+use vcr_provider::vcr::{
+    Client, ClientConfig, CreateRepository, CreateUser, Permission, PermissionRequest, Region,
+    Repository, RobotAccount, Secret,
+};
 
 use super::controls::Controls;
 
@@ -138,6 +141,62 @@ impl LocalVcr {
             .into_iter()
             .map(|u| u.uuid)
             .collect()
+    }
+
+    /// A repository made through the API, as in the portal (not by Terraform).
+    pub fn make_repository(
+        &self,
+        region: Region,
+        name: &str,
+        quota_gb: u64,
+        public: bool,
+    ) -> Repository {
+        let create = CreateRepository {
+            name: name.to_string(),
+            is_public: public,
+            quota_limit_gb: quota_gb,
+        };
+        self.block_on(self.client().repositories(region).create(&create))
+            .unwrap_or_else(|e| panic!("make repository {name}: {e}"))
+    }
+
+    /// A repository user made through the API, as in the portal: with these
+    /// permissions (repository id, permission), a description, expiring in `days`.
+    pub fn make_user(
+        &self,
+        region: Region,
+        name: &str,
+        grants: &[(&str, Permission)],
+        description: Option<&str>,
+        days: Option<u32>,
+    ) -> RobotAccount {
+        let client = self.client();
+        let users = client.users(region);
+        self.block_on(async {
+            let policies = users.policies().await.expect("the permission policies");
+            let permissions = grants
+                .iter()
+                .map(|(repo_id, p)| PermissionRequest {
+                    repo_id: repo_id.to_string(),
+                    policy_ids: p.policy_ids(&policies).expect("a policy"),
+                })
+                .collect();
+            let create = CreateUser {
+                name: name.to_string(),
+                duration_days: days,
+                description: description.map(str::to_string),
+                permissions,
+            };
+            users
+                .create(&create)
+                .await
+                .unwrap_or_else(|e| panic!("make user {name}: {e}"));
+            users
+                .find_by_name(name)
+                .await
+                .unwrap()
+                .expect("the user just made")
+        })
     }
 
     /// The `/_local/` test controls of this server.

@@ -14,6 +14,10 @@ pub struct Found {
     pub identity: Value,
     /// The object's state, when the block asked for it (`include_resource`).
     pub resource_object: Option<Value>,
+    /// The resource block and the `import` block generated for it
+    /// (`-generate-config-out`).
+    pub config: Option<String>,
+    pub import_config: Option<String>,
 }
 
 /// A diagnostic of the run.
@@ -114,6 +118,8 @@ fn found(f: &Value) -> Result<Found, String> {
         display_name: text(&f["display_name"]),
         identity: f["identity"].clone(),
         resource_object: f.get("resource_object").cloned(),
+        config: f["config"].as_str().map(str::to_string),
+        import_config: f["import_config"].as_str().map(str::to_string),
     })
 }
 

@@ -40,12 +40,8 @@ enum Kind<'a> {
     /// `destroy` in the middle of a scenario (an expected failure, usually).
     Destroy,
     Import(ImportStep<'a>),
-    /// `terraform query -json` of a `.tfquery.hcl` file, optionally generating
-    /// configuration into a new file of the workspace.
-    Query {
-        query: String,
-        generate_config_out: Option<String>,
-    },
+    /// `terraform query -json` of a `.tfquery.hcl` file.
+    Query(String),
 }
 
 /// The file a query step writes its `list` blocks to.
@@ -92,6 +88,8 @@ pub struct Step<'a> {
     name: Option<String>,
     /// Runs this step and the following ones with this terraform (an upgrade).
     terraform: Option<&'static Terraform>,
+    /// `-generate-config-out` of a query or plan-only step.
+    generate_config_out: Option<String>,
     config: Option<String>,
     env: Vec<(String, String)>,
     pre: Vec<Hook<'a>>,
@@ -108,6 +106,7 @@ impl<'a> Step<'a> {
             kind,
             name: None,
             terraform: None,
+            generate_config_out: None,
             config: None,
             env: Vec::new(),
             pre: Vec::new(),
@@ -170,22 +169,24 @@ impl<'a> Step<'a> {
     /// [`QUERY_FILE`]), with the current configuration; what it found is
     /// [`Ctx::query`]. Needs Terraform 1.14 or newer.
     pub fn query(list_blocks: impl Into<String>) -> Step<'a> {
-        Step::new(Kind::Query {
-            query: list_blocks.into(),
-            generate_config_out: None,
-        })
+        Step::new(Kind::Query(list_blocks.into()))
     }
 
-    /// A query step generates configuration into this new file of the workspace
-    /// (`-generate-config-out`), which the following steps plan and apply.
+    /// A query or plan-only step generates configuration into this new file of the
+    /// workspace (`-generate-config-out`), which the following steps plan and apply.
     pub fn generate_config_out(mut self, file: &str) -> Self {
-        match &mut self.kind {
-            Kind::Query {
-                generate_config_out,
-                ..
-            } => *generate_config_out = Some(file.to_string()),
-            _ => panic!("generate_config_out on a step that is not a query"),
-        }
+        assert!(
+            matches!(self.kind, Kind::Query(_) | Kind::PlanOnly),
+            "generate_config_out on a step that is neither a query nor plan-only"
+        );
+        self.generate_config_out = Some(file.to_string());
+        self
+    }
+
+    /// The plan imports exactly this many resources and changes nothing, them
+    /// included.
+    pub fn expect_only_imports(mut self, count: usize) -> Self {
+        self.plan_checks.push(PlanCheck::OnlyImports(count));
         self
     }
 
@@ -353,7 +354,8 @@ impl<'a> Step<'a> {
 
     /// Imports with an `import {{ to, identity }}` block and `terraform apply` instead
     /// of `terraform import`, by the identity Terraform stored for the applied
-    /// resource; the plan must import it and change nothing (Terraform 1.12+).
+    /// resource; the plan (targeting that resource alone, as `terraform import`
+    /// would) must import it and change nothing (Terraform 1.12+).
     pub fn by_identity(mut self) -> Self {
         self.import_step().id = ImportId::StateIdentity;
         self
@@ -422,7 +424,7 @@ impl<'a> Step<'a> {
                 }
                 _ => format!("import {}", i.address),
             },
-            Kind::Query { .. } => "query".to_string(),
+            Kind::Query(_) => "query".to_string(),
         };
         match &self.name {
             Some(name) => format!("{kind}: {name}"),
@@ -431,11 +433,18 @@ impl<'a> Step<'a> {
     }
 }
 
-/// Whether a plan changes no resource.
-fn plans_nothing(plan: &PlanChanges) -> bool {
+/// Whether a plan changes no resource and imports none.
+pub fn plans_nothing(plan: &PlanChanges) -> bool {
     plan.changes
         .iter()
-        .all(|c| c.mode != "managed" || c.action == Action::NoOp)
+        .all(|c| c.mode != "managed" || (c.action == Action::NoOp && !c.is_import()))
+}
+
+/// `-generate-config-out=FILE`, when the step generates configuration.
+fn generated_config_arg(step: &Step<'_>) -> Option<String> {
+    step.generate_config_out
+        .as_ref()
+        .map(|f| format!("-generate-config-out={f}"))
 }
 
 /// What an import step takes the resource in by.
@@ -763,18 +772,14 @@ impl<'a> Runner<'a> {
                 self.record(&mut out, Phase::Apply, self.tf(&args, None), &step.env);
             }
             Kind::Import(_) => self.import(step, prior, &mut out, label),
-            Kind::Query { .. } => self.query(step, &mut out, label),
+            Kind::Query(_) => self.query(step, &mut out, label),
         }
         out
     }
 
     /// Runs `terraform query -json` on the step's list blocks and reads what it found.
     fn query(&self, step: &Step<'a>, out: &mut Outcome, label: &str) {
-        let Kind::Query {
-            query,
-            generate_config_out,
-        } = &step.kind
-        else {
+        let Kind::Query(query) = &step.kind else {
             unreachable!()
         };
         let version = self.ws.terraform().version_string();
@@ -785,34 +790,38 @@ impl<'a> Runner<'a> {
         );
         self.ws.write_file(QUERY_FILE, query);
         let mut args = vec!["query".to_string(), "-json".into(), "-no-color".into()];
-        args.extend(
-            generate_config_out
-                .iter()
-                .map(|f| format!("-generate-config-out={f}")),
-        );
+        args.extend(generated_config_arg(step));
         let ok = self.record(out, Phase::Any, args, &step.env);
         let run = out.runs.last().expect("the query ran");
         let results = QueryResults::parse(&run.stdout)
             .unwrap_or_else(|e| panic!("{label}: terraform query -json: {e}\n{}", run.stdout));
         if ok {
-            if let Some(file) = generate_config_out {
-                assert!(
-                    self.ws.path().join(file).exists(),
-                    "{label}: the query wrote no {file}:\n{}",
-                    run.output()
-                );
-            }
+            self.assert_generated(step, run, label);
         }
         out.query = Some(results);
+    }
+
+    /// The file a step generated configuration into exists.
+    fn assert_generated(&self, step: &Step<'a>, run: &Run, label: &str) {
+        if let Some(file) = &step.generate_config_out {
+            assert!(
+                self.ws.path().join(file).exists(),
+                "{label}: {} wrote no {file}:\n{}",
+                run.command(),
+                run.output()
+            );
+        }
     }
 
     /// Plans to the plan file and checks the plan; false when the plan failed.
     fn plan_and_check(&self, step: &mut Step<'a>, out: &mut Outcome, label: &str) -> bool {
         let out_file = format!("-out={PLAN_FILE}");
-        let plan = self.tf(&["plan", "-input=false", "-no-color", &out_file], None);
+        let mut plan = self.tf(&["plan", "-input=false", "-no-color", &out_file], None);
+        plan.extend(generated_config_arg(step));
         if !self.record(out, Phase::Plan, plan, &step.env) {
             return false;
         }
+        self.assert_generated(step, out.runs.last().expect("the plan ran"), label);
         let changes = self.ws.show_plan();
         assert_eq!(
             changes.terraform_version,
@@ -994,7 +1003,9 @@ impl<'a> Runner<'a> {
         };
         ws.write_file("import.tf", &import_block(address, identity));
         let out_file = format!("-out={PLAN_FILE}");
-        if !run(&["plan", "-input=false", "-no-color", &out_file]) {
+        // As `terraform import` does, touch only the resource at `address`.
+        let target = format!("-target={address}");
+        if !run(&["plan", "-input=false", "-no-color", &out_file, &target]) {
             return false;
         }
         let failures = plan::verify(&ws.show_plan(), &[PlanCheck::OnlyImports(1)], true);
