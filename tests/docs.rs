@@ -13,7 +13,7 @@ use std::path::Path;
 
 use vcr_provider::provider::VcrProvider;
 use vcr_provider::tfplugin::schema::Mode;
-use vcr_provider::tfplugin::{Block, Nesting, Provider, Schema, Type};
+use vcr_provider::tfplugin::{Block, IdentitySchema, Nesting, Provider, Schema, Type};
 
 fn type_name(ty: &Type) -> String {
     match ty {
@@ -115,6 +115,25 @@ fn render_schema(schema: &Schema) -> String {
     out.trim_end().to_string()
 }
 
+/// The identity of a resource: the example of an import by identity, then the
+/// identity's attributes, required for import first, in the registry's layout.
+fn render_identity(example: &str, identity: &IdentitySchema) -> String {
+    let mut out = code("terraform", example);
+    out.push_str("\n\n### Identity Schema\n");
+    for (title, required) in [("Required", true), ("Optional", false)] {
+        let lines: Vec<String> = identity
+            .attributes
+            .iter()
+            .filter(|a| a.required_for_import == required)
+            .map(|a| format!("- `{}` ({}) {}", a.name, type_name(&a.ty), a.description))
+            .collect();
+        if !lines.is_empty() {
+            out.push_str(&format!("\n#### {title}\n\n{}\n", lines.join("\n")));
+        }
+    }
+    out.trim_end().to_string()
+}
+
 fn code(lang: &str, path: &str) -> String {
     let text = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
     format!("```{lang}\n{}\n```", text.trim_end())
@@ -142,6 +161,8 @@ struct Page {
     schema: Schema,
     example: Option<(&'static str, &'static str)>,
     import: Option<&'static str>,
+    /// The import-by-identity example and the identity schema of a resource.
+    identity: Option<(&'static str, IdentitySchema)>,
 }
 
 fn pages() -> Vec<Page> {
@@ -151,6 +172,17 @@ fn pages() -> Vec<Page> {
         components
             .resource_schema(name)
             .unwrap_or_else(|| panic!("no resource {name}"))
+    };
+    let identity = |name: &str, example: &'static str| {
+        let schema = components
+            .identity_schema(name)
+            .unwrap_or_else(|| panic!("no identity for {name}"));
+        Some((example, schema))
+    };
+    let list_resource = |name: &str| {
+        components
+            .list_resource_schema(name)
+            .unwrap_or_else(|| panic!("no list resource {name}"))
     };
     let data_source = |name: &str| {
         components
@@ -163,12 +195,17 @@ fn pages() -> Vec<Page> {
             schema: provider.schema(),
             example: Some(("terraform", "examples/provider/provider.tf")),
             import: None,
+            identity: None,
         },
         Page {
             path: "docs/resources/repository.md",
             schema: resource("vcr_repository"),
             example: Some(("terraform", "examples/resources/vcr_repository/resource.tf")),
             import: Some("examples/resources/vcr_repository/import.sh"),
+            identity: identity(
+                "vcr_repository",
+                "examples/resources/vcr_repository/import-by-identity.tf",
+            ),
         },
         Page {
             path: "docs/resources/repository_user.md",
@@ -178,6 +215,30 @@ fn pages() -> Vec<Page> {
                 "examples/resources/vcr_repository_user/resource.tf",
             )),
             import: Some("examples/resources/vcr_repository_user/import.sh"),
+            identity: identity(
+                "vcr_repository_user",
+                "examples/resources/vcr_repository_user/import-by-identity.tf",
+            ),
+        },
+        Page {
+            path: "docs/list-resources/repository.md",
+            schema: list_resource("vcr_repository"),
+            example: Some((
+                "terraform",
+                "examples/list-resources/vcr_repository/list-resource.tfquery.hcl",
+            )),
+            import: None,
+            identity: None,
+        },
+        Page {
+            path: "docs/list-resources/repository_user.md",
+            schema: list_resource("vcr_repository_user"),
+            example: Some((
+                "terraform",
+                "examples/list-resources/vcr_repository_user/list-resource.tfquery.hcl",
+            )),
+            import: None,
+            identity: None,
         },
         Page {
             path: "docs/data-sources/repository.md",
@@ -187,6 +248,7 @@ fn pages() -> Vec<Page> {
                 "examples/data-sources/vcr_repository/data-source.tf",
             )),
             import: None,
+            identity: None,
         },
         Page {
             path: "docs/data-sources/repositories.md",
@@ -196,6 +258,7 @@ fn pages() -> Vec<Page> {
                 "examples/data-sources/vcr_repositories/data-source.tf",
             )),
             import: None,
+            identity: None,
         },
         Page {
             path: "docs/data-sources/repository_user.md",
@@ -205,6 +268,7 @@ fn pages() -> Vec<Page> {
                 "examples/data-sources/vcr_repository_user/data-source.tf",
             )),
             import: None,
+            identity: None,
         },
         Page {
             path: "docs/data-sources/repository_users.md",
@@ -214,6 +278,7 @@ fn pages() -> Vec<Page> {
                 "examples/data-sources/vcr_repository_users/data-source.tf",
             )),
             import: None,
+            identity: None,
         },
     ]
 }
@@ -237,6 +302,11 @@ fn every_attribute_has_a_description() {
     let mut missing = Vec::new();
     for page in pages() {
         check_descriptions(&page.schema.block, page.path, &mut missing);
+        for a in page.identity.iter().flat_map(|(_, i)| &i.attributes) {
+            if a.description.trim().is_empty() {
+                missing.push(format!("{} identity.{}", page.path, a.name));
+            }
+        }
     }
     assert!(
         missing.is_empty(),
@@ -259,6 +329,10 @@ fn docs_match_the_schema_and_examples() {
         if let Some(import) = page.import {
             wanted = fill(&wanted, "import", &code("shell", import), page.path);
         }
+        if let Some((example, identity)) = &page.identity {
+            let rendered = render_identity(example, identity);
+            wanted = fill(&wanted, "identity", &rendered, page.path);
+        }
         // Every attribute of the schema appears on the page, by name.
         for a in &page.schema.block.attributes {
             assert!(
@@ -279,6 +353,25 @@ fn docs_match_the_schema_and_examples() {
     assert!(
         stale.is_empty(),
         "these pages disagree with the schema or the examples: {stale:?}; run `make docs` and review the diff"
+    );
+}
+
+#[test]
+fn identities_are_rendered_as_the_registry_does() {
+    let components = VcrProvider.components();
+    let identity = components.identity_schema("vcr_repository").unwrap();
+    let text = render_identity(
+        "examples/resources/vcr_repository/import-by-identity.tf",
+        &identity,
+    );
+    assert!(
+        text.starts_with("```terraform\n# Terraform 1.12 and later"),
+        "{text}"
+    );
+    assert!(text.contains("to = vcr_repository.app"), "{text}");
+    assert!(
+        text.ends_with("### Identity Schema\n\n#### Required\n\n- `id` (String) The repository's id in vCR.\n- `region` (String) The repository's region, `HCM` or `HAN`."),
+        "{text}"
     );
 }
 
@@ -306,9 +399,9 @@ fn sensitive_and_modes_are_rendered() {
     assert!(text.contains("### Nested Schema for `repository_permission`"));
 }
 
-/// The registry publishes `docs/index.md` and the pages under `guides/`, `resources/`
-/// and `data-sources/`, each with front matter; anything else under `docs/` never
-/// reaches users.
+/// The registry publishes `docs/index.md` and the pages under `guides/`, `resources/`,
+/// `data-sources/` and `list-resources/`, each with front matter; anything else under
+/// `docs/` never reaches users.
 #[test]
 fn docs_are_where_the_registry_publishes_them() {
     let docs = root().join("docs");
@@ -327,7 +420,7 @@ fn docs_are_where_the_registry_publishes_them() {
     pages.sort();
     let published = |page: &str| {
         page == "index.md"
-            || ["guides/", "resources/", "data-sources/"]
+            || ["guides/", "resources/", "data-sources/", "list-resources/"]
                 .iter()
                 .any(|dir| {
                     page.strip_prefix(dir)

@@ -1,13 +1,15 @@
 //! Every example under `examples/` is valid for a real Terraform, and the quickstart
 //! applies against `vcr-local`, plans empty, and destroys to nothing (a scenario of
-//! one step, see `support::steps`).
+//! one step, see `support::steps`). Examples of what only newer Terraform reads
+//! (import blocks by identity, `.tfquery.hcl` files) are validated by the newest.
 
 mod support;
 
 use std::path::Path;
 
 use support::local::LocalVcr;
-use support::{Action, Scenario, Step, Workspace};
+use support::terraform::NEWEST_AVAILABLE;
+use support::{Action, Scenario, Step, Terraform, Workspace};
 use vcr_provider::vcr::Region;
 
 fn example_dirs() -> Vec<std::path::PathBuf> {
@@ -20,7 +22,7 @@ fn example_dirs() -> Vec<std::path::PathBuf> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "tf") {
+            } else if is_example_file(&path) {
                 has_tf = true;
             }
         }
@@ -32,12 +34,27 @@ fn example_dirs() -> Vec<std::path::PathBuf> {
     dirs
 }
 
-/// Copies an example's `.tf` files into a workspace, adding `required_providers`
-/// where the example leaves it out (the registry's snippets do).
-fn load(ws: &Workspace, dir: &Path) {
+/// A Terraform file or a query file.
+fn is_example_file(path: &Path) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    name.ends_with(".tf") || name.ends_with(".tfquery.hcl")
+}
+
+/// Files only Terraform 1.12+ (import blocks by identity) or 1.14+ (queries) reads.
+fn needs_newer_terraform(path: &Path) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    name == "import-by-identity.tf" || name.ends_with(".tfquery.hcl")
+}
+
+/// Copies an example's files (those `wanted`) into a workspace, adding
+/// `required_providers` where the example leaves it out (the registry's snippets do);
+/// how many it copied.
+fn load(ws: &Workspace, dir: &Path, wanted: impl Fn(&Path) -> bool) -> usize {
+    let mut copied = 0;
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "tf") {
+        if is_example_file(&path) && wanted(&path) {
+            copied += 1;
             let text = std::fs::read_to_string(&path).unwrap();
             let name = path.file_name().unwrap().to_str().unwrap();
             if text.contains("required_providers") {
@@ -51,15 +68,18 @@ fn load(ws: &Workspace, dir: &Path) {
             }
         }
     }
+    copied
 }
 
 #[test]
 fn every_example_validates() {
     let dirs = example_dirs();
-    assert!(dirs.len() >= 8, "examples found: {dirs:?}");
+    assert!(dirs.len() >= 10, "examples found: {dirs:?}");
     for dir in dirs {
         let ws = Workspace::new();
-        load(&ws, &dir);
+        if load(&ws, &dir, |p| !needs_newer_terraform(p)) == 0 {
+            continue;
+        }
         let run = ws.validate();
         assert!(
             run.success(),
@@ -68,6 +88,34 @@ fn every_example_validates() {
             run.output()
         );
     }
+}
+
+/// Every example, queries included, with the newest Terraform: `validate -query`
+/// checks the list blocks against the list resources' schemas and rules.
+#[test]
+fn every_example_validates_on_the_newest_terraform_queries_included() {
+    let newest = Terraform::version(NEWEST_AVAILABLE);
+    let mut newer_only = 0;
+    for dir in example_dirs() {
+        let ws = Workspace::new().with_terraform(newest);
+        load(&ws, &dir, |_| true);
+        newer_only += std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| needs_newer_terraform(&e.path()))
+            .count();
+        let run = ws.run(&["validate", "-no-color", "-query"]);
+        assert!(
+            run.success(),
+            "{} does not validate with Terraform {NEWEST_AVAILABLE}:\n{}",
+            dir.display(),
+            run.output()
+        );
+    }
+    assert_eq!(
+        newer_only, 4,
+        "two import-by-identity.tf and two list-resource.tfquery.hcl"
+    );
 }
 
 #[test]
