@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 use support::local::LocalVcr;
 use support::terraform::{NEWEST_AVAILABLE, OLDEST_SUPPORTED};
-use support::{literal, Action, Scenario, Step, Terraform};
+use support::{literal, Action, Scenario, Step, Terraform, Workspace};
 use vcr_provider::vcr::{Permission, Region};
 
 /// What the portal made, by name: ids to find again in what Terraform adopts.
@@ -511,4 +511,35 @@ fn is_at_least_1_14(terraform: &Terraform) -> bool {
         .filter_map(|n| n.parse().ok())
         .collect();
     numbers.len() >= 2 && (numbers[0], numbers[1]) >= (1, 14)
+}
+
+#[test]
+fn a_bad_list_block_fails_at_validate_naming_the_attribute() {
+    let ws = Workspace::new().with_terraform(Terraform::version(NEWEST_AVAILABLE));
+    ws.write_config("");
+    let cases = [
+        (
+            "region = \"SGN\"",
+            "Invalid value for \"region\"",
+            "must be one of \"HCM\", \"HAN\"; got \"SGN\".",
+        ),
+        (
+            "prefix = \"team-\"",
+            "Unsupported argument",
+            "An argument named \"prefix\" is not expected here.",
+        ),
+    ];
+    for (argument, summary, detail) in cases {
+        for kind in ["vcr_repository", "vcr_repository_user"] {
+            let query = format!("list \"{kind}\" \"bad\" {{\n  provider = vcr\n  config {{\n    {argument}\n  }}\n}}\n");
+            ws.write_file("bad.tfquery.hcl", &query);
+            let run = ws.run(&["validate", "-no-color", "-query"]);
+            assert_eq!(run.code, 1, "{kind} {argument}:\n{}", run.output());
+            let output = run.output();
+            assert!(
+                output.contains(summary) && output.contains(detail),
+                "{kind} {argument}:\n{output}"
+            );
+        }
+    }
 }
