@@ -214,14 +214,16 @@ async fn terraform_certificate_is_served_and_shutdown_exits() {
         .all(|a| !a.description.is_empty()));
     assert!(schema.server_capabilities.unwrap().plan_destroy);
 
-    // Protocol 5.10 in full: identity schemas are answered (none announced yet), and
-    // what no part serves answers Unimplemented, which Terraform accepts.
+    // Protocol 5.10 in full: identity schemas are answered (both resources have one),
+    // and what no part serves answers Unimplemented, which Terraform accepts.
     let identities = ProviderClient::new(channel.clone())
         .get_resource_identity_schemas(proto::get_resource_identity_schemas::Request {})
         .await
         .expect("GetResourceIdentitySchemas")
         .into_inner();
-    assert!(identities.identity_schemas.is_empty());
+    let mut with_identity: Vec<&String> = identities.identity_schemas.keys().collect();
+    with_identity.sort();
+    assert_eq!(with_identity, ["vcr_repository", "vcr_repository_user"]);
     let functions = ProviderClient::new(channel.clone())
         .get_functions(proto::get_functions::Request {})
         .await
