@@ -320,34 +320,7 @@ fn verify_one(plan: &PlanChanges, check: &PlanCheck) -> Result<(), String> {
                 ));
             }
         }
-        PlanCheck::OnlyImports(expected) => {
-            let managed = plan.changes.iter().filter(|c| c.mode == "managed");
-            let mut imports = 0;
-            for c in managed {
-                match (c.is_import(), c.action) {
-                    (true, Action::NoOp) => imports += 1,
-                    (true, action) => {
-                        return Err(format!(
-                            "{}: imported, but also planned {action:?}",
-                            c.address
-                        ))
-                    }
-                    (false, Action::NoOp) => {}
-                    (false, action) => {
-                        return Err(format!(
-                            "{}: planned {action:?}, expected only imports",
-                            c.address
-                        ))
-                    }
-                }
-            }
-            if imports != *expected {
-                return Err(format!(
-                    "{imports} imports planned, expected {expected} ({})",
-                    plan.summary()
-                ));
-            }
-        }
+        PlanCheck::OnlyImports(expected) => only_imports(plan, *expected)?,
         PlanCheck::ReplacedBecauseOf { address, attribute } => {
             let c = change(address)?;
             if !c.action.is_replace() || !c.replaced_because_of(attribute) {
@@ -357,6 +330,37 @@ fn verify_one(plan: &PlanChanges, check: &PlanCheck) -> Result<(), String> {
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// Exactly `expected` managed changes import, none of them changes the object, and
+/// nothing else changes.
+fn only_imports(plan: &PlanChanges, expected: usize) -> Result<(), String> {
+    let mut imports = 0;
+    for c in plan.changes.iter().filter(|c| c.mode == "managed") {
+        match (c.is_import(), c.action) {
+            (true, Action::NoOp) => imports += 1,
+            (true, action) => {
+                return Err(format!(
+                    "{}: imported, but also planned {action:?}",
+                    c.address
+                ))
+            }
+            (false, Action::NoOp) => {}
+            (false, action) => {
+                return Err(format!(
+                    "{}: planned {action:?}, expected only imports",
+                    c.address
+                ))
+            }
+        }
+    }
+    if imports != expected {
+        return Err(format!(
+            "{imports} imports planned, expected {expected} ({})",
+            plan.summary()
+        ));
     }
     Ok(())
 }
