@@ -649,3 +649,36 @@ async fn generated_configuration_is_what_a_person_would_write() {
         "not the default: written"
     );
 }
+
+/// Terraform asks to upgrade an identity stored at an older version, or stored
+/// before the resource had one (version 0, nothing stored): the latter stays empty
+/// until the next read makes it, and a stored `{ id, region }` is kept as it is.
+#[tokio::test]
+async fn identities_stored_earlier_upgrade_to_the_current_one() {
+    let s = setup().await;
+    for type_name in [REPO, USER] {
+        let upgrade = |json: &str| {
+            s.service.upgrade_resource_identity(Request::new(
+                proto::upgrade_resource_identity::Request {
+                    type_name: type_name.into(),
+                    version: 0,
+                    raw_identity: Some(proto::RawState {
+                        json: json.as_bytes().to_vec(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+        };
+        let none = upgrade("").await.unwrap().into_inner();
+        assert!(none.diagnostics.is_empty(), "{:?}", none.diagnostics);
+        assert_eq!(identity_of(none.upgraded_identity.as_ref()), Json::Null);
+        let kept = upgrade(r#"{"id": "repo-1", "region": "HAN"}"#)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            identity_of(kept.upgraded_identity.as_ref()),
+            json!({"id": "repo-1", "region": "HAN"})
+        );
+    }
+}
