@@ -4,6 +4,7 @@
 pub mod config;
 pub mod errors;
 pub mod expiry;
+pub mod importing;
 pub mod listing;
 pub mod model;
 pub mod recovery;

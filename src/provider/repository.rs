@@ -9,16 +9,17 @@ use serde::{Deserialize, Serialize};
 use super::config::REGIONS;
 use super::errors::{api, api_error};
 use super::expiry::parse_api_time;
+use super::importing::ImportLookup;
 use super::model::repository::{RepositoryModel, ACCESS_LEVELS};
 use super::model::{written_region, ObjectIdentity};
 use super::recovery::{create_exactly_once, CreateFailure, Created};
-use super::{validators, ImportId, ProviderData};
+use super::{validators, ProviderData};
 use crate::tfplugin::modifiers::{AttributePlan, PlanModifier};
 use crate::tfplugin::validators::{one_of, whole_at_least};
 use crate::tfplugin::{
     Attribute, AttributePath, Block, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
-    Failure, IdentitySchema, ImportRequest, ImportTarget, Mode, Plan, ReadRequest, Resource, Saved,
-    Schema, Type, UpdateRequest, Value,
+    Failure, IdentitySchema, ImportRequest, Mode, Plan, ReadRequest, Resource, Saved, Schema, Type,
+    UpdateRequest, Value,
 };
 use crate::vcr::{CreateRepository, Region, Repositories, Repository, VcrError};
 
@@ -394,30 +395,19 @@ impl Resource<ProviderData> for RepositoryResource {
         data: &ProviderData,
         req: ImportRequest<ObjectIdentity>,
     ) -> Result<Saved<RepositoryState>, Diagnostics> {
-        let (region, key, names_too) = match req.target {
-            ImportTarget::Id(raw) => {
-                let import = ImportId::parse(&raw, "repository")?;
-                (
-                    import.region.unwrap_or(data.region(None)?),
-                    import.key,
-                    true,
-                )
-            }
-            ImportTarget::Identity(identity) => {
-                let target = identity.target("repository")?;
-                (target.region, target.id, false)
-            }
-        };
+        let lookup = ImportLookup::of(req.target, data, "repository")?;
+        let (region, key, names_too) = (lookup.region, lookup.key.as_str(), lookup.names_too);
         let repos = data.client()?.repositories(region);
-        let repo = find_for_import(&repos, &key, names_too)
+        let repo = find_for_import(&repos, key, names_too)
             .await?
             .ok_or_else(|| {
                 let other = if region == Region::Hcm { "HAN" } else { "HCM" };
-                let (what, hint) = if names_too {
-                    ("id or name", format!(" If it lives in the other region, prefix the id with it, e.g. `{other}/{key}`."))
+                let hint = if names_too {
+                    format!(" If it lives in the other region, prefix the id with it, e.g. `{other}/{key}`.")
                 } else {
-                    ("id", String::new())
+                    String::new()
                 };
+                let what = lookup.compared_with();
                 Diagnostics::from(Diagnostic::error(
                     "Cannot import a repository that does not exist",
                     format!("No repository has the {what} {key:?} in {region}.{hint}"),

@@ -12,18 +12,19 @@ use serde::{Deserialize, Serialize};
 use super::config::REGIONS;
 use super::errors::{api, api_error};
 use super::expiry::{date_of, parse_api_time, Expiration};
+use super::importing::ImportLookup;
 use super::model::repository_user::{
     permission_attributes, permission_name, permission_of, UserModel, PERMISSIONS,
 };
 use super::model::{written_region, ObjectIdentity};
 use super::recovery::{create_exactly_once, CreateFailure, Created};
-use super::{validators, ImportId, ProviderData};
+use super::{validators, ProviderData};
 use crate::tfplugin::modifiers::{AttributePlan, PlanModifier};
 use crate::tfplugin::validators::one_of;
 use crate::tfplugin::{
     Attribute, AttributePath, Block, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
-    Failure, IdentitySchema, ImportRequest, ImportTarget, Mode, NestedBlock, Nesting, Plan,
-    ReadRequest, Resource, Saved, Schema, Type, UpdateRequest, Value,
+    Failure, IdentitySchema, ImportRequest, Mode, NestedBlock, Nesting, Plan, ReadRequest,
+    Resource, Saved, Schema, Type, UpdateRequest, Value,
 };
 use crate::vcr::{
     CreateUser, Permission, PermissionRequest, Region, RobotAccount, Secret, UpdateUser, Users,
@@ -639,32 +640,20 @@ impl Resource<ProviderData> for RepositoryUserResource {
         data: &ProviderData,
         req: ImportRequest<ObjectIdentity>,
     ) -> Result<Saved<UserState>, Diagnostics> {
-        let (region, key, names_too) = match req.target {
-            ImportTarget::Id(raw) => {
-                let import = ImportId::parse(&raw, "repository user")?;
-                (
-                    import.region.unwrap_or(data.region(None)?),
-                    import.key,
-                    true,
-                )
-            }
-            ImportTarget::Identity(identity) => {
-                let target = identity.target("repository user")?;
-                (target.region, target.id, false)
-            }
-        };
+        let lookup = ImportLookup::of(req.target, data, "repository user")?;
+        let (region, key) = (lookup.region, lookup.key.as_str());
         let users = data.client()?.users(region);
         let looked_up = || api(format!("look up repository user {key:?} in {region}"));
-        let by_name = if names_too {
-            users.find_by_name(&key).await.map_err(looked_up())?
+        let by_name = if lookup.names_too {
+            users.find_by_name(key).await.map_err(looked_up())?
         } else {
             None
         };
         let found = match by_name {
             Some(u) => Some(u),
-            None => users.find_by_id(&key).await.map_err(looked_up())?,
+            None => users.find_by_id(key).await.map_err(looked_up())?,
         };
-        let what = if names_too { "id or name" } else { "id" };
+        let what = lookup.compared_with();
         let user = found.ok_or_else(|| {
             Diagnostics::from(Diagnostic::error(
                 "Cannot import a repository user that does not exist",
