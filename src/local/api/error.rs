@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::wire::ErrorDto;
+use crate::local::core::{DomainError, RegistryErrorKind};
 
 /// An error answer.
 #[derive(Debug, Clone)]
@@ -78,6 +79,35 @@ impl IntoResponse for ApiError {
                 .insert(axum::http::header::RETRY_AFTER, ra);
         }
         resp
+    }
+}
+
+/// The management API's answer to a domain error: vCR's JSON shape, with the
+/// status the contract gives each kind of refusal.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let message = e.to_string();
+        match e {
+            DomainError::Invalid(_) => ApiError::invalid(message),
+            DomainError::NotFound(_) => ApiError::not_found(message),
+            DomainError::Conflict { code, .. } => ApiError::conflict(code, message),
+            DomainError::Unauthenticated(_) => ApiError::unauthorized(message),
+            DomainError::Denied(_) => ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", message),
+            DomainError::QuotaExceeded(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "QUOTA_EXCEEDED", message)
+            }
+            DomainError::TooMany(_) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", message)
+            }
+            DomainError::Registry { kind, .. } => match kind {
+                RegistryErrorKind::BlobUnknown
+                | RegistryErrorKind::BlobUploadUnknown
+                | RegistryErrorKind::ManifestUnknown
+                | RegistryErrorKind::NameUnknown => ApiError::not_found(message),
+                _ => ApiError::invalid(message),
+            },
+            DomainError::Storage(_) => ApiError::internal(message),
+        }
     }
 }
 
