@@ -339,12 +339,7 @@ fn a_repository_with_images_needs_force_destroy() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, body) = local.local_call(
-        "POST",
-        &format!("/_local/hcm/repositories/{id}/images"),
-        Some(serde_json::json!({"name": "web", "tag": "v1", "sizeMb": 10})),
-    );
-    assert_eq!(status, 201, "{body}");
+    local.push_image(Region::Hcm, &id, "web", 10);
     // New images show up on refresh without planning a change.
     ws.assert_no_changes();
     assert_eq!(
@@ -460,21 +455,18 @@ fn a_wrong_endpoint_is_an_error_not_a_deleted_repository() {
 
 #[test]
 fn a_quota_below_the_usage_fails_at_plan() {
-    let local = LocalVcr::start();
+    // A real image over 1 GiB: kept on disk rather than in memory.
+    let data = tempfile::tempdir().unwrap();
+    let local = LocalVcr::start_with(&["--data", data.path().to_str().unwrap()]);
     let ws = workspace(&local);
-    ws.write_config(&repo_config("full-app", 3, ""));
+    ws.write_config(&repo_config("full-app", 2, ""));
     ws.apply();
     let id = ws.state_values("vcr_repository.app")["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let (status, body) = local.local_call(
-        "POST",
-        &format!("/_local/hcm/repositories/{id}/images"),
-        Some(serde_json::json!({"name": "big", "sizeMb": 2200})),
-    );
-    assert_eq!(status, 201, "{body}");
-    ws.write_config(&repo_config("full-app", 2, "force_destroy = true"));
+    local.push_image(Region::Hcm, &id, "big", 1100);
+    ws.write_config(&repo_config("full-app", 1, "force_destroy = true"));
     let run = ws.plan(true);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
@@ -484,7 +476,7 @@ fn a_quota_below_the_usage_fails_at_plan() {
         run.output()
     );
     assert!(run.output().contains("already use"), "{}", run.output());
-    ws.write_config(&repo_config("full-app", 3, "force_destroy = true"));
+    ws.write_config(&repo_config("full-app", 2, "force_destroy = true"));
     ws.apply();
     ws.destroy();
 }

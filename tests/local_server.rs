@@ -278,6 +278,7 @@ async fn contract_shapes_and_status_codes() {
         json!([
             {"uuid": "b7f3c2d0-5a1e-4c8b-9f2a-1d0e6c3b7a01", "action": "Pull Images"},
             {"uuid": "e4a9d1c6-2b7f-4e3a-8c5d-9f1b0a2e6d02", "action": "Push Images"},
+            {"uuid": "0c6e2f8a-9d4b-4a17-b3e5-7f2d1c9a4b03", "action": "All"},
         ])
     );
 
@@ -287,182 +288,247 @@ async fn contract_shapes_and_status_codes() {
     assert_eq!(s, 202);
 }
 
+/// One refused request: method, path under the region (or `//` for the
+/// server's root), body (JSON unless `raw`), and the status and words expected.
+struct Refusal {
+    method: &'static str,
+    path: String,
+    body: Option<String>,
+    json: bool,
+    status: u16,
+    needle: &'static str,
+}
+
+fn refusal(
+    method: &'static str,
+    path: impl Into<String>,
+    body: Option<&str>,
+    status: u16,
+    needle: &'static str,
+) -> Refusal {
+    Refusal {
+        method,
+        path: path.into(),
+        body: body.map(String::from),
+        json: true,
+        status,
+        needle,
+    }
+}
+
 #[tokio::test]
 async fn bad_requests_get_4xx_with_a_message() {
     let srv = server().await;
     let raw = Raw::new(&srv).await;
-    let post = |body: &'static str| {
-        raw.req(reqwest::Method::POST, "/v1/repository")
-            .header("content-type", "application/json")
-            .body(body)
-    };
-    assert_refused(raw.send(post("{\"repoName\":")).await, 400, "JSON");
-    assert_refused(raw.send(post("[1,2]")).await, 400, "JSON object");
-    assert_refused(raw.send(post("null")).await, 400, "JSON object");
-    assert_refused(
-        raw.send(post(
-            r#"{"repoName":"abcdef","isPublic":false,"quotaLimit":"5"}"#,
-        ))
-        .await,
-        400,
-        "quotaLimit",
-    );
-    assert_refused(
-        raw.send(post(
-            r#"{"repoName":"abcdef","isPublic":false,"quotaLimit":1.5}"#,
-        ))
-        .await,
-        400,
-        "whole number",
-    );
-    assert_refused(
-        raw.send(post(
-            r#"{"repoName":"abcdef","isPublic":"yes","quotaLimit":1}"#,
-        ))
-        .await,
-        400,
-        "isPublic",
-    );
-    assert_refused(
-        raw.send(post(r#"{"repoName":7}"#)).await,
-        400,
-        "repoName must be a string",
-    );
-    assert_refused(
-        raw.send(post(r#"{"isPublic":true,"quotaLimit":1}"#)).await,
-        400,
-        "repoName is required",
-    );
-    assert_refused(
-        raw.send(raw.req(reqwest::Method::POST, "/v1/repository").body("{}"))
-            .await,
-        415,
-        "Content-Type",
-    );
-    let huge = format!("{{\"repoName\":\"{}\"}}", "a".repeat(2 * 1024 * 1024));
-    assert_refused(
-        raw.send(
-            raw.req(reqwest::Method::POST, "/v1/repository")
-                .header("content-type", "application/json")
-                .body(huge),
-        )
-        .await,
-        413,
-        "",
-    );
-    assert_refused(
-        raw.send(raw.req(reqwest::Method::GET, "/v1/nothing")).await,
-        404,
-        "no such endpoint",
-    );
-    assert_refused(
-        raw.send(raw.http.get(format!("{}/elsewhere", srv.base_url())))
-            .await,
-        404,
-        "no such endpoint",
-    );
-    assert_refused(
-        raw.send(raw.req(reqwest::Method::PATCH, "/v1/repository"))
-            .await,
-        405,
-        "PATCH",
-    );
-    assert_refused(
-        raw.send(raw.req(reqwest::Method::GET, "/v1/repository?page=0"))
-            .await,
-        400,
-        "at least 1",
-    );
-    assert_refused(
-        raw.send(raw.req(reqwest::Method::GET, "/v1/repository?page=abc"))
-            .await,
-        400,
-        "whole number",
-    );
-    assert_refused(
-        raw.send(raw.req(reqwest::Method::GET, "/v1/user?size=0"))
-            .await,
-        400,
-        "size",
-    );
-    assert_refused(
-        raw.send(raw.req(reqwest::Method::GET, "/v1/repository?accessLevel=SECRET"))
-            .await,
-        400,
-        "PUBLIC or PRIVATE",
-    );
-    assert_refused(
-        raw.send(raw.req(reqwest::Method::GET, "/v1/repository/%FF%FE"))
-            .await,
-        400,
-        "path",
-    );
-    assert_refused(
-        raw.send(raw.req(reqwest::Method::GET, "/v1/repository/repo-x"))
-            .await,
-        404,
-        "repo-x",
-    );
-
     let (_, repo) = raw
         .post(
             "/v1/repository",
             json!({"repoName": "rules-repo", "isPublic": true, "quotaLimit": 1}),
         )
         .await;
-    let id = repo["uuid"].as_str().unwrap();
-    assert_refused(
-        raw.send(
-            raw.req(reqwest::Method::PUT, &format!("/v1/repository/{id}/quotas"))
-                .json(&json!({"repoId": "repo-other", "quotaLimit": 2})),
+    let id = repo["uuid"].as_str().unwrap().to_string();
+    let huge = format!("{{\"repoName\":\"{}\"}}", "a".repeat(2 * 1024 * 1024));
+    let user_with = |perms: &str| {
+        format!(
+            r#"{{"name":"rule-user","permissionRequestList":[{{"repoId":"{id}","policyIdList":{perms}}}]}}"#
         )
-        .await,
-        400,
-        "does not match",
+    };
+    let long_description = format!(
+        r#"{{"name":"rule-user","description":"{}","permissionRequestList":[]}}"#,
+        "d".repeat(256)
     );
-    assert_refused(
-        raw.send(raw.req(
-            reqwest::Method::DELETE,
-            &format!("/v1/repository/{id}/images/delete"),
+    let repo_path = "/v1/repository";
+    let table = vec![
+        refusal("POST", repo_path, Some("{\"repoName\":"), 400, "JSON"),
+        refusal("POST", repo_path, Some("[1,2]"), 400, "JSON object"),
+        refusal("POST", repo_path, Some("null"), 400, "JSON object"),
+        refusal(
+            "POST",
+            repo_path,
+            Some(r#"{"repoName":"abcdef","isPublic":false,"quotaLimit":"5"}"#),
+            400,
+            "quotaLimit",
+        ),
+        refusal(
+            "POST",
+            repo_path,
+            Some(r#"{"repoName":"abcdef","isPublic":false,"quotaLimit":1.5}"#),
+            400,
+            "whole number",
+        ),
+        refusal(
+            "POST",
+            repo_path,
+            Some(r#"{"repoName":"abcdef","isPublic":"yes","quotaLimit":1}"#),
+            400,
+            "isPublic",
+        ),
+        refusal(
+            "POST",
+            repo_path,
+            Some(r#"{"repoName":7}"#),
+            400,
+            "repoName must be a string",
+        ),
+        refusal(
+            "POST",
+            repo_path,
+            Some(r#"{"isPublic":true,"quotaLimit":1}"#),
+            400,
+            "repoName is required",
+        ),
+        Refusal {
+            json: false,
+            ..refusal("POST", repo_path, Some("{}"), 415, "Content-Type")
+        },
+        refusal("POST", repo_path, Some(&huge), 413, ""),
+        refusal("GET", "/v1/nothing", None, 404, "no such endpoint"),
+        refusal("GET", "//elsewhere", None, 404, "no such endpoint"),
+        refusal("PATCH", repo_path, None, 405, "PATCH"),
+        refusal("GET", "/v1/repository?page=0", None, 400, "at least 1"),
+        refusal("GET", "/v1/repository?page=abc", None, 400, "whole number"),
+        refusal("GET", "/v1/user?size=0", None, 400, "size"),
+        refusal(
+            "GET",
+            "/v1/repository?accessLevel=SECRET",
+            None,
+            400,
+            "PUBLIC or PRIVATE",
+        ),
+        refusal("GET", "/v1/repository/%FF%FE", None, 400, "path"),
+        refusal("GET", "/v1/repository/repo-x", None, 404, "repo-x"),
+        refusal(
+            "PUT",
+            format!("/v1/repository/{id}/quotas"),
+            Some(r#"{"repoId":"repo-other","quotaLimit":2}"#),
+            400,
+            "does not match",
+        ),
+        refusal(
+            "DELETE",
+            format!("/v1/repository/{id}/images/delete"),
+            None,
+            400,
+            "imageName",
+        ),
+        refusal(
+            "GET",
+            format!("/v1/repository/{id}/images/detail"),
+            None,
+            400,
+            "imageName",
+        ),
+        refusal(
+            "GET",
+            format!("/v1/repository/{id}/images/artifacts?name="),
+            None,
+            400,
+            "imageName",
+        ),
+        refusal(
+            "DELETE",
+            format!("/v1/repository/{id}/images/artifacts/delete?imageName=web"),
+            None,
+            400,
+            "digest",
+        ),
+        refusal(
+            "GET",
+            format!("/v1/repository/{id}/images/detail?imageName=web"),
+            None,
+            404,
+            "no image",
+        ),
+        refusal(
+            "DELETE",
+            format!("/v1/repository/{id}/images/delete?imageName=web"),
+            None,
+            404,
+            "no image",
+        ),
+        refusal(
+            "POST",
+            "/v1/user",
+            Some(r#"{"name":"rule-user","duration":0,"permissionRequestList":[]}"#),
+            400,
+            "duration",
+        ),
+        refusal(
+            "POST",
+            "/v1/user",
+            Some(&user_with("[]")),
+            400,
+            "at least one policy",
+        ),
+        refusal(
+            "POST",
+            "/v1/user",
+            Some(&user_with(r#"["nope"]"#)),
+            400,
+            "unknown policy",
+        ),
+        refusal(
+            "POST",
+            "/v1/user",
+            Some(r#"{"name":"rule-user"}"#),
+            400,
+            "permissionRequestList",
+        ),
+        refusal(
+            "POST",
+            "/v1/user",
+            Some(&long_description),
+            400,
+            "at most 255",
+        ),
+    ];
+    for r in &table {
+        let url = match r.path.strip_prefix("//") {
+            Some(rest) => format!("{}/{rest}", srv.base_url()),
+            None => format!("{}{}", raw.base, r.path),
+        };
+        let method = reqwest::Method::from_bytes(r.method.as_bytes()).unwrap();
+        let mut rb = raw.http.request(method, &url).bearer_auth(&raw.token);
+        if let Some(body) = r.body.clone() {
+            if r.json {
+                rb = rb.header("content-type", "application/json");
+            }
+            rb = rb.body(body);
+        }
+        let (status, body) = raw.send(rb).await;
+        assert_eq!(status.as_u16(), r.status, "{} {}: {body}", r.method, r.path);
+        let msg = body["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{} {}: no message in {body}", r.method, r.path));
+        assert!(body["errorCode"].is_string(), "{body}");
+        assert!(
+            msg.contains(r.needle),
+            "{} {}: {msg:?} should contain {:?}",
+            r.method,
+            r.path,
+            r.needle
+        );
+    }
+
+    // The images list without `name` answers 500, as the real service does.
+    let (status, body) = raw
+        .send(raw.req(reqwest::Method::GET, &format!("/v1/repository/{id}/images")))
+        .await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("name"), "{body}");
+    let (status, body) = raw
+        .send(raw.req(
+            reqwest::Method::GET,
+            &format!("/v1/repository/{id}/images?name="),
         ))
-        .await,
-        400,
-        "imageName",
-    );
-    assert_refused(
-        raw.post(
-            "/v1/user",
-            json!({"name": "rule-user", "duration": 0, "permissionRequestList": []}),
-        )
-        .await,
-        400,
-        "duration",
-    );
-    assert_refused(
-        raw.post(
-            "/v1/user",
-            json!({"name": "rule-user", "permissionRequestList": [{"repoId": id, "policyIdList": []}]}),
-        )
-        .await,
-        400,
-        "at least one policy",
-    );
-    assert_refused(
-        raw.post(
-            "/v1/user",
-            json!({"name": "rule-user", "permissionRequestList": [{"repoId": id, "policyIdList": ["nope"]}]}),
-        )
-        .await,
-        400,
-        "unknown policy",
-    );
-    assert_refused(
-        raw.post("/v1/user", json!({"name": "rule-user"})).await,
-        400,
-        "permissionRequestList",
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["totalItem"].as_u64()),
+        (200, Some(0)),
+        "{body}"
     );
 
-    // Nothing above was a server error.
+    // Nothing above was a server error, but for that one.
     let counters: Value = reqwest::get(format!("{}/requests", srv.local_url()))
         .await
         .unwrap()
@@ -471,7 +537,8 @@ async fn bad_requests_get_4xx_with_a_message() {
         .unwrap();
     for r in counters["requests"].as_array().unwrap() {
         for status in r["statuses"].as_object().unwrap().keys() {
-            assert!(!status.starts_with('5'), "{r}");
+            let deliberate = r["path"].as_str().unwrap().ends_with("/images");
+            assert!(!status.starts_with('5') || deliberate, "{r}");
         }
     }
 }
@@ -515,32 +582,14 @@ async fn local_controls() {
         .await;
     let id = repo["uuid"].as_str().unwrap();
 
-    // Images: quota enforced, counts and usage updated, removable.
-    let r = push_image(&srv, "hcm", id, "a", 600).await;
-    assert_eq!(
-        (r["imageCount"].as_u64(), r["quotaUsed"].as_f64()),
-        (Some(1), Some(0.586))
-    );
-    let (s, body) = local_post(
+    // The fake-image controls are gone: images come from the registry.
+    let (s, _) = local_post(
         &srv,
         &format!("/hcm/repositories/{id}/images"),
-        json!({"name": "b", "sizeMb": 600}),
+        json!({"name": "b"}),
     )
     .await;
-    assert_eq!(s, 409, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("quota"));
-    let (s, _) = local_post(&srv, "/sgn/repositories/x/images", json!({"name": "b"})).await;
     assert_eq!(s, 404);
-    let del = reqwest::Client::new()
-        .delete(format!(
-            "{}/hcm/repositories/ctl-repo/images/a",
-            srv.local_url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(del.status(), 200);
-    assert_eq!(del.json::<Value>().await.unwrap()["imageCount"], 0);
 
     // Faults: validated; latency; a fraction; removable by id.
     let (s, _) = local_post(&srv, "/faults", json!({"path": "/hcm/*", "status": 200})).await;
@@ -595,6 +644,49 @@ async fn local_controls() {
     assert_eq!(faults[0]["hits"], *seen.get(&503).unwrap());
     clear_faults(&srv).await;
 
+    // A fault answers any status with any body and headers: the IAM gateway's
+    // JSON array, a redirect elsewhere.
+    fault(
+        &srv,
+        json!({"method": "GET", "path": "/hcm/v1/user", "status": 403, "times": 1,
+        "body": r#"[{"code":"IAM_PERMISSION_DENIED","message":"no vcrFullAccess"}]"#}),
+    )
+    .await;
+    let resp = raw
+        .req(reqwest::Method::GET, "/v1/user")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!([{"code": "IAM_PERMISSION_DENIED", "message": "no vcrFullAccess"}])
+    );
+    fault(
+        &srv,
+        json!({"path": "/hcm/v1/repository", "status": 301, "times": 1,
+        "headers": {"Location": "https://vcr.example.test/v1/repository"}}),
+    )
+    .await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_redirects
+        .get(format!("{}/v1/repository", raw.base))
+        .bearer_auth(&raw.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 301);
+    assert_eq!(
+        resp.headers()["location"],
+        "https://vcr.example.test/v1/repository"
+    );
+    let (s, body) = local_post(&srv, "/faults", json!({"status": 500, "stauts": 1})).await;
+    assert_eq!(s, 400, "unknown fields are refused: {body}");
+
     // Counters reset; reset forgets everything.
     reset_counts(&srv).await;
     assert_eq!(count(&srv, "GET", "/hcm/v1/user/permissions").await.0, 0);
@@ -624,8 +716,8 @@ fn spawn_binary(args: &[&str]) -> Proc {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut settings = std::collections::HashMap::new();
     let mut order = Vec::new();
-    while settings.len() < 5 {
-        let line = lines.next().expect("five settings lines").unwrap();
+    while settings.len() < 7 {
+        let line = lines.next().expect("seven settings lines").unwrap();
         let (k, v) = line.split_once('=').expect("KEY=value");
         order.push(k.to_string());
         settings.insert(k.to_string(), v.to_string());
@@ -636,6 +728,8 @@ fn spawn_binary(args: &[&str]) -> Proc {
             "VCR_TOKEN_URL",
             "VCR_ENDPOINT_HCM",
             "VCR_ENDPOINT_HAN",
+            "VCR_REGISTRY_HCM",
+            "VCR_REGISTRY_HAN",
             "VCR_CLIENT_ID",
             "VCR_CLIENT_SECRET"
         ]
@@ -775,7 +869,11 @@ async fn in_process_config_is_checked() {
     .unwrap();
     assert!(err.to_string().contains("secret"));
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("state.json"), "not json").unwrap();
+    std::fs::write(
+        dir.path().join("vcr-local.db"),
+        "not a database at all, really not",
+    )
+    .unwrap();
     let err = vcr_provider::local::start(LocalConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: Some(dir.path().to_path_buf()),
@@ -784,7 +882,17 @@ async fn in_process_config_is_checked() {
     .await
     .err()
     .unwrap();
-    assert!(err.to_string().contains("state file"), "{err}");
+    assert!(err.to_string().contains("database"), "{err}");
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = vcr_provider::local::start(LocalConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        registry_han: Some(taken.local_addr().unwrap()),
+        ..LocalConfig::default()
+    })
+    .await
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("--registry-han"), "{err}");
 }
 
 #[tokio::test]

@@ -224,7 +224,12 @@ impl<'c> Repositories<'c> {
     /// `GET /v1/repository/{id}/images`: every image (all pages).
     pub async fn list_images(&self, id: &str) -> Result<Vec<Image>, VcrError> {
         let all = walk_pages(|page, size| async move {
-            let query = [("page", page.to_string()), ("size", size.to_string())];
+            // `name` always: the real service answers 500 without it.
+            let query = [
+                ("name", String::new()),
+                ("page", page.to_string()),
+                ("size", size.to_string()),
+            ];
             self.client
                 .call_json::<Page<Image>>(
                     self.region,

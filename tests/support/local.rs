@@ -7,6 +7,9 @@ use std::process::{Child, Command, Stdio};
 
 use vcr_provider::vcr::{Client, ClientConfig, Region, Secret};
 
+#[path = "../registry_support/mod.rs"]
+pub mod registry_support;
+
 pub struct LocalVcr {
     child: Child,
     /// The `VCR_*` settings it printed at start.
@@ -33,7 +36,7 @@ impl LocalVcr {
             .expect("start vcr-local");
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut settings = HashMap::new();
-        while settings.len() < 5 {
+        while !settings.contains_key("VCR_CLIENT_SECRET") {
             let mut line = String::new();
             if reader.read_line(&mut line).unwrap() == 0 {
                 panic!("vcr-local stopped before printing its settings");
@@ -123,6 +126,31 @@ impl LocalVcr {
             .collect();
         names.sort();
         names
+    }
+
+    /// How to reach a region's API and registry.
+    pub fn region(&self, region: Region) -> registry_support::Region {
+        let code = region.as_str().to_ascii_uppercase();
+        registry_support::Region {
+            token_url: self.settings["VCR_TOKEN_URL"].clone(),
+            client_id: self.settings["VCR_CLIENT_ID"].clone(),
+            client_secret: self.settings["VCR_CLIENT_SECRET"].clone(),
+            endpoint: self.settings[&format!("VCR_ENDPOINT_{code}")].clone(),
+            registry: self.settings[&format!("VCR_REGISTRY_{code}")].clone(),
+        }
+    }
+
+    /// Pushes a real image (`<image>:latest`, one layer of `size_mib` MiB)
+    /// to a repository (by id or name) through the region's registry.
+    pub fn push_image(
+        &self,
+        region: Region,
+        repo: &str,
+        image: &str,
+        size_mib: u64,
+    ) -> serde_json::Value {
+        let r = self.region(region);
+        self.block_on(r.push_image(repo, image, size_mib))
     }
 
     /// Sends a request to one of the server's `/_local/` test endpoints.

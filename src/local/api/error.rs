@@ -119,7 +119,9 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
             _ => "MALFORMED_JSON",
         };
-        let status = if status.is_client_error() {
+        // A body of the wrong shape (axum's 422) is a plain 400 here, as the
+        // contract answers every invalid request.
+        let status = if status.is_client_error() && status != StatusCode::UNPROCESSABLE_ENTITY {
             status
         } else {
             StatusCode::BAD_REQUEST
