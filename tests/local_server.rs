@@ -912,3 +912,54 @@ async fn the_router_serves_in_process() {
     assert_eq!(health["accountId"], 100001);
     task.abort();
 }
+
+#[tokio::test]
+async fn a_data_folder_of_an_older_vcr_local_is_imported() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let salt = "00112233445566778899aabbccddeeff";
+    let hash: String = sha2::Sha256::digest(format!("{salt}old-secret").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let old = json!({
+        "version": 1,
+        "signing_key": "c2VjcmV0",
+        "hcm": {"repos": [{"uuid": "repo-old", "name": "old-repo", "public": false, "quota_limit_gb": 3,
+            "created_at": 1_700_000_000, "images": [{"name": "fake", "tags": ["x"], "size_mb": 5, "pushed_at": 0}],
+            "history": [{"action": "CREATE_REPOSITORY", "detail": "created", "at": 1_700_000_000}]}],
+            "users": [{"uuid": "ra-old", "name": "old-user", "description": null, "disabled": false,
+            "expires_at": null, "created_at": 1_700_000_000, "salt": salt, "secret_hash": hash,
+            "grants": [{"repo_id": "repo-old", "policy_ids": ["b7f3c2d0-5a1e-4c8b-9f2a-1d0e6c3b7a01"]}]}]},
+        "han": {"repos": [], "users": []}
+    });
+    std::fs::write(dir.path().join("state.json"), old.to_string()).unwrap();
+    let srv = vcr_support::server_with(LocalConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..LocalConfig::default()
+    })
+    .await;
+    let raw = Raw::new(&srv).await;
+    let (_, repo) = raw
+        .send(raw.req(reqwest::Method::GET, "/v1/repository/repo-old"))
+        .await;
+    assert_eq!(
+        (repo["name"].as_str(), repo["quotaLimit"].as_u64()),
+        (Some("old-repo"), Some(3)),
+        "{repo}"
+    );
+    assert_eq!(repo["imageCount"], 0, "fake images are dropped");
+    let (_, users) = raw
+        .send(raw.req(reqwest::Method::GET, "/v1/user?name=old-user"))
+        .await;
+    assert_eq!(
+        users["listData"][0]["repoPermissionList"][0]["repoId"],
+        "repo-old"
+    );
+    assert_eq!(
+        login(&srv, "hcm", "100001-old-user", "old-secret").await,
+        200
+    );
+    assert!(dir.path().join("state.json.imported").exists());
+    assert!(!dir.path().join("state.json").exists());
+}

@@ -124,7 +124,38 @@ fn invalid(message: impl Into<String>) -> ApiError {
 impl FaultRequest {
     /// Checks the request's rules and makes it a rule.
     pub fn validate(self) -> Result<FaultRule, ApiError> {
-        let path = self.path.unwrap_or_else(|| "*".to_string());
+        self.check_matching()?;
+        self.check_numbers()?;
+        self.check_answer()?;
+        let headers = self.headers.unwrap_or_default();
+        Ok(FaultRule {
+            id: format!("fault-{}", uuid::Uuid::new_v4()),
+            method: self
+                .method
+                .map(|m| m.trim().to_ascii_uppercase())
+                .filter(|m| !m.is_empty() && m != "*"),
+            path: self.path.unwrap_or_else(|| "*".to_string()),
+            listener: self.listener.map(|l| l.trim().to_ascii_lowercase()),
+            status: self.status,
+            body: self.body,
+            headers,
+            retry_after: self.retry_after.map(|r| match r {
+                RetryAfter::Seconds(n) => n.to_string(),
+                RetryAfter::Text(t) => t,
+            }),
+            delay_ms: self.delay_ms.unwrap_or(0),
+            drop_after: self.drop_after.unwrap_or(false),
+            replace_body: self.replace_body,
+            remaining: self.times,
+            fraction: self.fraction,
+            message: self.message,
+            hits: 0,
+        })
+    }
+
+    /// Which requests it matches: a bounded path pattern, a known listener.
+    fn check_matching(&self) -> Result<(), ApiError> {
+        let path = self.path.as_deref().unwrap_or("*");
         if !path.starts_with('/') && !path.starts_with('*') {
             return Err(invalid("path must start with '/' or '*'"));
         }
@@ -133,14 +164,21 @@ impl FaultRequest {
                 "path may be at most {MAX_PATTERN} characters"
             )));
         }
-        let listener = self.listener.map(|l| l.trim().to_ascii_lowercase());
-        if let Some(l) = &listener {
-            if !["api", "registry", "registry-hcm", "registry-han"].contains(&l.as_str()) {
-                return Err(invalid(
-                    "listener must be api, registry, registry-hcm or registry-han",
-                ));
-            }
+        let listener = self
+            .listener
+            .as_deref()
+            .map(|l| l.trim().to_ascii_lowercase());
+        if listener.is_some_and(|l| {
+            !["api", "registry", "registry-hcm", "registry-han"].contains(&l.as_str())
+        }) {
+            return Err(invalid(
+                "listener must be api, registry, registry-hcm or registry-han",
+            ));
         }
+        Ok(())
+    }
+
+    fn check_numbers(&self) -> Result<(), ApiError> {
         if let Some(s) = self.status {
             if !(300..=599).contains(&s) {
                 return Err(invalid(format!("status {s}: must be from 300 to 599")));
@@ -152,16 +190,18 @@ impl FaultRequest {
         if self.times == Some(0) {
             return Err(invalid("times 0: must be at least 1"));
         }
-        if let Some(f) = self.fraction {
-            if !(f > 0.0 && f <= 1.0) {
-                return Err(invalid("fraction must be a number above 0 and at most 1"));
-            }
+        if self.fraction.is_some_and(|f| !(f > 0.0 && f <= 1.0)) {
+            return Err(invalid("fraction must be a number above 0 and at most 1"));
         }
-        let drop_after = self.drop_after.unwrap_or(false);
-        let delay_ms = self.delay_ms.unwrap_or(0);
+        Ok(())
+    }
+
+    /// What it does: one action at most, a body and headers only with one,
+    /// and something to do.
+    fn check_answer(&self) -> Result<(), ApiError> {
         let actions = [
             self.status.is_some(),
-            drop_after,
+            self.drop_after.unwrap_or(false),
             self.replace_body.is_some(),
         ];
         if actions.iter().filter(|x| **x).count() > 1 {
@@ -182,39 +222,22 @@ impl FaultRequest {
                 "body and replaceBody may be at most {MAX_FAULT_BODY} bytes"
             )));
         }
-        let headers = self.headers.unwrap_or_default();
-        check_headers(&headers)?;
-        if !headers.is_empty() && self.status.is_none() && self.replace_body.is_none() {
+        let headers = self.headers.as_ref();
+        if let Some(h) = headers {
+            check_headers(h)?;
+        }
+        if headers.is_some_and(|h| !h.is_empty())
+            && self.status.is_none()
+            && self.replace_body.is_none()
+        {
             return Err(invalid("headers go with status or replaceBody"));
         }
-        if !actions.contains(&true) && delay_ms == 0 {
+        if !actions.contains(&true) && self.delay_ms.unwrap_or(0) == 0 {
             return Err(invalid(
                 "a fault needs status, dropAfter, replaceBody or delayMs",
             ));
         }
-        Ok(FaultRule {
-            id: format!("fault-{}", uuid::Uuid::new_v4()),
-            method: self
-                .method
-                .map(|m| m.trim().to_ascii_uppercase())
-                .filter(|m| !m.is_empty() && m != "*"),
-            path,
-            listener,
-            status: self.status,
-            body: self.body,
-            headers,
-            retry_after: self.retry_after.map(|r| match r {
-                RetryAfter::Seconds(n) => n.to_string(),
-                RetryAfter::Text(t) => t,
-            }),
-            delay_ms,
-            drop_after,
-            replace_body: self.replace_body,
-            remaining: self.times,
-            fraction: self.fraction,
-            message: self.message,
-            hits: 0,
-        })
+        Ok(())
     }
 }
 
@@ -346,8 +369,11 @@ impl Faults {
 #[derive(Debug, Default)]
 pub struct Counters {
     total: u64,
-    by_route: BTreeMap<(Listener, String, String), (u64, BTreeMap<String, u64>)>,
+    by_route: BTreeMap<CounterKey, (u64, BTreeMap<String, u64>)>,
 }
+
+/// Listener, path and method of counted requests.
+type CounterKey = (Listener, String, String);
 
 /// One line of `GET /_local/requests`.
 #[derive(Debug, Serialize)]

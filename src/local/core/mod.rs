@@ -77,6 +77,9 @@ impl Core {
         let dir = data_dir.map(DataDir::open).transpose()?;
         let path = dir.as_ref().map(|d| d.path().to_path_buf());
         let db = Db::open(path.as_deref())?;
+        if let Some(p) = &path {
+            store::legacy::import(p, &mut db.lock())?;
+        }
         let blobs = match &path {
             Some(p) => BlobStore::on_disk(p)
                 .map_err(|e| LocalError::Data(format!("cannot use {}: {e}", p.display())))?,
@@ -223,4 +226,28 @@ fn signing_key(conn: &Connection) -> Result<Vec<u8>, String> {
 /// The region's code as stored.
 fn region_code(region: LocalRegion) -> &'static str {
     region.code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_is_capped() {
+        let core = Core::open(None, 7).unwrap();
+        let repo = core
+            .create_repository(LocalRegion::Hcm, "capped", false, 1)
+            .unwrap();
+        for q in 0..(HISTORY_CAP as u64 + 50) {
+            core.set_quota(LocalRegion::Hcm, &repo.uuid, 1 + q % 3)
+                .unwrap();
+        }
+        let history = core.history(LocalRegion::Hcm, &repo.uuid).unwrap();
+        assert_eq!(history.len() as i64, HISTORY_CAP);
+        assert!(history[0].detail.contains("quota changed"), "newest first");
+        assert!(
+            history.iter().all(|h| h.action == "UPDATE_QUOTA"),
+            "the oldest went first"
+        );
+    }
 }

@@ -56,7 +56,7 @@ impl Session {
 }
 
 enum Slot {
-    Idle(Session),
+    Idle(Box<Session>),
     /// A request is working on it.
     Busy {
         region: LocalRegion,
@@ -94,7 +94,7 @@ impl Uploads {
                 "{MAX_UPLOADS} uploads are already in progress: finish or cancel some first"
             )));
         }
-        slots.insert(session.id.clone(), Slot::Idle(session));
+        slots.insert(session.id.clone(), Slot::Idle(Box::new(session)));
         Ok(())
     }
 
@@ -121,7 +121,7 @@ impl Uploads {
         match std::mem::replace(slot, busy) {
             Slot::Idle(session) => Ok(Lease {
                 uploads: self,
-                session: Some(session),
+                session: Some(*session),
             }),
             previous @ Slot::Busy { .. } => {
                 *slot = previous;
@@ -152,7 +152,7 @@ impl Uploads {
                 .collect();
             ids.iter()
                 .filter_map(|id| match slots.remove(id) {
-                    Some(Slot::Idle(s)) => Some(s),
+                    Some(Slot::Idle(s)) => Some(*s),
                     _ => None,
                 })
                 .collect()
@@ -205,7 +205,7 @@ impl Lease<'_> {
         self.uploads
             .slots
             .lock()
-            .insert(session.id.clone(), Slot::Idle(session));
+            .insert(session.id.clone(), Slot::Idle(Box::new(session)));
     }
 
     /// Ends the upload (finished or cancelled) and hands its session over.

@@ -5,6 +5,7 @@
 pub mod blobs;
 pub mod datadir;
 pub mod db;
+pub mod legacy;
 
 pub use blobs::{BlobReader, BlobStore, UploadSink};
 pub use datadir::DataDir;
