@@ -4,23 +4,35 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint docs demo release install terraform reliability fuzz bench clean
+.PHONY: all build test lint docs demo release install terraform gpg reliability fuzz bench clean
 
 all: build
 
 build:
 	$(CARGO) build --bins
 
-## Installs terraform into .tools/ when none is on the PATH, and prints which one is used.
+## The terraforms the tests use, installed into .tools/ when needed: the default one (on
+## the PATH) runs the whole suite; the oldest supported and the newest available run a
+## lifecycle per resource (tests/terraform_versions.rs, which names the same versions).
+TERRAFORM_MATRIX := 1.6.6 1.15.5
 terraform:
 	@echo "terraform: $$(bash scripts/terraform-bin.sh)"
+	@for v in $(TERRAFORM_MATRIX); do echo "terraform $$v (version matrix): $$(bash scripts/terraform-bin.sh $$v)"; done
+
+## gpg for the release signature test: installed from Debian's packages when missing.
+gpg:
+	@command -v gpg >/dev/null 2>&1 || { \
+	  echo "Installing gnupg (the release signature test needs gpg) ..." >&2; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg >/dev/null; \
+	} || { echo "make test needs gpg for the release signature test: install gnupg" >&2; exit 1; }
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests.
-test: terraform lint
+## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests, and
+## the Terraform version matrix.
+test: terraform gpg lint
 	$(CARGO) test --all-targets
 
 ## Rewrites the generated parts of docs/ from the schema and examples/.
@@ -37,7 +49,8 @@ bench: terraform
 	$(CARGO) build --release --bins
 	python3 scripts/bench.py $(BENCH_ARGS)
 
-## Zips, checksums and manifest for the Terraform registry, in dist/.
+## Zips, checksums and manifest for the Terraform registry, in dist/; with
+## GPG_FINGERPRINT, the signature of the checksums too (see README, Releasing).
 release:
 	@bash scripts/release.sh
 

@@ -10,6 +10,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // An RPC the provider does not serve answers Unimplemented: the protocol file
+        // can carry the whole protocol ahead of the features.
+        .generate_default_stubs(true)
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -24,7 +24,8 @@ use vcr_provider::provider::config::Settings;
 use vcr_provider::provider::repository::{self, RepositoryResource, RepositoryState};
 use vcr_provider::provider::repository_user;
 use vcr_provider::provider::ProviderData;
-use vcr_provider::tfplugin::resource::{from_value, to_value};
+use vcr_provider::tfplugin::plan::PlanRequest;
+use vcr_provider::tfplugin::state::{from_value, to_value};
 use vcr_provider::tfplugin::{codec, plan, Resource, Schema, Value};
 
 /// Runs a future that never waits on I/O (the plan hooks) to completion.
@@ -34,6 +35,15 @@ fn ready<F: Future>(f: F) -> F::Output {
     match f.as_mut().poll(&mut cx) {
         Poll::Ready(v) => v,
         Poll::Pending => panic!("the plan hook waited on something"),
+    }
+}
+
+fn request(prior: Value, proposed: Value, config: Value) -> PlanRequest {
+    PlanRequest {
+        prior,
+        proposed,
+        config,
+        ..PlanRequest::default()
     }
 }
 
@@ -97,6 +107,7 @@ fn provider_data() -> ProviderData {
         token_url: Some("http://127.0.0.1:9/token".into()),
         endpoint_hcm: Some("http://127.0.0.1:9/hcm".into()),
         endpoint_han: Some("http://127.0.0.1:9/han".into()),
+        registry_hosts: ["vcr.vngcloud.vn".into(), "vcr-han.vngcloud.vn".into()],
         max_retries: 0,
     })
     .expect("provider data")
@@ -150,7 +161,7 @@ fn plan_benches(c: &mut Criterion) {
         b.iter_batched(
             || (config.clone(), config.clone()),
             |(proposed, config)| {
-                let mut p = plan::plan(&schema, Value::Null, proposed, config);
+                let mut p = plan::plan(&schema, request(Value::Null, proposed, config));
                 ready(resource.modify_plan(Some(&data), &mut p)).unwrap();
                 p
             },
@@ -164,7 +175,7 @@ fn plan_benches(c: &mut Criterion) {
         b.iter_batched(
             || (prior.clone(), prior.clone(), config.clone()),
             |(prior, proposed, config)| {
-                let mut p = plan::plan(&schema, prior, proposed, config);
+                let mut p = plan::plan(&schema, request(prior, proposed, config));
                 ready(resource.modify_plan(Some(&data), &mut p)).unwrap();
                 assert!(p.requires_replace.is_empty());
                 p
@@ -180,7 +191,7 @@ fn plan_benches(c: &mut Criterion) {
         b.iter_batched(
             || (prior.clone(), proposed40.clone(), config40.clone()),
             |(prior, proposed, config)| {
-                let mut p = plan::plan(&schema, prior, proposed, config);
+                let mut p = plan::plan(&schema, request(prior, proposed, config));
                 ready(resource.modify_plan(Some(&data), &mut p)).unwrap();
                 p
             },
@@ -197,7 +208,7 @@ fn plan_benches(c: &mut Criterion) {
             let prior = codec::decode_msgpack(black_box(&prior_mp), &ty).unwrap();
             let proposed = codec::decode_msgpack(black_box(&prior_mp), &ty).unwrap();
             let config = codec::decode_msgpack(black_box(&config_mp), &ty).unwrap();
-            let mut p = plan::plan(&schema, prior, proposed, config);
+            let mut p = plan::plan(&schema, request(prior, proposed, config));
             ready(resource.modify_plan(Some(&data), &mut p)).unwrap();
             codec::encode_msgpack(&p.planned)
         })

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench`: what the provider costs Terraform, measured side by side.
 
-Python 3 standard library only. Measures the release build (target/release), which
+Python 3 standard library only. Measures the release build (in cargo's target directory), which
 `make bench` builds first. Five series, each optional (--only):
 
   tf       N vcr_repository (against vcr-local, in memory) next to N terraform_data,
@@ -19,7 +19,7 @@ Python 3 standard library only. Measures the release build (target/release), whi
            destroyed repository.
   hot      the criterion benches (benches/hot_paths.rs).
 
-Results go to target/bench/results.json and, for a full run (or with --write),
+Results go to <target dir>/bench/results.json and, for a full run (or with --write),
 between the markers `<!-- bench:begin -->` and `<!-- bench:end -->` of BENCHMARKS.md.
 The text around the markers is written by hand and kept.
 
@@ -43,12 +43,23 @@ import urllib.request
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RELEASE = os.path.join(ROOT, "target", "release")
+
+
+def cargo_target_dir():
+    """Where cargo puts the builds (CARGO_TARGET_DIR, a cargo config, or ./target)."""
+    cmd = ["cargo", "metadata", "--format-version", "1", "--no-deps",
+           "--manifest-path", os.path.join(ROOT, "Cargo.toml")]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["target_directory"]
+
+
+TARGET = cargo_target_dir()
+RELEASE = os.path.join(TARGET, "release")
 PROVIDER = os.path.join(RELEASE, "terraform-provider-vcr")
 VCR_LOCAL = os.path.join(RELEASE, "vcr-local")
 TOOLS = os.path.join(ROOT, ".tools")
 GO_DIR = os.path.join(TOOLS, "go-providers")
-WORK = os.path.join(ROOT, "target", "bench")
+WORK = os.path.join(TARGET, "bench")
 ALL_SERIES = "tf,cpu,process,api,hot"
 MARK_BEGIN = "<!-- bench:begin -->"
 MARK_END = "<!-- bench:end -->"
@@ -679,7 +690,7 @@ def series_hot(quick):
     load = loadavg()
     subprocess.run(cmd, cwd=ROOT, check=True)
     out = {}
-    base = os.path.join(ROOT, "target", "criterion")
+    base = os.path.join(TARGET, "criterion")
     for group in sorted(os.listdir(base)):
         gdir = os.path.join(base, group)
         if not os.path.isdir(gdir) or group == "report":

@@ -22,6 +22,9 @@ trap fail ERR
 
 step "Building the provider and vcr-local (debug profile)"
 cargo build --bins --quiet
+# Where cargo put them: ./target, or CARGO_TARGET_DIR, or a cargo config's target-dir.
+bin="$(bash scripts/target-dir.sh)/debug"
+echo "    $bin"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 case "$(uname -m)" in
   x86_64) arch=amd64 ;;
@@ -38,7 +41,7 @@ rm -rf "$demo"
 mkdir -p "$demo/work"
 
 step "Starting vcr-local on a fresh data folder ($demo/vcr-data)"
-target/debug/vcr-local --listen 127.0.0.1:0 --data "$demo/vcr-data" >"$demo/vcr-local.env" 2>"$demo/vcr-local.log" &
+"$bin/vcr-local" --listen 127.0.0.1:0 --data "$demo/vcr-data" >"$demo/vcr-local.env" 2>"$demo/vcr-local.log" &
 local_pid=$!
 cleanup() {
   kill "$local_pid" 2>/dev/null || true
@@ -60,7 +63,7 @@ grep '^VCR_' "$demo/vcr-local.env" | sed 's/^VCR_CLIENT_SECRET=.*/VCR_CLIENT_SEC
 step "Installing the provider into a local filesystem mirror"
 mirror="$demo/mirror/registry.terraform.io/vngcloud/vcr/$version/linux_$arch"
 mkdir -p "$mirror"
-cp target/debug/terraform-provider-vcr "$mirror/terraform-provider-vcr_v$version"
+cp "$bin/terraform-provider-vcr" "$mirror/terraform-provider-vcr_v$version"
 cat >"$demo/cli.tfrc" <<CFG
 provider_installation {
   filesystem_mirror {

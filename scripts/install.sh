@@ -14,6 +14,6 @@ esac
 cargo build --release --bin terraform-provider-vcr
 dir="${TF_PLUGINS_DIR:-$HOME/.terraform.d/plugins}/registry.terraform.io/vngcloud/vcr/$version/linux_$arch"
 mkdir -p "$dir"
-install -m 0755 target/release/terraform-provider-vcr "$dir/terraform-provider-vcr_v$version"
+install -m 0755 "$(bash scripts/target-dir.sh)/release/terraform-provider-vcr" "$dir/terraform-provider-vcr_v$version"
 echo "Installed $dir/terraform-provider-vcr_v$version"
 echo "Use it with: terraform { required_providers { vcr = { source = \"vngcloud/vcr\", version = \"$version\" } } }"

@@ -3,6 +3,10 @@
 //! rebuilds from the schema and `examples/`. A page that disagrees with the schema, an
 //! attribute missing from its page, or an empty description fails the test.
 //!
+//! An attribute's documentation is its description followed by the sentences of its
+//! default, validators, plan modifiers and the block's rules that name it: the same
+//! text GetSchema sends Terraform.
+//!
 //! After changing a schema or an example: `make docs` (UPDATE_DOCS=1) rewrites them.
 
 use std::path::Path;
@@ -45,7 +49,11 @@ fn render_block(block: &Block, anchor: &str, out: &mut String, nested: &mut Vec<
             if a.sensitive {
                 kind.push_str(", Sensitive");
             }
-            lines.push(format!("- `{}` ({kind}) {}", a.name, a.description));
+            lines.push(format!(
+                "- `{}` ({kind}) {}",
+                a.name,
+                block.documentation(a)
+            ));
         }
         for b in &block.blocks {
             let group = if b.min_items > 0 {
@@ -138,21 +146,16 @@ struct Page {
 
 fn pages() -> Vec<Page> {
     let provider = VcrProvider;
+    let components = provider.components();
     let resource = |name: &str| {
-        provider
-            .resources()
-            .into_iter()
-            .find(|r| r.type_name() == name)
+        components
+            .resource_schema(name)
             .unwrap_or_else(|| panic!("no resource {name}"))
-            .schema()
     };
     let data_source = |name: &str| {
-        provider
-            .data_sources()
-            .into_iter()
-            .find(|r| r.type_name() == name)
+        components
+            .data_source_schema(name)
             .unwrap_or_else(|| panic!("no data source {name}"))
-            .schema()
     };
     vec![
         Page {
@@ -217,7 +220,7 @@ fn pages() -> Vec<Page> {
 
 fn check_descriptions(block: &Block, context: &str, missing: &mut Vec<String>) {
     for a in &block.attributes {
-        if a.description.trim().is_empty() {
+        if block.documentation(a).trim().is_empty() {
             missing.push(format!("{context}.{}", a.name));
         }
     }
@@ -282,11 +285,9 @@ fn docs_match_the_schema_and_examples() {
 #[test]
 fn sensitive_and_modes_are_rendered() {
     let schema = VcrProvider
-        .resources()
-        .into_iter()
-        .find(|r| r.type_name() == "vcr_repository_user")
-        .unwrap()
-        .schema();
+        .components()
+        .resource_schema("vcr_repository_user")
+        .unwrap();
     let text = render_schema(&schema);
     assert!(text.contains("- `secret` (String, Sensitive)"), "{text}");
     let read_only = text.split("### Read-Only").nth(1).unwrap();
@@ -303,4 +304,89 @@ fn sensitive_and_modes_are_rendered() {
         "{text}"
     );
     assert!(text.contains("### Nested Schema for `repository_permission`"));
+}
+
+/// The registry publishes `docs/index.md` and the pages under `guides/`, `resources/`
+/// and `data-sources/`, each with front matter; anything else under `docs/` never
+/// reaches users.
+#[test]
+fn docs_are_where_the_registry_publishes_them() {
+    let docs = root().join("docs");
+    let mut pages = Vec::new();
+    let mut dirs = vec![docs.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(entry.path());
+            } else {
+                let rel = entry.path().strip_prefix(&docs).unwrap().to_path_buf();
+                pages.push(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+    pages.sort();
+    let published = |page: &str| {
+        page == "index.md"
+            || ["guides/", "resources/", "data-sources/"]
+                .iter()
+                .any(|dir| {
+                    page.strip_prefix(dir)
+                        .is_some_and(|name| name.ends_with(".md") && !name.contains('/'))
+                })
+    };
+    let unpublished: Vec<_> = pages.iter().filter(|p| !published(p)).collect();
+    assert!(
+        unpublished.is_empty(),
+        "the registry does not publish these docs/ pages: {unpublished:?}"
+    );
+    for page in &pages {
+        let text = std::fs::read_to_string(docs.join(page)).unwrap();
+        let front = text
+            .strip_prefix("---\n")
+            .and_then(|rest| rest.split_once("\n---\n"))
+            .unwrap_or_else(|| panic!("docs/{page} has no front matter"))
+            .0;
+        for key in ["page_title:", "description:"] {
+            assert!(
+                front.contains(key),
+                "docs/{page}: no {key} in its front matter"
+            );
+        }
+        if page.starts_with("guides/") {
+            assert!(
+                front.contains("subcategory:"),
+                "docs/{page}: no subcategory:"
+            );
+        }
+    }
+}
+
+/// The registry serves the index at `.../docs` (no trailing slash) and does not rewrite
+/// relative links, so the index links guides by their registry address.
+#[test]
+fn the_index_links_every_guide_by_its_registry_address() {
+    let index = std::fs::read_to_string(root().join("docs/index.md")).unwrap();
+    let guides = std::fs::read_dir(root().join("docs/guides"))
+        .unwrap_or_else(|e| panic!("docs/guides: {e}"));
+    for entry in guides.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let slug = name.strip_suffix(".md").unwrap();
+        let address = format!(
+            "(https://registry.terraform.io/providers/vngcloud/vcr/latest/docs/guides/{slug})"
+        );
+        assert!(
+            index.contains(&address),
+            "docs/index.md does not link {address}"
+        );
+    }
+    let relative: Vec<_> = index
+        .match_indices("](")
+        .map(|(at, _)| &index[at + 2..])
+        .filter(|target| !target.starts_with("http") && !target.starts_with('#'))
+        .map(|target| target.split(')').next().unwrap())
+        .collect();
+    assert!(
+        relative.is_empty(),
+        "relative links in docs/index.md break on the registry: {relative:?}"
+    );
 }

@@ -1,12 +1,13 @@
 //! Every example under `examples/` is valid for a real Terraform, and the quickstart
-//! applies against `vcr-local`, plans empty, and destroys to nothing.
+//! applies against `vcr-local`, plans empty, and destroys to nothing (a scenario of
+//! one step, see `support::steps`).
 
 mod support;
 
 use std::path::Path;
 
 use support::local::LocalVcr;
-use support::Workspace;
+use support::{Action, Scenario, Step, Workspace};
 use vcr_provider::vcr::Region;
 
 fn example_dirs() -> Vec<std::path::PathBuf> {
@@ -72,44 +73,50 @@ fn every_example_validates() {
 #[test]
 fn quickstart_applies_plans_empty_and_destroys() {
     let local = LocalVcr::start();
-    let mut ws = Workspace::new();
-    local.configure(&mut ws);
-    load(
-        &ws,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
-    );
-    ws.apply();
-    let out: serde_json::Value =
-        serde_json::from_str(&ws.must(&["output", "-json"]).stdout).unwrap();
-    let login = out["ci_docker_login"]["value"].as_str().unwrap();
-    assert!(
-        login.contains("docker login vcr.vngcloud.vn -u ") && login.contains("-quick-ci"),
-        "{login}"
-    );
-    let push = out["ci_docker_push"]["value"].as_str().unwrap();
-    assert!(
-        push.contains("docker push vcr.vngcloud.vn/")
-            && push.contains("-quickstart-app/my-app:1.0"),
-        "{push}"
-    );
-    assert!(out["mirror_docker_pull"]["value"]
-        .as_str()
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+    let module = std::fs::read_to_string(dir.join("main.tf")).unwrap();
+    let tf_files = std::fs::read_dir(&dir)
         .unwrap()
-        .starts_with("docker pull vcr-han.vngcloud.vn/"));
-    assert_eq!(out["ci_secret"]["sensitive"], true);
-    assert_eq!(local.repository_names(Region::Hcm), vec!["quickstart-app"]);
-    assert_eq!(
-        local.repository_names(Region::Han),
-        vec!["quickstart-mirror"]
-    );
-    assert_eq!(
-        local.user_names(Region::Hcm),
-        vec!["quick-ci", "quick-deploy"]
-    );
-    ws.destroy();
-    assert!(
-        local.repository_names(Region::Hcm).is_empty()
-            && local.repository_names(Region::Han).is_empty()
-    );
-    assert!(local.user_names(Region::Hcm).is_empty() && local.user_names(Region::Han).is_empty());
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "tf"))
+        .count();
+    assert_eq!(tf_files, 1, "the quickstart is one main.tf");
+    Scenario::new(&local)
+        .step(
+            Step::apply_as_is(module)
+                .expect_all(Action::Create)
+                .check(|ctx| {
+                    let out = ctx.outputs();
+                    let login = out["ci_docker_login"]["value"].as_str().unwrap();
+                    // The registry hosts follow VCR_REGISTRY_*: vcr-local's own.
+                    let hcm = &local.settings["VCR_REGISTRY_HCM"];
+                    let han = &local.settings["VCR_REGISTRY_HAN"];
+                    assert!(
+                        login.contains(&format!("docker login {hcm} -u "))
+                            && login.contains("-quick-ci"),
+                        "{login}"
+                    );
+                    let push = out["ci_docker_push"]["value"].as_str().unwrap();
+                    assert!(
+                        push.contains(&format!("docker push {hcm}/"))
+                            && push.contains("-quickstart-app/my-app:1.0"),
+                        "{push}"
+                    );
+                    assert!(out["mirror_docker_pull"]["value"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(&format!("docker pull {han}/")));
+                    assert_eq!(out["ci_secret"]["sensitive"], true);
+                    assert_eq!(local.repository_names(Region::Hcm), vec!["quickstart-app"]);
+                    assert_eq!(
+                        local.repository_names(Region::Han),
+                        vec!["quickstart-mirror"]
+                    );
+                    assert_eq!(
+                        local.user_names(Region::Hcm),
+                        vec!["quick-ci", "quick-deploy"]
+                    );
+                }),
+        )
+        .run();
 }

@@ -214,6 +214,20 @@ async fn terraform_certificate_is_served_and_shutdown_exits() {
         .all(|a| !a.description.is_empty()));
     assert!(schema.server_capabilities.unwrap().plan_destroy);
 
+    // Protocol 5.10 in full: identity schemas are answered (none announced yet), and
+    // what no part serves answers Unimplemented, which Terraform accepts.
+    let identities = ProviderClient::new(channel.clone())
+        .get_resource_identity_schemas(proto::get_resource_identity_schemas::Request {})
+        .await
+        .expect("GetResourceIdentitySchemas")
+        .into_inner();
+    assert!(identities.identity_schemas.is_empty());
+    let functions = ProviderClient::new(channel.clone())
+        .get_functions(proto::get_functions::Request {})
+        .await
+        .unwrap_err();
+    assert_eq!(functions.code(), tonic::Code::Unimplemented);
+
     // A wrong region is refused, naming the attribute.
     let config = {
         use vcr_provider::tfplugin::{codec, Value};
@@ -442,4 +456,74 @@ async fn upgrade_resource_state_turns_stored_json_into_the_current_schema() {
         1,
         "a broken state is a diagnostic, not a crash"
     );
+}
+
+#[tokio::test]
+async fn registry_url_follows_the_configured_registry() {
+    use vcr_provider::provider::{repository, VcrProvider};
+    use vcr_provider::tfplugin::proto::provider_server::Provider as _;
+    use vcr_provider::tfplugin::server::ProviderService;
+    use vcr_provider::tfplugin::{codec, Value};
+
+    let local = vcr_provider::local::start(vcr_provider::local::LocalConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let settings: std::collections::HashMap<_, _> = local.settings().into_iter().collect();
+    let provider_ty = vcr_provider::provider::config::schema().value_type();
+    let config = Value::from_json(&serde_json::json!({
+        "client_id": settings["VCR_CLIENT_ID"],
+        "client_secret": settings["VCR_CLIENT_SECRET"],
+        "token_url": local.token_url(),
+        "endpoints": {
+            "hcm": local.endpoint_hcm(),
+            "han": local.endpoint_han(),
+            "registry_hcm": "127.0.0.1:5000",
+        },
+        "max_retries": 0,
+    }))
+    .conform(&provider_ty)
+    .unwrap();
+    let service = ProviderService::new(VcrProvider);
+    let configured = service
+        .configure(tonic::Request::new(proto::configure::Request {
+            config: Some(codec::encode(&config)),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        configured.diagnostics.is_empty(),
+        "{:?}",
+        configured.diagnostics
+    );
+
+    let ty = repository::schema().value_type();
+    let planned = Value::from_json(&serde_json::json!({
+        "name": "local-app", "quota_limit_gb": 1, "access_level": "private",
+        "region": "HCM", "force_destroy": false
+    }))
+    .conform(&ty)
+    .unwrap();
+    let applied = service
+        .apply_resource_change(tonic::Request::new(proto::apply_resource_change::Request {
+            type_name: "vcr_repository".into(),
+            planned_state: Some(codec::encode(&planned)),
+            config: Some(codec::encode(&planned)),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
+    let state = codec::decode(applied.new_state.as_ref(), &ty).unwrap();
+    assert_eq!(
+        state.attr("registry_url"),
+        &Value::from("127.0.0.1:5000/100001-local-app"),
+        "the configured registry host, not vCR's"
+    );
+    local.shutdown().await;
 }

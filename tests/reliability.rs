@@ -1,91 +1,35 @@
 //! Faults, lost answers, crashes and load, with a real Terraform against a real
 //! `vcr-local`: whatever happens, no orphan in vCR, no object missing from state, no
-//! duplicate, and a clear error.
+//! duplicate, and a clear error. Scenarios of steps (see `support::steps`) where they
+//! fit; the crash test restarts vcr-local in the middle, so it drives Terraform itself.
 
 mod support;
 
 use std::collections::BTreeSet;
 
+use support::controls::Fault;
 use support::local::LocalVcr;
-use support::Workspace;
+use support::state::State;
+use support::{literal, Action, Scenario, Step, Workspace};
 use vcr_provider::vcr::Region;
-
-fn workspace(local: &LocalVcr) -> Workspace {
-    let mut ws = Workspace::new();
-    local.configure(&mut ws);
-    ws
-}
-
-/// Requests vcr-local received, and how many were answered with each status.
-fn request_figures(local: &LocalVcr) -> (u64, std::collections::BTreeMap<String, u64>) {
-    let (_, counters) = local.local_call("GET", "/_local/requests", None);
-    let mut statuses = std::collections::BTreeMap::new();
-    for r in counters["requests"].as_array().into_iter().flatten() {
-        for (status, n) in r["statuses"].as_object().into_iter().flatten() {
-            *statuses.entry(status.clone()).or_default() += n.as_u64().unwrap_or(0);
-        }
-    }
-    (counters["total"].as_u64().unwrap_or(0), statuses)
-}
-
-fn add_fault(local: &LocalVcr, fault: serde_json::Value) {
-    let (status, body) = local.local_call("POST", "/_local/faults", Some(fault));
-    assert!(status < 300, "fault refused: {body}");
-}
-
-/// The ids of the objects of one type in Terraform's state.
-fn state_ids(ws: &Workspace, resource_type: &str) -> BTreeSet<String> {
-    let show = ws.show_json();
-    let mut ids = BTreeSet::new();
-    for r in show["values"]["root_module"]["resources"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        if r["type"] == resource_type && r["mode"] == "managed" {
-            ids.insert(r["values"]["id"].as_str().unwrap_or("<no id>").to_string());
-        }
-    }
-    ids
-}
-
-fn local_repo_ids(local: &LocalVcr, region: Region) -> Vec<String> {
-    let client = local.client();
-    local
-        .block_on(client.repositories(region).list_all(None, None))
-        .unwrap()
-        .into_iter()
-        .map(|r| r.uuid)
-        .collect()
-}
-
-fn local_user_ids(local: &LocalVcr, region: Region) -> Vec<String> {
-    let client = local.client();
-    local
-        .block_on(client.users(region).list_all(None))
-        .unwrap()
-        .into_iter()
-        .map(|u| u.uuid)
-        .collect()
-}
 
 /// Every object in vcr-local is in the state, every object in the state is in
 /// vcr-local, and there is no duplicate.
-fn assert_state_matches_local(ws: &Workspace, local: &LocalVcr, repos: usize, users: usize) {
-    let in_local = local_repo_ids(local, Region::Hcm);
+fn assert_state_matches_local(state: &State, local: &LocalVcr, repos: usize, users: usize) {
+    let in_local = local.repository_ids(Region::Hcm);
     let set: BTreeSet<String> = in_local.iter().cloned().collect();
     assert_eq!(set.len(), in_local.len(), "duplicate repositories");
     assert_eq!(in_local.len(), repos, "repositories in vcr-local");
     assert_eq!(
-        state_ids(ws, "vcr_repository"),
+        state.ids_of("vcr_repository"),
         set,
         "state and vcr-local disagree on repositories"
     );
-    let in_local = local_user_ids(local, Region::Hcm);
+    let in_local = local.user_ids(Region::Hcm);
     let set: BTreeSet<String> = in_local.iter().cloned().collect();
     assert_eq!(in_local.len(), users, "users in vcr-local");
     assert_eq!(
-        state_ids(ws, "vcr_repository_user"),
+        state.ids_of("vcr_repository_user"),
         set,
         "state and vcr-local disagree on users"
     );
@@ -121,125 +65,117 @@ resource "vcr_repository_user" "u" {{
 #[test]
 fn apply_succeeds_through_throttling_and_gateway_errors() {
     let local = LocalVcr::start();
-    let mut ws = workspace(&local);
-    ws.set_env("VCR_MAX_RETRIES", "8");
-    ws.write_config(&many(100, 50));
-    // A fifth of the API requests are throttled or fail at the gateway, slowly.
-    for (status, fraction) in [(429, 0.08), (502, 0.06), (503, 0.06)] {
-        add_fault(
-            &local,
-            serde_json::json!({"path": "/hcm/v1/*", "status": status, "fraction": fraction, "retryAfter": 1}),
-        );
-    }
-    add_fault(
-        &local,
-        serde_json::json!({"path": "/hcm/v1/*", "delayMs": 20, "fraction": 0.2}),
-    );
-    let run = ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    assert!(
-        run.success(),
-        "apply failed under faults:\n{}",
-        run.output()
-    );
-    let (_, faults) = local.local_call("GET", "/_local/faults", None);
-    let injected: u64 = faults
-        .as_array()
-        .or_else(|| faults["faults"].as_array())
-        .into_iter()
-        .flatten()
-        .filter(|f| f["status"].is_number())
-        .map(|f| f["hits"].as_u64().unwrap_or(0))
-        .sum();
-    assert!(injected >= 20, "faults were injected: {faults}");
-    local.local_call("DELETE", "/_local/faults", None);
-    assert_state_matches_local(&ws, &local, 100, 50);
-    let (total, statuses) = request_figures(&local);
-    // Figures for RELIABILITY.md (shown with --nocapture).
-    println!("faults: {total} API requests, {injected} faults injected, answers by status {statuses:?}, 150 objects, 0 orphans, 0 missing, 0 duplicates");
-    ws.assert_no_changes();
-    ws.destroy();
-    assert_state_matches_local(&ws, &local, 0, 0);
+    Scenario::new(&local)
+        .env("VCR_MAX_RETRIES", "8")
+        .step(
+            Step::apply(many(100, 50))
+                .named("a fifth of the API requests are throttled or fail at the gateway, slowly")
+                .pre(|ctx| {
+                    let controls = ctx.local.controls();
+                    for (status, fraction) in [(429, 0.08), (502, 0.06), (503, 0.06)] {
+                        let fault = Fault::status("/hcm/v1/*", status)
+                            .fraction(fraction)
+                            .retry_after(1);
+                        controls.add_fault(&fault);
+                    }
+                    controls.add_fault(&Fault::delay("/hcm/v1/*", 20).fraction(0.2));
+                })
+                .expect_all(Action::Create)
+                .check(|ctx| {
+                    let controls = ctx.local.controls();
+                    let injected = controls.status_fault_hits();
+                    assert!(injected >= 20, "faults were injected: {:?}", controls.faults());
+                    controls.clear_faults();
+                    assert_state_matches_local(ctx.full_state(), ctx.local, 100, 50);
+                    let requests = controls.requests();
+                    // Figures for RELIABILITY.md (shown with --nocapture).
+                    println!(
+                        "faults: {} API requests, {injected} faults injected, answers by status {:?}, 150 objects, 0 orphans, 0 missing, 0 duplicates",
+                        requests.total,
+                        requests.by_status()
+                    );
+                }),
+        )
+        .run();
 }
 
 #[test]
 fn lost_create_answers_leave_no_orphan() {
     let local = LocalVcr::start();
-    let mut ws = workspace(&local);
-    ws.set_env("TF_LOG", "trace");
-    ws.write_config(&many(3, 2));
-    // vcr-local performs these creates, then drops the connection without answering.
-    add_fault(
-        &local,
-        serde_json::json!({"method": "POST", "path": "/hcm/v1/repository", "dropAfter": true, "times": 2}),
-    );
-    add_fault(
-        &local,
-        serde_json::json!({"method": "POST", "path": "/hcm/v1/user", "dropAfter": true, "times": 1}),
-    );
-    let run = ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    assert!(run.success(), "{}", run.output());
-    assert_state_matches_local(&ws, &local, 3, 2);
-    let (total, statuses) = request_figures(&local);
-    println!("lost answers: 3 dropped create answers, {total} API requests, answers by status {statuses:?}, 5 objects, 0 orphans");
-    ws.assert_no_changes();
-
-    // The user whose answer was lost got a working secret all the same, and no
-    // secret reached the trace log on the way.
-    assert!(
-        run.stderr.contains("the create's answer was lost"),
-        "the recovery is logged"
-    );
-    assert!(!run.output().contains(&local.settings["VCR_CLIENT_SECRET"]));
-    for i in 0..2 {
-        let user = ws.state_values(&format!("vcr_repository_user.u[{i}]"));
-        assert!(
-            !run.output().contains(user["secret"].as_str().unwrap()),
-            "a secret is in the trace"
-        );
-        let (status, body) = local.local_call(
-            "POST",
-            "/_local/hcm/check-login",
-            Some(serde_json::json!({"username": user["backend_name"], "password": user["secret"]})),
-        );
-        assert_eq!(status, 200, "user {i} cannot log in: {body}");
-    }
-    ws.destroy();
-    assert_state_matches_local(&ws, &local, 0, 0);
+    Scenario::new(&local)
+        .step(
+            Step::apply(many(3, 2))
+                .named("vcr-local performs three creates, then drops the connection unanswered")
+                .env("TF_LOG", "trace")
+                .pre(|ctx| {
+                    let controls = ctx.local.controls();
+                    let repos = Fault::drop_answer("POST", "/hcm/v1/repository").times(2);
+                    controls.add_fault(&repos);
+                    controls.add_fault(&Fault::drop_answer("POST", "/hcm/v1/user").times(1));
+                })
+                .expect_all(Action::Create)
+                .check(|ctx| {
+                    assert_state_matches_local(ctx.full_state(), ctx.local, 3, 2);
+                    let requests = ctx.local.controls().requests();
+                    println!(
+                        "lost answers: 3 dropped create answers, {} API requests, answers by status {:?}, 5 objects, 0 orphans",
+                        requests.total,
+                        requests.by_status()
+                    );
+                    let dropped = requests.by_status().get("dropped").copied();
+                    assert_eq!(dropped, Some(3), "every fault dropped an answer");
+                    // The user whose answer was lost got a working secret all the same,
+                    // and no secret reached the trace log on the way.
+                    assert!(
+                        ctx.run("apply").stderr.contains("the create's answer was lost"),
+                        "the recovery is logged"
+                    );
+                    let output = ctx.output();
+                    assert!(!output.contains(&ctx.local.settings["VCR_CLIENT_SECRET"]));
+                    for i in 0..2 {
+                        let address = format!("vcr_repository_user.u[{i}]");
+                        let secret = ctx.attr(&address, "secret");
+                        assert!(!output.contains(&secret), "a secret is in the trace");
+                        let login = ctx.attr(&address, "backend_name");
+                        let controls = ctx.local.controls();
+                        if let Err(why) = controls.check_login(Region::Hcm, &login, &secret) {
+                            panic!("user {i} cannot log in: {why}");
+                        }
+                    }
+                }),
+        )
+        .run();
 }
 
 #[test]
 fn a_name_taken_outside_terraform_is_a_clear_error() {
     let local = LocalVcr::start();
-    let client = local.client();
-    local
-        .block_on(
-            client
-                .repositories(Region::Hcm)
-                .create(&vcr_provider::vcr::CreateRepository {
-                    name: "repo-0000".into(),
-                    is_public: false,
-                    quota_limit_gb: 1,
+    Scenario::new(&local)
+        .keeps_outside_repository(Region::Hcm, "repo-0000")
+        .step(
+            Step::apply(many(1, 0))
+                .pre(|ctx| {
+                    let client = ctx.local.client();
+                    let repo = vcr_provider::vcr::CreateRepository {
+                        name: "repo-0000".into(),
+                        is_public: false,
+                        quota_limit_gb: 1,
+                    };
+                    let repositories = client.repositories(Region::Hcm);
+                    ctx.local.block_on(repositories.create(&repo)).unwrap();
+                })
+                .expect_all(Action::Create)
+                .expect_apply_error(&literal(
+                    "A repository named \"repo-0000\" already exists in HCM",
+                ))
+                .expect_output(&literal("terraform import"))
+                .expect_output(&literal("HCM/repo-0000"))
+                .check(|ctx| {
+                    let ids = ctx.local.repository_ids(Region::Hcm);
+                    assert_eq!(ids.len(), 1, "no second repository");
                 }),
         )
-        .unwrap();
-    let ws = workspace(&local);
-    ws.write_config(&many(1, 0));
-    let run = ws.apply_raw();
-    assert!(!run.success());
-    let out = run.output();
-    assert!(
-        out.contains("A repository named \"repo-0000\" already exists in HCM"),
-        "{out}"
-    );
-    assert!(
-        out.contains("terraform import") && out.contains("HCM/repo-0000"),
-        "{out}"
-    );
-    assert_eq!(
-        local_repo_ids(&local, Region::Hcm).len(),
-        1,
-        "no second repository"
-    );
+        .run();
 }
 
 #[test]
@@ -256,13 +192,10 @@ fn vcr_local_killed_mid_apply_loses_nothing_and_the_next_apply_converges() {
     let start = || LocalVcr::start_with_listen(&listen, &["--data", &data_dir]);
 
     let local = start();
-    let mut ws = workspace(&local);
+    let mut ws = Workspace::against(&local);
     ws.set_env("VCR_MAX_RETRIES", "1");
     ws.write_config(&many(40, 10));
-    add_fault(
-        &local,
-        serde_json::json!({"path": "/hcm/v1/*", "delayMs": 150}),
-    );
+    local.controls().add_fault(&Fault::delay("/hcm/v1/*", 150));
     let apply = std::thread::scope(|scope| {
         let apply = scope.spawn(|| {
             ws.run(&[
@@ -275,7 +208,7 @@ fn vcr_local_killed_mid_apply_loses_nothing_and_the_next_apply_converges() {
         });
         // Kill vcr-local (SIGKILL) once part of the apply is acknowledged.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while local_repo_ids(&local, Region::Hcm).len() < 8 {
+        while local.repository_ids(Region::Hcm).len() < 8 {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the apply made no progress"
@@ -292,7 +225,7 @@ fn vcr_local_killed_mid_apply_loses_nothing_and_the_next_apply_converges() {
     drop(local);
 
     let local = start();
-    let acknowledged = local_repo_ids(&local, Region::Hcm).len();
+    let acknowledged = local.repository_ids(Region::Hcm).len();
     println!("crash: vcr-local killed with SIGKILL after {acknowledged} repositories were acknowledged; all of them were still there after the restart");
     assert!(
         acknowledged >= 8,
@@ -301,34 +234,26 @@ fn vcr_local_killed_mid_apply_loses_nothing_and_the_next_apply_converges() {
     let run = ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
     assert!(run.success(), "the next apply converges:\n{}", run.output());
     ws.assert_no_changes();
-    assert_state_matches_local(&ws, &local, 40, 10);
+    assert_state_matches_local(&ws.state(), &local, 40, 10);
     ws.destroy();
-    assert_state_matches_local(&ws, &local, 0, 0);
+    assert_state_matches_local(&ws.state(), &local, 0, 0);
 }
 
 #[test]
 fn five_hundred_resources_at_parallelism_32() {
     let local = LocalVcr::start();
-    let ws = workspace(&local);
-    ws.write_config(&many(400, 100));
-    ws.must(&[
-        "apply",
-        "-auto-approve",
-        "-no-color",
-        "-input=false",
-        "-parallelism=32",
-    ]);
-    assert_state_matches_local(&ws, &local, 400, 100);
-    let (total, _) = request_figures(&local);
-    println!("load: 500 objects applied at -parallelism=32 with {total} API requests");
-    let plan = ws.run(&["plan", "-detailed-exitcode", "-no-color", "-parallelism=32"]);
-    assert_eq!(plan.code, 0, "{}", plan.output());
-    ws.must(&[
-        "destroy",
-        "-auto-approve",
-        "-no-color",
-        "-input=false",
-        "-parallelism=32",
-    ]);
-    assert_state_matches_local(&ws, &local, 0, 0);
+    Scenario::new(&local)
+        .args(&["-parallelism=32"])
+        .step(
+            Step::apply(many(400, 100))
+                .expect_all(Action::Create)
+                .check(|ctx| {
+                    assert_state_matches_local(ctx.full_state(), ctx.local, 400, 100);
+                    let total = ctx.local.controls().requests().total;
+                    println!(
+                        "load: 500 objects applied at -parallelism=32 with {total} API requests"
+                    );
+                }),
+        )
+        .run();
 }

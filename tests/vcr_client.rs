@@ -133,27 +133,26 @@ async fn repository_calls() {
     assert_eq!(repos.list_all(None, None).await.unwrap().len(), 1);
 }
 
+/// What vcr-local refuses at create, and the words of its refusal.
+const REPOSITORY_RULES: &[(&str, u64, &str)] = &[
+    ("short", 1, "6 to 20 characters"),
+    ("UpperCase", 1, "6 to 20 characters"),
+    ("-leading", 1, "6 to 20 characters"),
+    ("has.dot", 1, "6 to 20 characters"),
+    ("a-name-that-is-too-long", 1, "6 to 20 characters"),
+    ("valid-name", 0, "at least 1"),
+];
+
 #[tokio::test]
 async fn repository_rules_are_enforced_with_messages() {
     let srv = server().await;
     let c = client(&srv);
     let repos = c.repositories(Region::Hcm);
-    for bad in [
-        "short",
-        "UpperCase",
-        "-leading",
-        "has.dot",
-        "a-name-that-is-too-long",
-    ] {
-        let err = repos.create(&repo(bad, 1)).await.unwrap_err();
-        assert!(matches!(err, VcrError::Invalid { .. }), "{bad}: {err}");
-        assert!(
-            err.to_string().contains("6 to 20 characters"),
-            "{bad}: {err}"
-        );
+    for &(name, quota, says) in REPOSITORY_RULES {
+        let err = repos.create(&repo(name, quota)).await.unwrap_err();
+        assert!(matches!(err, VcrError::Invalid { .. }), "{name}: {err}");
+        assert!(err.to_string().contains(says), "{name}: {err}");
     }
-    let err = repos.create(&repo("valid-name", 0)).await.unwrap_err();
-    assert!(err.to_string().contains("at least 1"), "{err}");
     repos.create(&repo("valid-name", 1)).await.unwrap();
     let err = repos.create(&repo("valid-name", 1)).await.unwrap_err();
     assert!(err.is_conflict(), "{err}");
@@ -331,43 +330,59 @@ async fn user_calls() {
     assert!(repos.list_users(&app.uuid).await.unwrap().is_empty());
 
     // Bad references are refused with a message.
-    let err = users
-        .set_permissions(
-            &u.uuid,
-            &[PermissionRequest {
-                repo_id: "repo-missing".into(),
-                policy_ids: pull_only.clone(),
-            }],
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, VcrError::Invalid { .. }), "{err}");
-    let err = users
-        .create(&CreateUser {
-            name: "ci-user1".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert!(err.is_conflict(), "{err}");
-    let err = users
-        .create(&CreateUser {
-            name: "bad name!".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("6 to 14 characters"), "{err}");
+    let refused: [(&str, Result<(), VcrError>, IsExpected); 3] = [
+        (
+            "a permission on a missing repository",
+            users
+                .set_permissions(
+                    &u.uuid,
+                    &[PermissionRequest {
+                        repo_id: "repo-missing".into(),
+                        policy_ids: pull_only.clone(),
+                    }],
+                )
+                .await,
+            |e| matches!(e, VcrError::Invalid { .. }),
+        ),
+        (
+            "a taken name",
+            users.create(&user_named("ci-user1")).await.map(drop),
+            VcrError::is_conflict,
+        ),
+        (
+            "a bad name",
+            users.create(&user_named("bad name!")).await.map(drop),
+            |e| e.to_string().contains("6 to 14 characters"),
+        ),
+    ];
+    for (what, result, expected) in refused {
+        let err = result.expect_err(what);
+        assert!(expected(&err), "{what}: {err}");
+    }
 
     users.delete(&u.uuid).await.unwrap();
     assert!(users.find_by_id(&u.uuid).await.unwrap().is_none());
-    assert!(users.delete(&u.uuid).await.unwrap_err().is_not_found());
-    assert!(users.enable(&u.uuid).await.unwrap_err().is_not_found());
-    assert!(users
-        .refresh_secret(&u.uuid)
-        .await
-        .unwrap_err()
-        .is_not_found());
+    let after_delete = [
+        ("delete", users.delete(&u.uuid).await.map(drop)),
+        ("enable", users.enable(&u.uuid).await.map(drop)),
+        ("refresh", users.refresh_secret(&u.uuid).await.map(drop)),
+    ];
+    for (call, result) in after_delete {
+        assert!(
+            result.unwrap_err().is_not_found(),
+            "{call} of a deleted user"
+        );
+    }
+}
+
+/// Whether an error is the one a table row expects.
+type IsExpected = fn(&VcrError) -> bool;
+
+fn user_named(name: &str) -> CreateUser {
+    CreateUser {
+        name: name.into(),
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
@@ -615,161 +630,218 @@ async fn wrong_credentials_are_an_auth_error() {
     assert!(!format!("{err:?}{err}").contains("not-the-secret"));
 }
 
+/// A call the retry table makes.
+#[derive(Debug, Clone, Copy)]
+enum Call {
+    ListRepositories,
+    CreateRepository(&'static str),
+    CreateUser(&'static str),
+    RefreshSecret,
+}
+
+impl Call {
+    async fn run(self, c: &vcr_provider::vcr::Client, user_id: &str) -> Result<(), VcrError> {
+        let (repos, users) = (c.repositories(Region::Hcm), c.users(Region::Hcm));
+        match self {
+            Call::ListRepositories => repos.list(&ListRepositories::default()).await.map(drop),
+            Call::CreateRepository(name) => repos.create(&repo(name, 1)).await.map(drop),
+            Call::CreateUser(name) => users.create(&user_named(name)).await.map(drop),
+            Call::RefreshSecret => users.refresh_secret(user_id).await.map(drop),
+        }
+    }
+}
+
+/// What vcr-local counted for the call's path afterwards.
+enum Counted {
+    Tries(u64),
+    Statuses(serde_json::Value),
+}
+
+/// One retry case: a fault on a path, a call, its outcome and the tries it took.
+struct RetryCase {
+    what: &'static str,
+    fault: serde_json::Value,
+    call: Call,
+    ok: Option<IsExpected>,
+    method: &'static str,
+    path: &'static str,
+    counted: Counted,
+}
+
+const REPOS: &str = "/hcm/v1/repository";
+const USERS: &str = "/hcm/v1/user";
+const REFRESH: &str = "/hcm/v1/user/{user}/refresh";
+
+fn retry_cases() -> Vec<RetryCase> {
+    use Call::*;
+    use Counted::*;
+    let fault = |method: &str, path: &str, extra: serde_json::Value| {
+        let mut rule = json!({"method": method, "path": path});
+        rule.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        rule
+    };
+    let case = |what, fault, call, ok, method, path, counted| RetryCase {
+        what,
+        fault,
+        call,
+        ok,
+        method,
+        path,
+        counted,
+    };
+    vec![
+        case(
+            "a 503 twice on a GET is retried",
+            fault("GET", REPOS, json!({"status": 503, "times": 2})),
+            ListRepositories,
+            None,
+            "GET",
+            REPOS,
+            Statuses(json!({"503": 2, "200": 1})),
+        ),
+        case(
+            "a lasting 502 ends after max_retries (3): four tries",
+            fault("GET", REPOS, json!({"status": 502})),
+            ListRepositories,
+            Some(|e| matches!(e, VcrError::Server { status: 502, .. })),
+            "GET",
+            REPOS,
+            Tries(4),
+        ),
+        case(
+            "a 500 is not retried, even on an idempotent call",
+            fault("GET", REPOS, json!({"status": 500, "times": 1})),
+            ListRepositories,
+            Some(|e| matches!(e, VcrError::Server { status: 500, .. })),
+            "GET",
+            REPOS,
+            Tries(1),
+        ),
+        case(
+            "a dropped answer to an idempotent call is resent",
+            fault("GET", REPOS, json!({"dropAfter": true, "times": 1})),
+            ListRepositories,
+            None,
+            "GET",
+            REPOS,
+            Statuses(json!({"dropped": 1, "200": 1})),
+        ),
+        case(
+            "a create answered 500 is not resent",
+            fault("POST", REPOS, json!({"status": 500, "times": 1})),
+            CreateRepository("first-try"),
+            Some(|e| matches!(e, VcrError::Server { status: 500, .. })),
+            "POST",
+            REPOS,
+            Tries(1),
+        ),
+        case(
+            "a create answered 503 is not resent (a gateway may answer after the create)",
+            fault("POST", REPOS, json!({"status": 503, "times": 1})),
+            CreateRepository("first-try"),
+            Some(|e| matches!(e, VcrError::Server { status: 503, .. })),
+            "POST",
+            REPOS,
+            Tries(1),
+        ),
+        case(
+            "a create whose answer is lost is not resent: a transport error, maybe sent",
+            fault("POST", REPOS, json!({"dropAfter": true, "times": 1})),
+            CreateRepository("first-try"),
+            Some(|e| {
+                matches!(
+                    e,
+                    VcrError::Transport {
+                        not_sent: false,
+                        ..
+                    }
+                )
+            }),
+            "POST",
+            REPOS,
+            Tries(1),
+        ),
+        case(
+            "refreshing a secret is a GET that changes state: not resent",
+            fault("GET", REFRESH, json!({"status": 503, "times": 1})),
+            RefreshSecret,
+            Some(|_| true),
+            "GET",
+            REFRESH,
+            Tries(1),
+        ),
+        case(
+            "a 429 is a refusal: nothing was created, so even a create is sent again",
+            fault("POST", USERS, json!({"status": 429, "times": 1})),
+            CreateUser("second-one"),
+            None,
+            "POST",
+            USERS,
+            Statuses(json!({"429": 1, "200": 1})),
+        ),
+    ]
+}
+
 #[tokio::test]
-async fn rate_limit_and_unavailable_are_retried() {
+async fn retries_follow_idempotency() {
     let srv = server().await;
     let c = client(&srv);
+    let users = c.users(Region::Hcm);
+    users.create(&user_named("rotating")).await.unwrap();
+    let user = users.find_by_name("rotating").await.unwrap().unwrap().uuid;
+    for case in retry_cases() {
+        clear_faults(&srv).await;
+        reset_counts(&srv).await;
+        let with_user = |text: &str| text.replace("{user}", &user);
+        let mut rule = case.fault.clone();
+        rule["path"] = json!(with_user(rule["path"].as_str().unwrap()));
+        fault(&srv, rule).await;
+        let result = case.call.run(&c, &user).await;
+        match (case.ok, result) {
+            (None, Ok(())) => {}
+            (Some(expected), Err(e)) => assert!(expected(&e), "{}: {e:?}", case.what),
+            (_, other) => panic!("{}: {other:?}", case.what),
+        }
+        let (tries, statuses) = count(&srv, case.method, &with_user(case.path)).await;
+        match case.counted {
+            Counted::Tries(n) => assert_eq!(tries, n, "{}", case.what),
+            Counted::Statuses(s) => assert_eq!(statuses, s, "{}", case.what),
+        }
+    }
+    // The lost create made its repository, once; the throttled one made its user.
     let repos = c.repositories(Region::Hcm);
-    let path = "/hcm/v1/repository";
+    assert_eq!(
+        repos.list_all(Some("first-try"), None).await.unwrap().len(),
+        1
+    );
+    assert_eq!(users.list_all(Some("second-one")).await.unwrap().len(), 1);
+}
 
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let srv = server().await;
+    let c = client(&srv);
     fault(
         &srv,
-        json!({"method": "GET", "path": path, "status": 429, "retryAfter": 1, "times": 1}),
+        json!({"method": "GET", "path": REPOS, "status": 429, "retryAfter": 1, "times": 1}),
     )
     .await;
     let started = Instant::now();
-    repos.list(&ListRepositories::default()).await.unwrap();
+    c.repositories(Region::Hcm)
+        .list(&ListRepositories::default())
+        .await
+        .unwrap();
     assert!(
         started.elapsed() >= Duration::from_millis(950),
         "Retry-After honoured: {:?}",
         started.elapsed()
     );
     assert_eq!(
-        count(&srv, "GET", path).await.1,
+        count(&srv, "GET", REPOS).await.1,
         json!({"429": 1, "200": 1})
     );
-
-    reset_counts(&srv).await;
-    fault(
-        &srv,
-        json!({"method": "GET", "path": path, "status": 503, "times": 2}),
-    )
-    .await;
-    repos.list(&ListRepositories::default()).await.unwrap();
-    assert_eq!(
-        count(&srv, "GET", path).await.1,
-        json!({"503": 2, "200": 1})
-    );
-
-    // Bounded by max_retries (3): four tries, then the error.
-    reset_counts(&srv).await;
-    fault(&srv, json!({"method": "GET", "path": path, "status": 502})).await;
-    let err = repos.list(&ListRepositories::default()).await.unwrap_err();
-    assert!(matches!(err, VcrError::Server { status: 502, .. }), "{err}");
-    assert_eq!(count(&srv, "GET", path).await.0, 4);
-    clear_faults(&srv).await;
-
-    // A 500 is not retried, even on an idempotent call.
-    reset_counts(&srv).await;
-    fault(
-        &srv,
-        json!({"method": "GET", "path": path, "status": 500, "times": 1}),
-    )
-    .await;
-    assert!(matches!(
-        repos.list(&ListRepositories::default()).await.unwrap_err(),
-        VcrError::Server { status: 500, .. }
-    ));
-    assert_eq!(count(&srv, "GET", path).await.0, 1);
-
-    // A dropped answer to an idempotent call is resent.
-    reset_counts(&srv).await;
-    fault(
-        &srv,
-        json!({"method": "GET", "path": path, "dropAfter": true, "times": 1}),
-    )
-    .await;
-    repos.list(&ListRepositories::default()).await.unwrap();
-    assert_eq!(
-        count(&srv, "GET", path).await.1,
-        json!({"dropped": 1, "200": 1})
-    );
-}
-
-#[tokio::test]
-async fn creates_that_may_have_reached_the_server_are_not_resent() {
-    let srv = server().await;
-    let c = client(&srv);
-    let repos = c.repositories(Region::Hcm);
-    let users = c.users(Region::Hcm);
-    let path = "/hcm/v1/repository";
-
-    fault(
-        &srv,
-        json!({"method": "POST", "path": path, "status": 500, "times": 1}),
-    )
-    .await;
-    let err = repos.create(&repo("first-try", 1)).await.unwrap_err();
-    assert!(matches!(err, VcrError::Server { status: 500, .. }), "{err}");
-    assert_eq!(count(&srv, "POST", path).await.0, 1);
-
-    reset_counts(&srv).await;
-    fault(
-        &srv,
-        json!({"method": "POST", "path": path, "status": 503, "times": 1}),
-    )
-    .await;
-    let err = repos.create(&repo("first-try", 1)).await.unwrap_err();
-    assert!(matches!(err, VcrError::Server { status: 503, .. }), "{err}");
-    assert_eq!(count(&srv, "POST", path).await.0, 1);
-
-    // The server performs the create, then the connection drops: the client
-    // reports a transport error and does not resend; the repository exists.
-    reset_counts(&srv).await;
-    fault(
-        &srv,
-        json!({"method": "POST", "path": path, "dropAfter": true, "times": 1}),
-    )
-    .await;
-    let err = repos.create(&repo("first-try", 1)).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            VcrError::Transport {
-                not_sent: false,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(count(&srv, "POST", path).await.0, 1);
-    assert_eq!(
-        repos.list_all(Some("first-try"), None).await.unwrap().len(),
-        1
-    );
-
-    // Refreshing a secret is a GET that changes state: not resent either.
-    users
-        .create(&CreateUser {
-            name: "rotating".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let u = users.find_by_name("rotating").await.unwrap().unwrap();
-    let refresh = format!("/hcm/v1/user/{}/refresh", u.uuid);
-    fault(
-        &srv,
-        json!({"method": "GET", "path": refresh, "status": 503, "times": 1}),
-    )
-    .await;
-    assert!(users.refresh_secret(&u.uuid).await.is_err());
-    assert_eq!(count(&srv, "GET", &refresh).await.0, 1);
-    fault(
-        &srv,
-        json!({"method": "POST", "path": "/hcm/v1/user", "status": 429, "times": 1}),
-    )
-    .await;
-    // A 429 is a refusal: nothing was created, so even a create is sent again.
-    users
-        .create(&CreateUser {
-            name: "second-one".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("a throttled create is resent");
-    assert_eq!(count(&srv, "POST", "/hcm/v1/user").await.0, 3);
-    assert_eq!(users.list_all(Some("second-one")).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -831,6 +903,9 @@ async fn a_create_that_never_reached_the_server_is_resent() {
         matches!(err, VcrError::Transport { not_sent: true, .. }),
         "{err:?}"
     );
+    // The cause is kept as it came, not flattened to text.
+    let cause = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<reqwest::Error>());
+    assert!(cause.is_some_and(reqwest::Error::is_connect), "{err:?}");
 }
 
 fn free_port() -> u16 {

@@ -1,10 +1,11 @@
 //! The `provider "vcr"` block: its schema, environment fallbacks, and the settings
 //! every resource works from.
 
-use crate::tfplugin::schema::rules;
+use crate::tfplugin::validators::{one_of, whole_at_least};
 use crate::tfplugin::{
-    Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type, Value,
+    Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type, Validator, Value,
 };
+use crate::vcr::Region;
 
 /// The regions vCR runs in, as users write them.
 pub const REGIONS: &[&str] = &["HCM", "HAN"];
@@ -19,9 +20,9 @@ pub fn schema() -> Schema {
                 Attribute::optional(
                     "region",
                     Type::String,
-                    "The region resources live in when they do not set their own: `HCM` (Ho Chi Minh, the default) or `HAN` (Hanoi). Environment variable: `VCR_REGION`.",
+                    "The region resources live in when they do not set their own: `HCM` (Ho Chi Minh) or `HAN` (Hanoi). Defaults to `HCM`. Environment variable: `VCR_REGION`.",
                 )
-                .validate(rules::one_of(REGIONS)),
+                .validate(one_of(REGIONS)),
             )
             .attribute(Attribute::optional(
                 "client_id",
@@ -42,28 +43,28 @@ pub fn schema() -> Schema {
                     Type::String,
                     "IAM token endpoint. Defaults to VNG Cloud's IAM; set it to use `vcr-local`. Environment variable: `VCR_TOKEN_URL`.",
                 )
-                .validate(http_url),
+                .validate(http_url()),
             )
             .attribute(
                 Attribute::optional(
                     "max_retries",
                     Type::Number,
-                    "How many times a throttled (429) or unavailable (502, 503, 504) API call is retried, with exponential backoff. Defaults to 5. Environment variable: `VCR_MAX_RETRIES`.",
+                    "How many times a throttled (429) or unavailable (502, 503, 504) API call is retried, with exponential backoff. Defaults to `5`. Environment variable: `VCR_MAX_RETRIES`.",
                 )
-                .validate(rules::whole_at_least(0)),
+                .validate(whole_at_least(0)),
             )
             .block(
                 NestedBlock::new(
                     "endpoints",
                     Nesting::Single,
-                    Block::new("Base URLs of the vCR API per region, to override the defaults (for example to use `vcr-local`).")
+                    Block::new("Where vCR is reached, per region: the API's base URL and the Docker registry's host, to override the defaults (for example to use `vcr-local`).")
                         .attribute(
                             Attribute::optional(
                                 "hcm",
                                 Type::String,
                                 "Base URL of the vCR API in HCM. Environment variable: `VCR_ENDPOINT_HCM`.",
                             )
-                            .validate(http_url),
+                            .validate(http_url()),
                         )
                         .attribute(
                             Attribute::optional(
@@ -71,7 +72,23 @@ pub fn schema() -> Schema {
                                 Type::String,
                                 "Base URL of the vCR API in HAN. Environment variable: `VCR_ENDPOINT_HAN`.",
                             )
-                            .validate(http_url),
+                            .validate(http_url()),
+                        )
+                        .attribute(
+                            Attribute::optional(
+                                "registry_hcm",
+                                Type::String,
+                                "The Docker registry host in HCM, as `docker login` and image names use it (`host` or `host:port`, no scheme); `registry_url` and the docker commands in outputs are built from it. Defaults to `vcr.vngcloud.vn`. Environment variable: `VCR_REGISTRY_HCM`.",
+                            )
+                            .validate(registry_host()),
+                        )
+                        .attribute(
+                            Attribute::optional(
+                                "registry_han",
+                                Type::String,
+                                "The Docker registry host in HAN (`host` or `host:port`, no scheme). Defaults to `vcr-han.vngcloud.vn`. Environment variable: `VCR_REGISTRY_HAN`.",
+                            )
+                            .validate(registry_host()),
                         ),
                 )
                 .max_items(1),
@@ -79,12 +96,91 @@ pub fn schema() -> Schema {
     )
 }
 
-fn http_url(v: &Value) -> Result<(), String> {
-    match v.as_str() {
+fn http_url() -> Validator {
+    Validator::new("An `http://` or `https://` URL.", |v| match v.as_str() {
         Some(s) if s.starts_with("http://") || s.starts_with("https://") => Ok(()),
         Some(s) => Err(format!("must be an http:// or https:// URL; got {s:?}.")),
         None => Ok(()),
+    })
+}
+
+/// Why `text` is not a registry host (`host` or `host:port`), if it is not.
+fn registry_host_rule(text: &str) -> Result<(), String> {
+    let rule = "must be a registry host, `host` or `host:port`, without scheme or path";
+    if text.contains("://") {
+        return Err(format!(
+            "{rule}; {text:?} has a scheme (drop the \"http://\")."
+        ));
     }
+    let (host, port) = match text.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (text, None),
+    };
+    let bad_host = host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    let bad_port = port.is_some_and(|p| p.parse::<u16>().map_or(true, |n| n == 0));
+    if bad_host || bad_port {
+        return Err(format!("{rule}; got {text:?}."));
+    }
+    Ok(())
+}
+
+fn registry_host() -> Validator {
+    Validator::new("A host or `host:port`, without scheme.", |v| {
+        match v.as_str() {
+            Some(s) => registry_host_rule(s),
+            None => Ok(()),
+        }
+    })
+}
+
+fn text(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string).filter(|s| !s.is_empty())
+}
+
+fn region_rule(text: &str) -> Result<(), String> {
+    match REGIONS.contains(&text) {
+        true => Ok(()),
+        false => Err(format!("must be one of \"HCM\", \"HAN\"; got {text:?}.")),
+    }
+}
+
+fn retries_rule(text: &str) -> Result<(), String> {
+    match text.trim().parse::<u32>() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!(
+            "must be a whole number of at least 0; got {text:?}."
+        )),
+    }
+}
+
+/// A setting from the environment variable `var`, checked by `rule`; `default` when
+/// unset. A value that breaks the rule is an error naming the variable (no attribute
+/// path: the value is not in the configuration).
+fn from_env(
+    var: &str,
+    value: Option<String>,
+    default: String,
+    rule: fn(&str) -> Result<(), String>,
+    diags: &mut Diagnostics,
+) -> String {
+    let Some(value) = value else {
+        return default;
+    };
+    if let Err(why) = rule(&value) {
+        let attribute = match var.trim_start_matches("VCR_").to_ascii_lowercase() {
+            a if a.starts_with("registry_") => format!("endpoints {{ {a} }}"),
+            a => a,
+        };
+        diags.push(Diagnostic::error(
+            format!("Invalid environment variable {var}"),
+            format!("{var} {why} Fix or unset it, or set {attribute} in the provider block."),
+        ));
+        return default;
+    }
+    value
 }
 
 /// The provider's settings after environment fallbacks. Credentials may be missing:
@@ -97,6 +193,8 @@ pub struct Settings {
     pub token_url: Option<String>,
     pub endpoint_hcm: Option<String>,
     pub endpoint_han: Option<String>,
+    /// The docker registry host per region, in [`Region::ALL`] order.
+    pub registry_hosts: [String; 2],
     pub max_retries: u32,
 }
 
@@ -109,6 +207,7 @@ impl std::fmt::Debug for Settings {
             .field("token_url", &self.token_url)
             .field("endpoint_hcm", &self.endpoint_hcm)
             .field("endpoint_han", &self.endpoint_han)
+            .field("registry_hosts", &self.registry_hosts)
             .field("max_retries", &self.max_retries)
             .finish()
     }
@@ -121,60 +220,70 @@ impl Settings {
         config: &Value,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings, Diagnostics> {
-        let text = |v: &Value| v.as_str().map(str::to_string).filter(|s| !s.is_empty());
-        let pick =
-            |attr: &Value, var: &str| text(attr).or_else(|| env(var).filter(|s| !s.is_empty()));
+        let env = |var: &str| env(var).filter(|s| !s.is_empty());
+        let pick = |attr: &Value, var: &str| text(attr).or_else(|| env(var));
         let endpoints = config.attr("endpoints");
         let mut diags = Diagnostics::new();
-
-        let region = match text(config.attr("region")) {
-            Some(r) => r,
-            None => match env("VCR_REGION").filter(|s| !s.is_empty()) {
-                Some(r) if REGIONS.contains(&r.as_str()) => r,
-                Some(r) => {
-                    // No attribute path: the value is not in the configuration.
-                    diags.push(Diagnostic::error(
-                        "Invalid environment variable VCR_REGION",
-                        format!("VCR_REGION must be one of \"HCM\", \"HAN\"; got {r:?}. Fix or unset it, or set region in the provider block."),
-                    ));
-                    r
-                }
-                None => "HCM".to_string(),
-            },
-        };
-        let max_retries = match config
-            .attr("max_retries")
-            .as_number()
-            .and_then(|n| n.as_i64())
-        {
-            Some(n) => n.clamp(0, 100) as u32,
-            None => match env("VCR_MAX_RETRIES").filter(|s| !s.is_empty()) {
-                None => DEFAULT_MAX_RETRIES,
-                Some(s) => match s.trim().parse::<u32>() {
-                    Ok(n) => n.min(100),
-                    Err(_) => {
-                        diags.push(Diagnostic::error(
-                            "Invalid environment variable VCR_MAX_RETRIES",
-                            format!("VCR_MAX_RETRIES must be a whole number of at least 0; got {s:?}. Fix or unset it, or set max_retries in the provider block."),
-                        ));
-                        DEFAULT_MAX_RETRIES
-                    }
-                },
-            },
+        let registry = |region: Region, attr: &str, var: &str, diags: &mut Diagnostics| {
+            let default = region.registry_host().to_string();
+            match text(endpoints.attr(attr)) {
+                Some(host) => host,
+                None => from_env(var, env(var), default, registry_host_rule, diags),
+            }
         };
         let settings = Settings {
-            region,
+            region: match text(config.attr("region")) {
+                Some(r) => r,
+                None => from_env(
+                    "VCR_REGION",
+                    env("VCR_REGION"),
+                    "HCM".into(),
+                    region_rule,
+                    &mut diags,
+                ),
+            },
             client_id: pick(config.attr("client_id"), "VCR_CLIENT_ID"),
             client_secret: pick(config.attr("client_secret"), "VCR_CLIENT_SECRET"),
             token_url: pick(config.attr("token_url"), "VCR_TOKEN_URL"),
             endpoint_hcm: pick(endpoints.attr("hcm"), "VCR_ENDPOINT_HCM"),
             endpoint_han: pick(endpoints.attr("han"), "VCR_ENDPOINT_HAN"),
-            max_retries,
+            registry_hosts: [
+                registry(Region::Hcm, "registry_hcm", "VCR_REGISTRY_HCM", &mut diags),
+                registry(Region::Han, "registry_han", "VCR_REGISTRY_HAN", &mut diags),
+            ],
+            max_retries: match config
+                .attr("max_retries")
+                .as_number()
+                .and_then(|n| n.as_i64())
+            {
+                Some(n) => n.clamp(0, 100) as u32,
+                None => {
+                    let default = DEFAULT_MAX_RETRIES.to_string();
+                    from_env(
+                        "VCR_MAX_RETRIES",
+                        env("VCR_MAX_RETRIES"),
+                        default,
+                        retries_rule,
+                        &mut diags,
+                    )
+                    .trim()
+                    .parse::<u32>()
+                    .map_or(DEFAULT_MAX_RETRIES, |n| n.min(100))
+                }
+            },
         };
         if diags.has_errors() {
             Err(diags)
         } else {
             Ok(settings)
+        }
+    }
+
+    /// The docker registry host of a region: `endpoints`, the environment, or vCR's.
+    pub fn registry_host(&self, region: Region) -> &str {
+        match region {
+            Region::Hcm => &self.registry_hosts[0],
+            Region::Han => &self.registry_hosts[1],
         }
     }
 
@@ -258,6 +367,56 @@ mod tests {
         assert!(
             err.0[0].path.is_none(),
             "not an attribute of the configuration"
+        );
+    }
+
+    #[test]
+    fn registry_hosts_default_to_vcr_and_follow_block_then_environment() {
+        let s = Settings::resolve(&Value::Null, env(&[])).unwrap();
+        assert_eq!(s.registry_host(Region::Hcm), "vcr.vngcloud.vn");
+        assert_eq!(s.registry_host(Region::Han), "vcr-han.vngcloud.vn");
+
+        let s = Settings::resolve(
+            &config(serde_json::json!({"endpoints": {"registry_han": "127.0.0.1:5001"}})),
+            env(&[
+                ("VCR_REGISTRY_HCM", "127.0.0.1:5000"),
+                ("VCR_REGISTRY_HAN", "ignored:1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.registry_host(Region::Hcm), "127.0.0.1:5000");
+        assert_eq!(s.registry_host(Region::Han), "127.0.0.1:5001");
+
+        let err = Settings::resolve(&Value::Null, env(&[("VCR_REGISTRY_HCM", "http://x:5000")]))
+            .unwrap_err();
+        assert_eq!(
+            err.0[0].summary,
+            "Invalid environment variable VCR_REGISTRY_HCM"
+        );
+        assert!(
+            err.0[0].detail.contains("endpoints { registry_hcm }"),
+            "{}",
+            err.0[0].detail
+        );
+    }
+
+    #[test]
+    fn registry_hosts_are_checked_in_the_block() {
+        for bad in ["http://127.0.0.1:5000", "host/path", "host:0", "host:x", ""] {
+            assert!(registry_host_rule(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["vcr.vngcloud.vn", "127.0.0.1:5000", "localhost:5001"] {
+            assert!(registry_host_rule(good).is_ok(), "{good:?} refused");
+        }
+        let diags = schema().block.validate_config(
+            &config(serde_json::json!({"endpoints": {"registry_hcm": "https://r"}})),
+            &crate::tfplugin::AttributePath::default(),
+        );
+        assert_eq!(diags.0.len(), 1);
+        assert!(
+            diags.0[0].summary.contains("registry_hcm"),
+            "{:?}",
+            diags.0[0]
         );
     }
 

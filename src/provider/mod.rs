@@ -4,6 +4,7 @@
 pub mod config;
 pub mod errors;
 pub mod expiry;
+pub mod model;
 pub mod recovery;
 pub mod repository;
 pub mod repository_data;
@@ -11,11 +12,9 @@ pub mod repository_user;
 pub mod repository_user_data;
 pub mod validators;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 
-use crate::tfplugin::{self, AnyDataSource, AnyResource, Diagnostic, Diagnostics, Schema, Value};
+use crate::tfplugin::{self, Components, ConfigureRequest, Diagnostic, Diagnostics, Schema, Value};
 use crate::vcr::{Client, ClientConfig, Policy, Region, Secret};
 use config::Settings;
 
@@ -81,6 +80,11 @@ impl ProviderData {
         .map(Vec::as_slice)
     }
 
+    /// The docker registry host of a region (`endpoints`, or vCR's own).
+    pub fn registry_host(&self, region: Region) -> &str {
+        self.settings.registry_host(region)
+    }
+
     /// The region of an object: its own `region` attribute, else the provider's.
     pub fn region(&self, configured: Option<&str>) -> Result<Region, Diagnostics> {
         let code = configured.unwrap_or(&self.settings.region);
@@ -107,35 +111,12 @@ pub fn plan_default_region(data: Option<&ProviderData>, plan: &mut tfplugin::Pla
     }
 }
 
-/// The `region` of every data source: where to look, the provider's by default.
-pub fn lookup_region_attribute() -> tfplugin::Attribute {
-    tfplugin::Attribute::optional_computed(
-        "region",
-        tfplugin::Type::String,
-        "The region to look in, `HCM` or `HAN`; defaults to the provider's region.",
-    )
-    .validate(tfplugin::schema::rules::one_of(config::REGIONS))
-}
-
-/// The rule of the lookup data sources: exactly one of `id` and `name`.
-pub fn exactly_one_of_id_and_name(config: &Value) -> Diagnostics {
-    let (id, name) = (config.attr("id"), config.attr("name"));
-    if id.is_unknown() || name.is_unknown() || id.is_null() != name.is_null() {
-        return Diagnostics::new();
-    }
-    if id.is_null() {
-        Diagnostic::error(
-            "Missing id or name",
-            "Set one of \"id\" and \"name\" to say which object to look up.",
-        )
-        .into()
-    } else {
-        Diagnostic::invalid_attribute(
-            tfplugin::AttributePath::root("name"),
-            "set only one of \"id\" and \"name\", not both.",
-        )
-        .into()
-    }
+/// The `region` argument of the data sources: where to look, the provider's region
+/// by default.
+pub fn lookup_region(a: tfplugin::Attribute) -> tfplugin::Attribute {
+    a.with_mode(tfplugin::Mode::OptionalComputed)
+        .note("Where to look; defaults to the provider's region.")
+        .validate(tfplugin::validators::one_of(config::REGIONS))
 }
 
 /// An import id: `<id or name>`, optionally prefixed by a region, `HAN/<id or name>`.
@@ -185,32 +166,37 @@ impl tfplugin::Provider for VcrProvider {
         config::schema()
     }
 
-    async fn configure(&self, config: &Value) -> Result<(ProviderData, Diagnostics), Diagnostics> {
-        let settings = Settings::resolve(config, |k| std::env::var(k).ok())?;
+    async fn configure(
+        &self,
+        req: ConfigureRequest,
+    ) -> Result<(ProviderData, Diagnostics), Diagnostics> {
+        let settings = Settings::resolve(&req.config, |k| std::env::var(k).ok())?;
         tracing::debug!(?settings, "provider configured");
         Ok((ProviderData::new(settings)?, Diagnostics::new()))
     }
 
-    fn resources(&self) -> Vec<Arc<dyn AnyResource<ProviderData>>> {
-        vec![
-            Arc::new(repository::RepositoryResource),
-            Arc::new(repository_user::RepositoryUserResource),
-        ]
-    }
-
-    fn data_sources(&self) -> Vec<Arc<dyn AnyDataSource<ProviderData>>> {
-        vec![
-            Arc::new(repository_data::RepositoryDataSource),
-            Arc::new(repository_data::RepositoriesDataSource),
-            Arc::new(repository_user_data::RepositoryUserDataSource),
-            Arc::new(repository_user_data::RepositoryUsersDataSource),
-        ]
+    fn components(&self) -> Components<ProviderData> {
+        Components::new()
+            .resource(repository::RepositoryResource)
+            .resource(repository_user::RepositoryUserResource)
+            .data_source(repository_data::RepositoryDataSource)
+            .data_source(repository_data::RepositoriesDataSource)
+            .data_source(repository_user_data::RepositoryUserDataSource)
+            .data_source(repository_user_data::RepositoryUsersDataSource)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tfplugin::Provider;
+
+    #[test]
+    fn every_state_struct_matches_its_schema() {
+        let components = VcrProvider.components();
+        assert_eq!(components.type_names().len(), 6);
+        assert_eq!(components.type_mismatches(), Vec::<String>::new());
+    }
 
     #[test]
     fn import_ids() {

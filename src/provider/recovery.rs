@@ -141,7 +141,10 @@ mod tests {
         VcrError::Transport {
             method: "POST".into(),
             path: "/v1/repository".into(),
-            message: "connection reset".into(),
+            source: Box::new(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection reset",
+            )),
             not_sent: false,
         }
     }

@@ -1,152 +1,125 @@
-//! `vcr_repository`: an image repository in vCR.
+//! `vcr_repository`: an image repository in vCR, the resource view of
+//! [`RepositoryModel`].
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use std::time::Duration;
-
+use super::config::REGIONS;
 use super::errors::{api, api_error};
 use super::expiry::parse_api_time;
+use super::model::repository::{RepositoryModel, ACCESS_LEVELS};
 use super::recovery::{create_exactly_once, CreateFailure, Created};
 use super::{validators, ImportId, ProviderData};
-use crate::tfplugin::schema::rules;
+use crate::tfplugin::modifiers::{AttributePlan, PlanModifier};
+use crate::tfplugin::validators::{one_of, whole_at_least};
 use crate::tfplugin::{
-    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Plan, Resource, Schema,
-    Type, UpdateRequest, Value,
+    Attribute, AttributePath, Block, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
+    Failure, ImportRequest, ImportTarget, Mode, NoIdentity, Plan, ReadRequest, Resource, Saved,
+    Schema, Type, UpdateRequest, Value,
 };
-use crate::vcr::{AccessLevel, CreateRepository, Region, Repositories, Repository, VcrError};
+use crate::vcr::{CreateRepository, Region, Repositories, Repository, VcrError};
 
 pub const TYPE_NAME: &str = "vcr_repository";
 
-/// The state of a `vcr_repository`, attribute for attribute.
+/// The state of a `vcr_repository`: the model, and what only Terraform holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RepositoryState {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub access_level: Option<String>,
-    pub quota_limit_gb: Option<i64>,
-    pub region: Option<String>,
+    #[serde(flatten)]
+    pub repository: RepositoryModel,
     pub force_destroy: Option<bool>,
-    pub backend_name: Option<String>,
-    pub registry_url: Option<String>,
-    pub quota_used_gb: Option<f64>,
-    pub image_count: Option<i64>,
-    pub created_at: Option<String>,
 }
 
 impl RepositoryState {
     /// The state as vCR reports the repository; `force_destroy` is Terraform's own.
-    pub fn from_api(repo: &Repository, region: Region, force_destroy: bool) -> Self {
+    pub fn from_api(
+        repo: &Repository,
+        region: Region,
+        data: &ProviderData,
+        force_destroy: Option<bool>,
+    ) -> Self {
         RepositoryState {
-            id: Some(repo.uuid.clone()),
-            name: Some(repo.name.clone()),
-            access_level: Some(access_level_name(repo.access_level).to_string()),
-            quota_limit_gb: Some(repo.quota_limit as i64),
-            region: Some(region.as_str().to_string()),
-            force_destroy: Some(force_destroy),
-            backend_name: Some(repo.backend_name.clone()),
-            registry_url: Some(registry_url(region, &repo.backend_name)),
-            quota_used_gb: Some(repo.quota_used),
-            image_count: Some(repo.image_count as i64),
-            created_at: Some(repo.created_at.clone()),
+            repository: RepositoryModel::from_api(repo, region, data.registry_host(region)),
+            force_destroy: Some(force_destroy.unwrap_or(false)),
         }
     }
 }
 
-pub fn access_level_name(level: AccessLevel) -> &'static str {
-    if level.is_public() {
-        "public"
-    } else {
-        "private"
+/// vCR refuses a quota below what the images use: said at plan time.
+#[derive(Debug, Clone, Copy)]
+struct NotBelowUsage;
+
+impl PlanModifier for NotBelowUsage {
+    fn description(&self) -> String {
+        "Updated in place; not below what the images already use.".into()
+    }
+    fn modify(&self, plan: &mut AttributePlan<'_>) {
+        if !plan.changed() {
+            return;
+        }
+        let quota = plan.planned.as_number().map(|n| n.as_f64());
+        let used = plan.prior_state.attr("quota_used_gb").as_number();
+        if let (Some(quota), Some(used)) = (quota, used.map(|n| n.as_f64())) {
+            if quota < used {
+                plan.diagnostics.push(Diagnostic::invalid_attribute(
+                    AttributePath::root(plan.name),
+                    format!(
+                        "must not be below what the images already use: {used} GB as of the last refresh. \
+                         Delete images first, or choose at least {} GB.",
+                        used.ceil()
+                    ),
+                ));
+            }
+        }
     }
 }
 
-/// Where images of the repository go: `<registry host>/<backend name>`, ready for
-/// `docker tag`.
-pub fn registry_url(region: Region, backend_name: &str) -> String {
-    format!("{}/{}", region.registry_host(), backend_name)
-}
-
 pub fn schema() -> Schema {
+    let attributes = RepositoryModel::attributes()
+        .with("id", |a| a.use_state_for_unknown())
+        .with("name", |a| {
+            a.with_mode(Mode::Required)
+                .validate(validators::repository_name())
+                .requires_replace()
+        })
+        .with("access_level", |a| {
+            a.default(Value::from("private"))
+                .note("vCR cannot change it in place.")
+                .validate(one_of(ACCESS_LEVELS))
+                .requires_replace()
+        })
+        .with("quota_limit_gb", |a| {
+            a.with_mode(Mode::Required)
+                .validate(whole_at_least(1))
+                .plan(NotBelowUsage)
+        })
+        .with("region", |a| {
+            a.with_mode(Mode::OptionalComputed)
+                .note("Defaults to the provider's region.")
+                .validate(one_of(REGIONS))
+                .requires_replace()
+                .use_state_for_unknown()
+        })
+        .with("backend_name", |a| a.use_state_for_unknown())
+        .with("registry_url", |a| a.use_state_for_unknown())
+        .with("quota_used_gb", |a| a.use_state_for_unknown())
+        .with("image_count", |a| a.use_state_for_unknown())
+        .with("created_at", |a| a.use_state_for_unknown())
+        .and(
+            Attribute::optional(
+                "force_destroy",
+                Type::Bool,
+                "Delete the repository's images when destroying it. Without it, destroying a repository that still holds images fails and nothing is deleted.",
+            )
+            .default(Value::Bool(false)),
+        );
     Schema::new(
         0,
-        Block::new("An image repository in vCR. Images are pushed to `<registry_url>/<image>:<tag>`.")
-            .attribute(
-                Attribute::computed("id", Type::String, "The repository's id in vCR (`repo-...`).").stable(),
-            )
-            .attribute(
-                Attribute::required(
-                    "name",
-                    Type::String,
-                    "The repository name: 6 to 20 characters of `a-z 0-9 _ -`, starting with a letter or a digit, unique in the account and region. Changing it replaces the repository.",
-                )
-                .force_new()
-                .validate(validators::repository_name),
-            )
-            .attribute(
-                Attribute::optional(
-                    "access_level",
-                    Type::String,
-                    "`private` (the default: pulling needs credentials) or `public` (anyone may pull). vCR cannot change it in place: changing it replaces the repository.",
-                )
-                .default(Value::from("private"))
-                .force_new()
-                .validate(rules::one_of(&["private", "public"])),
-            )
-            .attribute(
-                Attribute::required(
-                    "quota_limit_gb",
-                    Type::Number,
-                    "The storage quota in whole GB, at least 1 and not below what the images already use. Updated in place.",
-                )
-                .validate(rules::whole_at_least(1)),
-            )
-            .attribute(
-                Attribute::optional_computed(
-                    "region",
-                    Type::String,
-                    "The region of the repository, `HCM` or `HAN`; defaults to the provider's region. Changing it replaces the repository.",
-                )
-                .force_new()
-                .validate(rules::one_of(super::config::REGIONS)),
-            )
-            .attribute(
-                Attribute::optional(
-                    "force_destroy",
-                    Type::Bool,
-                    "Delete the repository's images when destroying it. Without it (the default, `false`), destroying a repository that still holds images fails and nothing is deleted.",
-                )
-                .default(Value::Bool(false)),
-            )
-            .attribute(
-                Attribute::computed(
-                    "backend_name",
-                    Type::String,
-                    "The name vCR uses in image paths: `<account id>-<name>`.",
-                )
-                .stable(),
-            )
-            .attribute(
-                Attribute::computed(
-                    "registry_url",
-                    Type::String,
-                    "Where the repository's images go, `<registry host>/<backend_name>`, ready for `docker tag` and `docker push`.",
-                )
-                .stable(),
-            )
-            .attribute(Attribute::computed(
-                "quota_used_gb",
-                Type::Number,
-                "Storage the images use, in GB, as of the last refresh.",
-            ))
-            .attribute(Attribute::computed(
-                "image_count",
-                Type::Number,
-                "How many images the repository holds, as of the last refresh.",
-            ))
-            .attribute(
-                Attribute::computed("created_at", Type::String, "When the repository was created, as vCR reports it.").stable(),
-            ),
+        Block::new(
+            "An image repository in vCR. Images are pushed to `<registry_url>/<image>:<tag>`.",
+        )
+        .attributes(attributes),
     )
 }
 
@@ -179,12 +152,53 @@ async fn confirm_gone(repos: &Repositories<'_>, id: &str, name: &str) -> Result<
 pub struct RepositoryResource;
 
 fn state_region(data: &ProviderData, state: &RepositoryState) -> Result<Region, Diagnostics> {
-    data.region(state.region.as_deref())
+    data.region(state.repository.region.as_deref())
+}
+
+/// What a failed create leaves: an error, and, when the repository may exist, a
+/// state kept (Terraform marks it tainted) so that nothing is orphaned.
+fn create_failure(
+    failure: CreateFailure,
+    planned: &RepositoryState,
+    region: Region,
+) -> Failure<RepositoryState> {
+    let name = planned.repository.name.clone().unwrap_or_default();
+    match failure {
+        CreateFailure::Failed(e) => {
+            api_error(&format!("create repository {name:?} in {region}"), &e).into()
+        }
+        CreateFailure::NameTaken { .. } => Diagnostic::error(
+            format!("A repository named {name:?} already exists in {region}"),
+            format!(
+                "Repository names are unique in an account and region, and this one is not in this Terraform state. \
+                 To manage it here, import it (terraform import <address> {region}/{name}); otherwise choose another name."
+            ),
+        )
+        .into(),
+        CreateFailure::Unknown { create, lookup } => {
+            // The next apply finds the repository by name, if it exists, and replaces it.
+            let mut pending = planned.clone();
+            pending.repository.id = None;
+            pending.repository.region = Some(region.as_str().to_string());
+            Failure::with_state(
+                Diagnostic::error(
+                    format!("Could not tell whether repository {name:?} was created in {region}"),
+                    format!(
+                        "The create's answer was lost and vCR could not be asked afterwards. The repository is kept in \
+                         state, marked tainted, so that nothing is orphaned: the next apply looks it up by name and \
+                         replaces it.\n\nCreate error: {create}\nLookup error: {lookup}"
+                    ),
+                ),
+                pending,
+            )
+        }
+    }
 }
 
 #[async_trait]
 impl Resource<ProviderData> for RepositoryResource {
     type State = RepositoryState;
+    type Identity = NoIdentity;
 
     fn type_name(&self) -> &'static str {
         TYPE_NAME
@@ -206,28 +220,6 @@ impl Resource<ProviderData> for RepositoryResource {
             plan.set("quota_used_gb", Value::int(0));
             plan.set("image_count", Value::int(0));
         }
-        // vCR refuses a quota below what the images use: say so at plan time.
-        if plan.is_update() && plan.changed("quota_limit_gb") {
-            let quota = plan.get("quota_limit_gb").as_number().map(|n| n.as_f64());
-            let used = plan
-                .prior
-                .attr("quota_used_gb")
-                .as_number()
-                .map(|n| n.as_f64());
-            if let (Some(quota), Some(used)) = (quota, used) {
-                if quota < used {
-                    return Err(Diagnostic::invalid_attribute(
-                        crate::tfplugin::AttributePath::root("quota_limit_gb"),
-                        format!(
-                            "must not be below what the images already use: {used} GB as of the last refresh. \
-                             Delete images first, or choose at least {} GB.",
-                            used.ceil()
-                        ),
-                    )
-                    .into());
-                }
-            }
-        }
         Ok(())
     }
 
@@ -235,18 +227,17 @@ impl Resource<ProviderData> for RepositoryResource {
         &self,
         data: &ProviderData,
         req: CreateRequest<RepositoryState>,
-    ) -> Result<RepositoryState, Failure<RepositoryState>> {
+    ) -> Result<Saved<RepositoryState>, Failure<RepositoryState>> {
         let planned = req.planned;
         let region = state_region(data, &planned)?;
-        let client = data.client()?;
-        let name = planned.name.clone().unwrap_or_default();
+        let repos = data.client()?.repositories(region);
+        let name = planned.repository.name.clone().unwrap_or_default();
         let create = CreateRepository {
             name: name.clone(),
-            is_public: planned.access_level.as_deref() == Some("public"),
-            quota_limit_gb: planned.quota_limit_gb.unwrap_or(1).max(1) as u64,
+            is_public: planned.repository.access_level.as_deref() == Some("public"),
+            quota_limit_gb: planned.repository.quota_limit_gb.unwrap_or(1).max(1) as u64,
         };
         tracing::info!(%region, name, "creating repository");
-        let repos = client.repositories(region);
         let outcome = create_exactly_once(
             &format!("repository {name:?} in {region}"),
             data.settings.max_retries,
@@ -260,66 +251,41 @@ impl Resource<ProviderData> for RepositoryResource {
             },
         )
         .await;
-        let force_destroy = planned.force_destroy.unwrap_or(false);
         match outcome {
-            Ok(Created::Answered(repo) | Created::Recovered(repo)) => Ok(RepositoryState::from_api(&repo, region, force_destroy)),
-            Err(CreateFailure::Failed(e)) => Err(api_error(&format!("create repository {name:?} in {region}"), &e).into()),
-            Err(CreateFailure::NameTaken { .. }) => Err(Diagnostic::error(
-                format!("A repository named {name:?} already exists in {region}"),
-                format!(
-                    "Repository names are unique in an account and region, and this one is not in this Terraform state. \
-                     To manage it here, import it (terraform import <address> {region}/{name}); otherwise choose another name."
-                ),
-            )
-            .into()),
-            Err(CreateFailure::Unknown { create, lookup }) => {
-                // Keep what we know in state (Terraform marks it tainted): the next
-                // apply finds the repository by name, if it exists, and replaces it.
-                let pending = RepositoryState {
-                    id: None,
-                    region: Some(region.as_str().to_string()),
-                    ..planned.clone()
-                };
-                Err(Failure::with_state(
-                    Diagnostic::error(
-                        format!("Could not tell whether repository {name:?} was created in {region}"),
-                        format!(
-                            "The create's answer was lost and vCR could not be asked afterwards. The repository is kept in \
-                             state, marked tainted, so that nothing is orphaned: the next apply looks it up by name and \
-                             replaces it.\n\nCreate error: {create}\nLookup error: {lookup}"
-                        ),
-                    ),
-                    pending,
-                ))
+            Ok(Created::Answered(repo) | Created::Recovered(repo)) => {
+                Ok(RepositoryState::from_api(&repo, region, data, planned.force_destroy).into())
             }
+            Err(failure) => Err(create_failure(failure, &planned, region)),
         }
     }
 
     async fn read(
         &self,
         data: &ProviderData,
-        state: RepositoryState,
-    ) -> Result<Option<RepositoryState>, Diagnostics> {
+        req: ReadRequest<RepositoryState>,
+    ) -> Result<Option<Saved<RepositoryState>>, Diagnostics> {
+        let state = req.state;
         let region = state_region(data, &state)?;
         let repos = data.client()?.repositories(region);
-        let Some(id) = state.id.as_deref() else {
+        let name = state.repository.name.clone().unwrap_or_default();
+        let fresh = |repo: &Repository| {
+            Saved::new(RepositoryState::from_api(
+                repo,
+                region,
+                data,
+                state.force_destroy,
+            ))
+        };
+        let Some(id) = state.repository.id.as_deref() else {
             // A create whose outcome was unknown: the repository, if any, has its name.
-            let name = state.name.clone().unwrap_or_default();
             let found = find_by_name(&repos, &name)
                 .await
                 .map_err(api(format!("look up repository {name:?} in {region}")))?;
-            return Ok(found.map(|repo| {
-                RepositoryState::from_api(&repo, region, state.force_destroy.unwrap_or(false))
-            }));
+            return Ok(found.as_ref().map(fresh));
         };
         match repos.get(id).await {
-            Ok(repo) => Ok(Some(RepositoryState::from_api(
-                &repo,
-                region,
-                state.force_destroy.unwrap_or(false),
-            ))),
+            Ok(repo) => Ok(Some(fresh(&repo))),
             Err(e) if e.is_not_found() => {
-                let name = state.name.clone().unwrap_or_default();
                 if confirm_gone(&repos, id, &name)
                     .await
                     .map_err(api(format!("read repository {id} in {region}")))?
@@ -338,16 +304,16 @@ impl Resource<ProviderData> for RepositoryResource {
         &self,
         data: &ProviderData,
         req: UpdateRequest<RepositoryState>,
-    ) -> Result<RepositoryState, Failure<RepositoryState>> {
+    ) -> Result<Saved<RepositoryState>, Failure<RepositoryState>> {
         let UpdateRequest { prior, planned, .. } = req;
         let region = state_region(data, &prior)?;
-        let id = prior.id.clone().unwrap_or_default();
+        let id = prior.repository.id.clone().unwrap_or_default();
         let mut state = RepositoryState {
             force_destroy: planned.force_destroy,
             ..prior.clone()
         };
-        if planned.quota_limit_gb != prior.quota_limit_gb {
-            let quota = planned.quota_limit_gb.unwrap_or(1).max(1) as u64;
+        if planned.repository.quota_limit_gb != prior.repository.quota_limit_gb {
+            let quota = planned.repository.quota_limit_gb.unwrap_or(1).max(1) as u64;
             tracing::info!(%region, id, quota, "updating repository quota");
             let repo = data
                 .client()?
@@ -355,31 +321,27 @@ impl Resource<ProviderData> for RepositoryResource {
                 .set_quota(&id, quota)
                 .await
                 .map_err(|e| {
-                    Failure::with_state(
-                        api_error(
-                            &format!("set the quota of repository {id} to {quota} GB"),
-                            &e,
-                        ),
-                        prior.clone(),
-                    )
+                    let what = format!("set the quota of repository {id} to {quota} GB");
+                    Failure::with_state(api_error(&what, &e), prior.clone())
                 })?;
-            let fresh =
-                RepositoryState::from_api(&repo, region, planned.force_destroy.unwrap_or(false));
+            state = RepositoryState::from_api(&repo, region, data, planned.force_destroy);
             // Usage figures were planned as they stood; they refresh on the next read.
-            state = RepositoryState {
-                quota_used_gb: prior.quota_used_gb,
-                image_count: prior.image_count,
-                ..fresh
-            };
+            state.repository.quota_used_gb = prior.repository.quota_used_gb;
+            state.repository.image_count = prior.repository.image_count;
         }
-        Ok(state)
+        Ok(state.into())
     }
 
-    async fn delete(&self, data: &ProviderData, state: RepositoryState) -> Result<(), Diagnostics> {
+    async fn delete(
+        &self,
+        data: &ProviderData,
+        req: DeleteRequest<RepositoryState>,
+    ) -> Result<(), Diagnostics> {
+        let state = req.prior;
         let region = state_region(data, &state)?;
-        let name = state.name.clone().unwrap_or_default();
+        let name = state.repository.name.clone().unwrap_or_default();
         let repos = data.client()?.repositories(region);
-        let id = match state.id.clone() {
+        let id = match state.repository.id.clone() {
             Some(id) => id,
             None => match find_by_name(&repos, &name)
                 .await
@@ -389,35 +351,8 @@ impl Resource<ProviderData> for RepositoryResource {
                 None => return Ok(()),
             },
         };
-        if state.force_destroy == Some(true) {
-            let images = match repos.list_images(&id).await {
-                Ok(images) => images,
-                Err(e)
-                    if e.is_not_found()
-                        && confirm_gone(&repos, &id, &name).await.unwrap_or(false) =>
-                {
-                    return Ok(())
-                }
-                Err(e) => {
-                    return Err(
-                        api_error(&format!("list the images of repository {name:?}"), &e).into(),
-                    )
-                }
-            };
-            tracing::info!(%region, id, count = images.len(), "force_destroy: deleting images first");
-            for image in images {
-                match repos.delete_image(&id, &image.name).await {
-                    Ok(()) => {}
-                    Err(e) if e.is_not_found() => {}
-                    Err(e) => {
-                        return Err(api_error(
-                            &format!("delete image {:?} of repository {name:?}", image.name),
-                            &e,
-                        )
-                        .into())
-                    }
-                }
-            }
+        if state.force_destroy == Some(true) && !delete_images(&repos, &id, &name).await? {
+            return Ok(());
         }
         match repos.delete(&id).await {
             Ok(_) => Ok(()),
@@ -438,28 +373,23 @@ impl Resource<ProviderData> for RepositoryResource {
     async fn import(
         &self,
         data: &ProviderData,
-        raw: &str,
-    ) -> Result<(RepositoryState, Diagnostics), Diagnostics> {
-        let import = ImportId::parse(raw, "repository")?;
+        req: ImportRequest<NoIdentity>,
+    ) -> Result<Saved<RepositoryState>, Diagnostics> {
+        let ImportTarget::Id(raw) = req.target else {
+            return Err(no_identity_import());
+        };
+        let import = ImportId::parse(&raw, "repository")?;
         let region = import.region.unwrap_or(data.region(None)?);
         let repos = data.client()?.repositories(region);
+        let looked_up = api(format!("look up repository {:?} in {region}", import.key));
         let found = match repos.get(&import.key).await {
             Ok(repo) => Some(repo),
-            Err(e) if e.is_not_found() || matches!(e, crate::vcr::VcrError::Invalid { .. }) => {
-                repos
-                    .list_all(Some(&import.key), None)
-                    .await
-                    .map_err(api(format!(
-                        "look up repository {:?} in {region}",
-                        import.key
-                    )))?
-                    .into_iter()
-                    .find(|r| r.name == import.key)
+            Err(e) if e.is_not_found() || matches!(e, VcrError::Invalid { .. }) => {
+                find_by_name(&repos, &import.key).await.map_err(looked_up)?
             }
             Err(e) => {
-                return Err(
-                    api_error(&format!("read repository {:?} in {region}", import.key), &e).into(),
-                )
+                let what = format!("read repository {:?} in {region}", import.key);
+                return Err(api_error(&what, &e).into());
             }
         };
         let repo = found.ok_or_else(|| {
@@ -473,9 +403,71 @@ impl Resource<ProviderData> for RepositoryResource {
                 ),
             ))
         })?;
-        Ok((
-            RepositoryState::from_api(&repo, region, false),
-            Diagnostics::new(),
-        ))
+        Ok(RepositoryState::from_api(&repo, region, data, Some(false)).into())
+    }
+}
+
+/// Deletes every image of repository `id` (for `force_destroy`). `false` when the
+/// repository turned out to be gone already.
+async fn delete_images(
+    repos: &Repositories<'_>,
+    id: &str,
+    name: &str,
+) -> Result<bool, Diagnostics> {
+    let images = match repos.list_images(id).await {
+        Ok(images) => images,
+        Err(e) if e.is_not_found() && confirm_gone(repos, id, name).await.unwrap_or(false) => {
+            return Ok(false)
+        }
+        Err(e) => {
+            return Err(api_error(&format!("list the images of repository {name:?}"), &e).into())
+        }
+    };
+    tracing::info!(region = %repos.region(), id, count = images.len(), "force_destroy: deleting images first");
+    for image in images {
+        match repos.delete_image(id, &image.name).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                let what = format!("delete image {:?} of repository {name:?}", image.name);
+                return Err(api_error(&what, &e).into());
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The answer to an import by identity while the resource announces none.
+pub(crate) fn no_identity_import() -> Diagnostics {
+    Diagnostic::error(
+        "Import by identity is not supported",
+        "Import this resource by its id or name (`import { id = \"...\" }`).",
+    )
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resource_is_a_view_of_the_model() {
+        let schema = schema();
+        let model = RepositoryModel::attributes();
+        for name in model.names() {
+            assert!(schema.block.get_attribute(name).is_some(), "{name} missing");
+        }
+        let name = schema.block.get_attribute("name").unwrap();
+        let doc = schema.block.documentation(name);
+        assert!(doc.starts_with("The repository name, unique"), "{doc}");
+        assert!(
+            doc.contains("6 to 20 characters") && doc.contains("replaces the resource"),
+            "{doc}"
+        );
+        let quota = schema.block.get_attribute("quota_limit_gb").unwrap();
+        assert!(schema
+            .block
+            .documentation(quota)
+            .contains("not below what the images already use"));
     }
 }

@@ -1,6 +1,7 @@
 //! `vcr_repository_user`: a robot account that `docker login`s, with a permission per
-//! repository. Its secret is shown once by vCR: it is kept in state, never logged, and
-//! replaced only when `rotation_triggers` change.
+//! repository; the resource view of [`UserModel`]. Its secret is shown once by vCR:
+//! it is kept in state, never logged, and replaced only when `rotation_triggers`
+//! change.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,19 +9,28 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::config::REGIONS;
 use super::errors::{api, api_error};
 use super::expiry::{date_of, parse_api_time, Expiration};
-use super::recovery::{create_exactly_once, CreateFailure, Created};
-use super::{validators, ImportId, ProviderData};
-use crate::tfplugin::schema::rules;
-use crate::tfplugin::{
-    Attribute, AttributePath, Block, CreateRequest, Diagnostic, Diagnostics, Failure, NestedBlock,
-    Nesting, Plan, Resource, Schema, Type, UpdateRequest, Value,
+use super::model::repository_user::{
+    permission_attributes, permission_name, permission_of, UserModel, PERMISSIONS,
 };
-use crate::vcr::{CreateUser, Permission, PermissionRequest, Region, RobotAccount, UpdateUser};
+use super::recovery::{create_exactly_once, CreateFailure, Created};
+use super::repository::no_identity_import;
+use super::{validators, ImportId, ProviderData};
+use crate::tfplugin::modifiers::{AttributePlan, PlanModifier};
+use crate::tfplugin::validators::one_of;
+use crate::tfplugin::{
+    Attribute, AttributePath, Block, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
+    Failure, ImportRequest, ImportTarget, Mode, NestedBlock, Nesting, NoIdentity, Plan,
+    ReadRequest, Resource, Saved, Schema, Type, UpdateRequest, Value,
+};
+use crate::vcr::{
+    CreateUser, Permission, PermissionRequest, Region, RobotAccount, Secret, UpdateUser, Users,
+    VcrError,
+};
 
 pub const TYPE_NAME: &str = "vcr_repository_user";
-pub const PERMISSIONS: &[&str] = &["push_pull", "pull_only"];
 
 /// One `repository_permission` block.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -29,45 +39,27 @@ pub struct RepositoryPermission {
     pub permission: Option<String>,
 }
 
-/// The state of a `vcr_repository_user`.
+/// The state of a `vcr_repository_user`: the model, and what only Terraform holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct UserState {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub description: Option<String>,
+    #[serde(flatten)]
+    pub user: UserModel,
     pub expiration_date: Option<String>,
-    pub enabled: Option<bool>,
-    pub region: Option<String>,
     #[serde(default)]
     pub repository_permission: Vec<RepositoryPermission>,
     pub rotation_triggers: Option<BTreeMap<String, String>>,
-    pub backend_name: Option<String>,
     pub secret: Option<String>,
-    pub expires_at: Option<String>,
-    pub expired: Option<bool>,
-    pub created_at: Option<String>,
-}
-
-fn permission_of(name: &str) -> Permission {
-    if name == "pull_only" {
-        Permission::PullOnly
-    } else {
-        Permission::PushPull
-    }
-}
-
-pub fn permission_name(p: Permission) -> &'static str {
-    match p {
-        Permission::PullOnly => "pull_only",
-        Permission::PushPull => "push_pull",
-    }
 }
 
 /// What Terraform's state says about the user, given vCR's view of it. Attributes vCR
 /// does not hold (the secret, rotation triggers) come from `known`; so does
 /// `expiration_date` while vCR's expiry still matches it.
 fn state_from_api(user: &RobotAccount, region: Region, known: &UserState) -> UserState {
-    let now = time::OffsetDateTime::now_utc();
+    let mut model = UserModel::from_api(user, region);
+    // vCR may answer "" for no description: keep "" only when it was written so.
+    if model.description.is_none() {
+        model.description = known.user.description.clone().filter(|d| d.is_empty());
+    }
     let expired_at = user.expired_at.as_deref().and_then(parse_api_time);
     let expiration_date = match (&known.expiration_date, expired_at) {
         (Some(written), Some(at)) if Expiration::parse(written).is_ok_and(|e| e.matches(at)) => {
@@ -76,113 +68,131 @@ fn state_from_api(user: &RobotAccount, region: Region, known: &UserState) -> Use
         (_, Some(at)) => Some(date_of(at)),
         (_, None) => None,
     };
-    let mut permissions: Vec<RepositoryPermission> = user
-        .repo_permission_list
-        .iter()
-        .filter_map(|rp| {
-            Permission::from_policies(&rp.policy_dto_list).map(|p| RepositoryPermission {
-                repository_id: Some(rp.repo_id.clone()),
-                permission: Some(permission_name(p).to_string()),
-            })
+    let permissions = user.repo_permission_list.iter().filter_map(|rp| {
+        Permission::from_policies(&rp.policy_dto_list).map(|p| RepositoryPermission {
+            repository_id: Some(rp.repo_id.clone()),
+            permission: Some(permission_name(p).to_string()),
         })
-        .collect();
-    permissions.sort();
+    });
     UserState {
-        id: Some(user.uuid.clone()),
-        name: Some(user.name.clone()),
-        // vCR may answer "" for no description: keep "" only when it was written so.
-        description: user
-            .description
-            .clone()
-            .filter(|d| !d.is_empty())
-            .or_else(|| known.description.clone().filter(|d| d.is_empty())),
+        user: model,
         expiration_date,
-        enabled: Some(!user.disable),
-        region: Some(region.as_str().to_string()),
-        repository_permission: permissions,
+        repository_permission: sorted(permissions.collect()),
         rotation_triggers: known.rotation_triggers.clone(),
-        backend_name: Some(user.backend_name.clone()),
         secret: known.secret.clone(),
-        expires_at: user.expired_at.clone(),
-        expired: Some(expired_at.is_some_and(|at| at <= now)),
-        created_at: Some(user.created_at.clone()),
     }
 }
 
-pub fn schema() -> Schema {
-    let permission_block = Block::new("A permission of the user on one repository.")
-        .attribute(Attribute::required(
-            "repository_id",
-            Type::String,
-            "The id of the repository (`vcr_repository.<name>.id`), in the user's region.",
-        ))
-        .attribute(
-            Attribute::required(
-                "permission",
-                Type::String,
-                "`push_pull` (push and pull images) or `pull_only`.",
+/// What the user wrote stands in state where vCR's view agrees with it.
+fn as_written(state: &mut UserState, planned: UserState) {
+    state.expiration_date = planned.expiration_date;
+    state.user.description = planned.user.description;
+    state.user.enabled = planned.user.enabled;
+    state.repository_permission = planned.repository_permission;
+}
+
+/// A new or changed expiration must lie at least a day ahead: vCR counts expiry in
+/// whole days from the apply, so anything sooner cannot be had.
+#[derive(Debug, Clone, Copy)]
+struct ExpirationAhead;
+
+impl PlanModifier for ExpirationAhead {
+    fn description(&self) -> String {
+        "A new expiration must be at least a day ahead.".into()
+    }
+    fn modify(&self, plan: &mut AttributePlan<'_>) {
+        if !plan.is_create && !plan.changed() {
+            return;
+        }
+        let Some(written) = plan.planned.as_str() else {
+            return;
+        };
+        let Ok(exp) = Expiration::parse(written) else {
+            return;
+        };
+        let now = time::OffsetDateTime::now_utc();
+        if exp.instant() - now >= time::Duration::days(1) {
+            return;
+        }
+        let rule = if exp.instant() <= now {
+            format!(
+                "must be in the future; {written:?} has passed (it is now {}).",
+                date_of(now)
             )
-            .validate(rules::one_of(PERMISSIONS)),
+        } else {
+            format!(
+                "must be at least one day ahead, because vCR counts expiry in whole days; {written:?} is less \
+                 than a day away (it is now {}). Use a later date, or disable the user with enabled = false.",
+                date_of(now)
+            )
+        };
+        plan.diagnostics.push(Diagnostic::invalid_attribute(
+            AttributePath::root(plan.name),
+            rule,
+        ));
+    }
+}
+
+fn region_attribute(a: Attribute) -> Attribute {
+    a.with_mode(Mode::OptionalComputed)
+        .note("Defaults to the provider's region.")
+        .validate(one_of(REGIONS))
+        .requires_replace()
+        .use_state_for_unknown()
+}
+
+pub fn schema() -> Schema {
+    let permission_block = Block::new("A permission of the user on one repository.").attributes(
+        permission_attributes()
+            .with("repository_id", |a| a.with_mode(Mode::Required))
+            .with("permission", |a| {
+                a.with_mode(Mode::Required).validate(one_of(PERMISSIONS))
+            }),
+    );
+    let keep = |a: Attribute| a.use_state_for_unknown();
+    let attributes = UserModel::attributes()
+        .with("id", keep)
+        .with("name", |a| {
+            a.with_mode(Mode::OptionalComputed)
+                .note("Generated (`tf-` and 8 random characters) when omitted.")
+                .validate(validators::user_name())
+                .requires_replace()
+                .use_state_for_unknown()
+        })
+        .with("description", |a| a.with_mode(Mode::Optional))
+        .with("enabled", |a| a.default(Value::Bool(true)))
+        .with("region", region_attribute)
+        .with("backend_name", keep)
+        .with("expires_at", keep)
+        .with("expired", keep)
+        .with("created_at", keep)
+        .and(
+            Attribute::optional(
+                "expiration_date",
+                Type::String,
+                "When the user expires. vCR counts expiry in whole days from the apply. Omit it (or remove it) for a user that never expires.",
+            )
+            .validate(validators::expiration())
+            .plan(ExpirationAhead),
+        )
+        .and(Attribute::optional(
+            "rotation_triggers",
+            Type::map(Type::String),
+            "Arbitrary values; when they change (set, changed or removed), the user's secret is refreshed in place and the new one lands in `secret` (for example `{ month = \"2027-01\" }`).",
+        ))
+        .and(
+            Attribute::computed(
+                "secret",
+                Type::String,
+                "The password to `docker login` with. vCR shows it only at creation and rotation; it is null after an import (change `rotation_triggers` to get a new one).",
+            )
+            .sensitive()
+            .use_state_for_unknown(),
         );
     Schema::new(
         0,
         Block::new("A repository user: a robot account that logs in with `docker login <registry host> -u <backend_name> --password-stdin` (the secret on standard input) to push or pull the repositories it is given.")
-            .attribute(Attribute::computed("id", Type::String, "The user's id in vCR (`ra-...`).").stable())
-            .attribute(
-                Attribute::optional_computed(
-                    "name",
-                    Type::String,
-                    "The user name: 6 to 14 characters of `a-z A-Z 0-9 _ -`, starting with a letter or a digit. Generated (`tf-` and 8 random characters) when omitted. Changing it replaces the user.",
-                )
-                .force_new()
-                .validate(validators::user_name),
-            )
-            .attribute(Attribute::optional("description", Type::String, "A description of the user."))
-            .attribute(
-                Attribute::optional(
-                    "expiration_date",
-                    Type::String,
-                    "When the user expires: a date (`2027-06-30`: the user may log in through the end of that day, UTC) or an RFC 3339 time. vCR counts expiry in whole days from the apply. Omit it (or remove it) for a user that never expires. A new expiration must be at least a day ahead.",
-                )
-                .validate(|v| v.as_str().map_or(Ok(()), |s| Expiration::parse(s).map(|_| ()))),
-            )
-            .attribute(
-                Attribute::optional("enabled", Type::Bool, "Whether the user may log in. Defaults to `true`.")
-                    .default(Value::Bool(true)),
-            )
-            .attribute(
-                Attribute::optional_computed(
-                    "region",
-                    Type::String,
-                    "The region of the user, `HCM` or `HAN`; defaults to the provider's region. Changing it replaces the user.",
-                )
-                .force_new()
-                .validate(rules::one_of(super::config::REGIONS)),
-            )
-            .attribute(Attribute::optional(
-                "rotation_triggers",
-                Type::map(Type::String),
-                "Arbitrary values; when they change (set, changed or removed), the user's secret is refreshed in place and the new one lands in `secret` (for example `{ month = \"2027-01\" }`).",
-            ))
-            .attribute(
-                Attribute::computed(
-                    "backend_name",
-                    Type::String,
-                    "The name to `docker login` with: `<account id>-<name>`.",
-                )
-                .stable(),
-            )
-            .attribute(
-                Attribute::computed(
-                    "secret",
-                    Type::String,
-                    "The password to `docker login` with. vCR shows it only at creation and rotation; it is null after an import (change `rotation_triggers` to get a new one).",
-                )
-                .sensitive(),
-            )
-            .attribute(Attribute::computed("expires_at", Type::String, "When the user expires, as vCR reports it; null for never."))
-            .attribute(Attribute::computed("expired", Type::Bool, "Whether the user has expired (and so cannot log in)."))
-            .attribute(Attribute::computed("created_at", Type::String, "When the user was created, as vCR reports it.").stable())
+            .attributes(attributes)
             .block(
                 NestedBlock::new("repository_permission", Nesting::Set, permission_block).min_items(1),
             ),
@@ -195,13 +205,11 @@ const RESEND_BACKOFF: Duration = Duration::from_millis(500);
 /// A failed create whose user may exist: kept in state (Terraform marks it tainted) so
 /// nothing is orphaned; the next apply finds it by name and replaces it.
 fn pending_user(planned: &UserState, name: &str, region: Region, why: &str) -> Failure<UserState> {
-    let pending = UserState {
-        id: None,
-        name: Some(name.to_string()),
-        region: Some(region.as_str().to_string()),
-        secret: None,
-        ..planned.clone()
-    };
+    let mut pending = planned.clone();
+    pending.user.id = None;
+    pending.user.name = Some(name.to_string());
+    pending.user.region = Some(region.as_str().to_string());
+    pending.secret = None;
     Failure::with_state(
         Diagnostic::error(
             format!("Could not tell whether repository user {name:?} was created in {region}"),
@@ -225,33 +233,31 @@ fn generated_name() -> String {
     format!("tf-{suffix}")
 }
 
-impl RepositoryUserResource {
-    async fn permission_requests(
-        &self,
-        data: &ProviderData,
-        region: Region,
-        blocks: &[RepositoryPermission],
-    ) -> Result<Vec<PermissionRequest>, Diagnostics> {
-        let policies = data.policies(region).await?;
-        blocks
-            .iter()
-            .map(|b| {
-                let permission = permission_of(b.permission.as_deref().unwrap_or("push_pull"));
-                let policy_ids = permission.policy_ids(policies).map_err(|e| {
-                    Diagnostics::from(Diagnostic::error(
-                        "vCR does not offer the needed permission policy",
-                        format!(
-                            "{e}. The provider matches policies by their action text (pull, push)."
-                        ),
-                    ))
-                })?;
-                Ok(PermissionRequest {
-                    repo_id: b.repository_id.clone().unwrap_or_default(),
-                    policy_ids,
-                })
+/// The API's permission requests for the blocks, with the region's policy ids.
+async fn permission_requests(
+    data: &ProviderData,
+    region: Region,
+    blocks: &[RepositoryPermission],
+) -> Result<Vec<PermissionRequest>, Diagnostics> {
+    let policies = data.policies(region).await?;
+    blocks
+        .iter()
+        .map(|b| {
+            let permission = permission_of(b.permission.as_deref().unwrap_or("push_pull"));
+            let policy_ids = permission.policy_ids(policies).map_err(|e| {
+                Diagnostics::from(Diagnostic::error(
+                    "vCR does not offer the needed permission policy",
+                    format!(
+                        "{e}. The provider matches policies by their action text (pull, push)."
+                    ),
+                ))
+            })?;
+            Ok(PermissionRequest {
+                repo_id: b.repository_id.clone().unwrap_or_default(),
+                policy_ids,
             })
-            .collect()
-    }
+        })
+        .collect()
 }
 
 fn duration_days(expiration_date: Option<&str>) -> Option<u32> {
@@ -266,9 +272,152 @@ fn sorted(mut blocks: Vec<RepositoryPermission>) -> Vec<RepositoryPermission> {
     blocks
 }
 
+/// The secret of a user just created, whatever became of the create's answer.
+async fn secret_after_create(
+    users: &Users<'_>,
+    outcome: Result<Created<Option<Secret>>, CreateFailure>,
+    planned: &UserState,
+    name: &str,
+    region: Region,
+) -> Result<Secret, Failure<UserState>> {
+    match outcome {
+        Ok(Created::Answered(Some(secret))) => Ok(secret),
+        Ok(Created::Answered(None) | Created::Recovered(_)) => {
+            // The user exists but its secret was lost with the answer: no one has it,
+            // so a fresh one is as good, and the only way to get one.
+            let Some(user) = users.find_by_name(name).await.ok().flatten() else {
+                let why = "the user's id could not be read after its create answer was lost";
+                return Err(pending_user(planned, name, region, why));
+            };
+            users.refresh_secret(&user.uuid).await.map_err(|e| {
+                let known = UserState {
+                    secret: None,
+                    ..planned.clone()
+                };
+                let what = format!("get a secret for repository user {name:?}, whose create answer was lost (change rotation_triggers to get one)");
+                Failure::with_state(api_error(&what, &e), state_from_api(&user, region, &known))
+            })
+        }
+        Err(CreateFailure::Failed(e)) => {
+            Err(api_error(&format!("create repository user {name:?} in {region}"), &e).into())
+        }
+        Err(CreateFailure::NameTaken { .. }) => Err(Diagnostic::error(
+            format!("A repository user named {name:?} already exists in {region}"),
+            format!(
+                "User names are unique in an account and region, and this one is not in this Terraform state. \
+                 To manage it here, import it (terraform import <address> {region}/{name}) and change \
+                 rotation_triggers to get its secret; otherwise choose another name."
+            ),
+        )
+        .into()),
+        Err(CreateFailure::Unknown { create, lookup }) => Err(pending_user(
+            planned,
+            name,
+            region,
+            &format!("the create's answer was lost and vCR could not be asked afterwards.\n\nCreate error: {create}\nLookup error: {lookup}"),
+        )),
+    }
+}
+
+/// Reads back a user just created and disables it if asked. From here on the secret
+/// exists only in this process: every failure keeps it in state, with what is known,
+/// so the next refresh completes the rest.
+async fn finish_create(
+    users: &Users<'_>,
+    planned: UserState,
+    name: &str,
+    region: Region,
+    secret: Secret,
+) -> Result<UserState, Failure<UserState>> {
+    let mut known = planned.clone();
+    known.user.name = Some(name.to_string());
+    known.user.region = Some(region.as_str().to_string());
+    known.secret = Some(secret.expose().to_string());
+    let keep = |d: Diagnostics| Failure::with_state(d, known.clone());
+    let user = match users.find_by_name(name).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return Err(keep(Diagnostic::error(
+                format!("Created repository user {name:?} but cannot find it"),
+                "vCR accepted the user but does not list it. The user and its secret are kept in state; run terraform apply again to complete it.",
+            )
+            .into()))
+        }
+        Err(e) => {
+            let what = format!("look up the new repository user {name:?}");
+            return Err(keep(api_error(&what, &e).into()));
+        }
+    };
+    let mut state = state_from_api(&user, region, &known);
+    if planned.user.enabled == Some(false) {
+        if let Err(e) = users.disable(&user.uuid).await {
+            let what = format!("disable repository user {name:?}");
+            return Err(Failure::with_state(api_error(&what, &e), state));
+        }
+    }
+    as_written(&mut state, planned);
+    Ok(state)
+}
+
+/// Makes the changes of an update; the secret afterwards (new when rotated).
+async fn apply_changes(
+    data: &ProviderData,
+    users: &Users<'_>,
+    prior: &UserState,
+    planned: &UserState,
+) -> Result<Option<String>, Failure<UserState>> {
+    let id = prior.user.id.clone().unwrap_or_default();
+    let name = prior.user.name.clone().unwrap_or_default();
+    let region = users.region();
+    let failed = |what: &str, e: VcrError| {
+        let what = format!("{what} repository user {name:?}");
+        Failure::with_state(api_error(&what, &e), prior.clone())
+    };
+    if planned.user.description != prior.user.description
+        || planned.expiration_date != prior.expiration_date
+    {
+        // vCR's update replaces both: an absent duration means "never expires".
+        let update = UpdateUser {
+            duration_days: duration_days(planned.expiration_date.as_deref()),
+            description: planned.user.description.clone(),
+        };
+        users
+            .update(&id, &update)
+            .await
+            .map_err(|e| failed("update", e))?;
+    }
+    if planned.user.enabled != prior.user.enabled {
+        let result = match planned.user.enabled {
+            Some(false) => users.disable(&id).await,
+            _ => users.enable(&id).await,
+        };
+        result.map_err(|e| failed("enable or disable", e))?;
+    }
+    if sorted(planned.repository_permission.clone()) != sorted(prior.repository_permission.clone())
+    {
+        let permissions = permission_requests(data, region, &planned.repository_permission)
+            .await
+            .map_err(|d| Failure::with_state(d, prior.clone()))?;
+        users
+            .set_permissions(&id, &permissions)
+            .await
+            .map_err(|e| failed("set the permissions of", e))?;
+    }
+    if planned.rotation_triggers == prior.rotation_triggers {
+        return Ok(prior.secret.clone());
+    }
+    tracing::info!(%region, name, "rotation_triggers changed: refreshing the secret");
+    let fresh = users
+        .refresh_secret(&id)
+        .await
+        .map_err(|e| failed("refresh the secret of", e))?;
+    Ok(Some(fresh.expose().to_string()))
+}
+
 #[async_trait]
 impl Resource<ProviderData> for RepositoryUserResource {
     type State = UserState;
+    type Identity = NoIdentity;
 
     fn type_name(&self) -> &'static str {
         TYPE_NAME
@@ -310,33 +459,6 @@ impl Resource<ProviderData> for RepositoryUserResource {
         }
         let expiration = plan.get("expiration_date").clone();
         let expiration_changed = plan.is_create() || plan.changed("expiration_date");
-        // A new or changed expiration must lie at least a day ahead: vCR counts expiry
-        // in whole days from the apply, so anything sooner cannot be had.
-        if expiration_changed {
-            if let Some(Ok(exp)) = expiration.as_str().map(Expiration::parse) {
-                let now = time::OffsetDateTime::now_utc();
-                if exp.instant() - now < time::Duration::days(1) {
-                    let written = expiration.as_str().unwrap_or_default();
-                    let rule = if exp.instant() <= now {
-                        format!(
-                            "must be in the future; {written:?} has passed (it is now {}).",
-                            date_of(now)
-                        )
-                    } else {
-                        format!(
-                            "must be at least one day ahead, because vCR counts expiry in whole days; {written:?} is less \
-                             than a day away (it is now {}). Use a later date, or disable the user with enabled = false.",
-                            date_of(now)
-                        )
-                    };
-                    return Err(Diagnostic::invalid_attribute(
-                        AttributePath::root("expiration_date"),
-                        rule,
-                    )
-                    .into());
-                }
-            }
-        }
         if expiration.is_null() {
             // Never expires: known now, on create and when the date is removed.
             if plan.is_create() || expiration_changed {
@@ -360,20 +482,16 @@ impl Resource<ProviderData> for RepositoryUserResource {
         &self,
         data: &ProviderData,
         req: CreateRequest<UserState>,
-    ) -> Result<UserState, Failure<UserState>> {
+    ) -> Result<Saved<UserState>, Failure<UserState>> {
         let planned = req.planned;
-        let region = data.region(planned.region.as_deref())?;
-        let client = data.client()?;
-        let users = client.users(region);
-        let name = planned.name.clone().unwrap_or_else(generated_name);
-        let permissions = self
-            .permission_requests(data, region, &planned.repository_permission)
-            .await?;
+        let region = data.region(planned.user.region.as_deref())?;
+        let users = data.client()?.users(region);
+        let name = planned.user.name.clone().unwrap_or_else(generated_name);
         let create = CreateUser {
             name: name.clone(),
             duration_days: duration_days(planned.expiration_date.as_deref()),
-            description: planned.description.clone(),
-            permissions,
+            description: planned.user.description.clone(),
+            permissions: permission_requests(data, region, &planned.repository_permission).await?,
         };
         tracing::info!(%region, name, "creating repository user");
         let outcome = create_exactly_once(
@@ -389,96 +507,20 @@ impl Resource<ProviderData> for RepositoryUserResource {
             },
         )
         .await;
-        let secret = match outcome {
-            Ok(Created::Answered(Some(secret))) => secret,
-            Ok(Created::Answered(None) | Created::Recovered(_)) => {
-                // The user exists but its secret was lost with the answer: no one has
-                // it, so a fresh one is as good, and the only way to get one.
-                let Some(user) = users.find_by_name(&name).await.ok().flatten() else {
-                    return Err(pending_user(&planned, &name, region, "the user's id could not be read after its create answer was lost"));
-                };
-                match users.refresh_secret(&user.uuid).await {
-                    Ok(secret) => secret,
-                    Err(e) => {
-                        let state = state_from_api(&user, region, &UserState { secret: None, ..planned.clone() });
-                        return Err(Failure::with_state(
-                            api_error(
-                                &format!("get a secret for repository user {name:?}, whose create answer was lost (change rotation_triggers to get one)"),
-                                &e,
-                            ),
-                            state,
-                        ));
-                    }
-                }
-            }
-            Err(CreateFailure::Failed(e)) => {
-                return Err(api_error(&format!("create repository user {name:?} in {region}"), &e).into())
-            }
-            Err(CreateFailure::NameTaken { .. }) => {
-                return Err(Diagnostic::error(
-                    format!("A repository user named {name:?} already exists in {region}"),
-                    format!(
-                        "User names are unique in an account and region, and this one is not in this Terraform state. \
-                         To manage it here, import it (terraform import <address> {region}/{name}) and change \
-                         rotation_triggers to get its secret; otherwise choose another name."
-                    ),
-                )
-                .into())
-            }
-            Err(CreateFailure::Unknown { create, lookup }) => {
-                return Err(pending_user(
-                    &planned,
-                    &name,
-                    region,
-                    &format!("the create's answer was lost and vCR could not be asked afterwards.\n\nCreate error: {create}\nLookup error: {lookup}"),
-                ))
-            }
-        };
-        // From here on the secret exists only in this process: every failure keeps it
-        // in state, with what is known, so the next refresh completes the rest.
-        let known = UserState {
-            name: Some(name.clone()),
-            region: Some(region.as_str().to_string()),
-            secret: Some(secret.expose().to_string()),
-            ..planned.clone()
-        };
-        let keep = |d: Diagnostics| Failure::with_state(d, known.clone());
-        let user = match users.find_by_name(&name).await {
-            Ok(Some(user)) => user,
-            Ok(None) => {
-                return Err(keep(Diagnostic::error(
-                    format!("Created repository user {name:?} but cannot find it"),
-                    "vCR accepted the user but does not list it. The user and its secret are kept in state; run terraform apply again to complete it.",
-                )
-                .into()))
-            }
-            Err(e) => return Err(keep(api_error(&format!("look up the new repository user {name:?}"), &e).into())),
-        };
-        let mut state = state_from_api(&user, region, &known);
-        state.expiration_date = planned.expiration_date.clone().or(state.expiration_date);
-        if planned.enabled == Some(false) {
-            if let Err(e) = users.disable(&user.uuid).await {
-                return Err(Failure::with_state(
-                    api_error(&format!("disable repository user {name:?}"), &e),
-                    state,
-                ));
-            }
-            state.enabled = Some(false);
-        }
-        // Permissions and description as configured (vCR's view of them is the same).
-        state.repository_permission = sorted(planned.repository_permission);
-        state.description = planned.description;
-        state.enabled = planned.enabled;
-        Ok(state)
+        let secret = secret_after_create(&users, outcome, &planned, &name, region).await?;
+        finish_create(&users, planned, &name, region, secret)
+            .await
+            .map(Saved::from)
     }
 
     async fn read(
         &self,
         data: &ProviderData,
-        state: UserState,
-    ) -> Result<Option<UserState>, Diagnostics> {
-        let region = data.region(state.region.as_deref())?;
-        let Some(name) = state.name.clone() else {
+        req: ReadRequest<UserState>,
+    ) -> Result<Option<Saved<UserState>>, Diagnostics> {
+        let state = req.state;
+        let region = data.region(state.user.region.as_deref())?;
+        let Some(name) = state.user.name.clone() else {
             return Ok(None);
         };
         let users = data.client()?.users(region);
@@ -487,13 +529,13 @@ impl Resource<ProviderData> for RepositoryUserResource {
             .await
             .map_err(api(format!("read repository user {name:?} in {region}")))?;
         match found {
-            Some(user) if state.id.as_ref().is_none_or(|id| *id == user.uuid) => {
+            Some(user) if state.user.id.as_ref().is_none_or(|id| *id == user.uuid) => {
                 let mut fresh = state_from_api(&user, region, &state);
                 // Keep the blocks as written when vCR agrees with them (set order is free).
                 if sorted(state.repository_permission.clone()) == fresh.repository_permission {
                     fresh.repository_permission = state.repository_permission;
                 }
-                Ok(Some(fresh))
+                Ok(Some(fresh.into()))
             }
             _ => {
                 tracing::info!(%region, name, "repository user is gone from vCR; it leaves the state");
@@ -506,105 +548,43 @@ impl Resource<ProviderData> for RepositoryUserResource {
         &self,
         data: &ProviderData,
         req: UpdateRequest<UserState>,
-    ) -> Result<UserState, Failure<UserState>> {
+    ) -> Result<Saved<UserState>, Failure<UserState>> {
         let UpdateRequest { prior, planned, .. } = req;
-        let region = data.region(prior.region.as_deref())?;
+        let region = data.region(prior.user.region.as_deref())?;
         let users = data.client()?.users(region);
-        let id = prior.id.clone().unwrap_or_default();
-        let name = prior.name.clone().unwrap_or_default();
-        let keep = |d: Diagnostic| Failure::with_state(d, prior.clone());
-
-        if planned.description != prior.description
-            || planned.expiration_date != prior.expiration_date
-        {
-            // vCR's update replaces both: an absent duration means "never expires".
-            let update = UpdateUser {
-                duration_days: duration_days(planned.expiration_date.as_deref()),
-                description: planned.description.clone(),
-            };
-            users
-                .update(&id, &update)
-                .await
-                .map_err(|e| keep(api_error(&format!("update repository user {name:?}"), &e)))?;
-        }
-        if planned.enabled != prior.enabled {
-            let result = if planned.enabled == Some(false) {
-                users.disable(&id).await
-            } else {
-                users.enable(&id).await
-            };
-            result.map_err(|e| {
-                keep(api_error(
-                    &format!("enable or disable repository user {name:?}"),
-                    &e,
-                ))
-            })?;
-        }
-        if sorted(planned.repository_permission.clone())
-            != sorted(prior.repository_permission.clone())
-        {
-            let permissions = self
-                .permission_requests(data, region, &planned.repository_permission)
-                .await
-                .map_err(|d| Failure::with_state(d, prior.clone()))?;
-            users
-                .set_permissions(&id, &permissions)
-                .await
-                .map_err(|e| {
-                    keep(api_error(
-                        &format!("set the permissions of repository user {name:?}"),
-                        &e,
-                    ))
-                })?;
-        }
-        let mut secret = prior.secret.clone();
-        if planned.rotation_triggers != prior.rotation_triggers {
-            tracing::info!(%region, name, "rotation_triggers changed: refreshing the secret");
-            let fresh = users.refresh_secret(&id).await.map_err(|e| {
-                keep(api_error(
-                    &format!("refresh the secret of repository user {name:?}"),
-                    &e,
-                ))
-            })?;
-            secret = Some(fresh.expose().to_string());
-        }
+        let secret = apply_changes(data, &users, &prior, &planned).await?;
         let known = UserState {
             secret,
             rotation_triggers: planned.rotation_triggers.clone(),
             expiration_date: planned.expiration_date.clone(),
             ..prior.clone()
         };
-        let user = match users.find_by_name(&name).await {
-            Ok(Some(user)) => user,
+        let name = prior.user.name.clone().unwrap_or_default();
+        let mut state = match users.find_by_name(&name).await {
+            Ok(Some(user)) => state_from_api(&user, region, &known),
             Ok(None) | Err(_) => {
                 // The changes are made; what vCR computes refreshes on the next read.
-                return Ok(UserState {
-                    description: planned.description,
-                    enabled: planned.enabled,
-                    repository_permission: planned.repository_permission,
-                    expires_at: prior
-                        .expires_at
-                        .filter(|_| planned.expiration_date == prior.expiration_date),
-                    expired: prior
-                        .expired
-                        .filter(|_| planned.expiration_date == prior.expiration_date),
-                    ..known
-                });
+                let same_expiry = planned.expiration_date == prior.expiration_date;
+                let mut state = known;
+                state.user.expires_at = prior.user.expires_at.filter(|_| same_expiry);
+                state.user.expired = prior.user.expired.filter(|_| same_expiry);
+                state
             }
         };
-        let mut state = state_from_api(&user, region, &known);
-        state.expiration_date = planned.expiration_date;
-        state.description = planned.description;
-        state.enabled = planned.enabled;
-        state.repository_permission = planned.repository_permission;
-        Ok(state)
+        as_written(&mut state, planned);
+        Ok(state.into())
     }
 
-    async fn delete(&self, data: &ProviderData, state: UserState) -> Result<(), Diagnostics> {
-        let region = data.region(state.region.as_deref())?;
-        let name = state.name.clone().unwrap_or_default();
+    async fn delete(
+        &self,
+        data: &ProviderData,
+        req: DeleteRequest<UserState>,
+    ) -> Result<(), Diagnostics> {
+        let state = req.prior;
+        let region = data.region(state.user.region.as_deref())?;
+        let name = state.user.name.clone().unwrap_or_default();
         let users = data.client()?.users(region);
-        let id = match state.id.clone() {
+        let id = match state.user.id.clone() {
             Some(id) => id,
             None => match users
                 .find_by_name(&name)
@@ -633,20 +613,23 @@ impl Resource<ProviderData> for RepositoryUserResource {
     async fn import(
         &self,
         data: &ProviderData,
-        raw: &str,
-    ) -> Result<(UserState, Diagnostics), Diagnostics> {
-        let import = ImportId::parse(raw, "repository user")?;
+        req: ImportRequest<NoIdentity>,
+    ) -> Result<Saved<UserState>, Diagnostics> {
+        let ImportTarget::Id(raw) = req.target else {
+            return Err(no_identity_import());
+        };
+        let import = ImportId::parse(&raw, "repository user")?;
         let region = import.region.unwrap_or(data.region(None)?);
         let users = data.client()?.users(region);
-        let found = match users.find_by_name(&import.key).await.map_err(api(format!(
-            "look up repository user {:?} in {region}",
-            import.key
-        )))? {
-            Some(u) => Some(u),
-            None => users.find_by_id(&import.key).await.map_err(api(format!(
+        let looked_up = || {
+            api(format!(
                 "look up repository user {:?} in {region}",
                 import.key
-            )))?,
+            ))
+        };
+        let found = match users.find_by_name(&import.key).await.map_err(looked_up())? {
+            Some(u) => Some(u),
+            None => users.find_by_id(&import.key).await.map_err(looked_up())?,
         };
         let user = found.ok_or_else(|| {
             Diagnostics::from(Diagnostic::error(
@@ -657,11 +640,6 @@ impl Resource<ProviderData> for RepositoryUserResource {
                 ),
             ))
         })?;
-        let known = UserState {
-            enabled: Some(true),
-            ..UserState::default()
-        };
-        let state = state_from_api(&user, region, &known);
         let warning = Diagnostic::warning(
             "The secret of an imported repository user is unknown",
             format!(
@@ -671,6 +649,31 @@ impl Resource<ProviderData> for RepositoryUserResource {
                 user.name
             ),
         );
-        Ok((state, warning.into()))
+        let state = state_from_api(&user, region, &UserState::default());
+        Ok(Saved::new(state).with_diagnostics(warning))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resource_is_a_view_of_the_model() {
+        let schema = schema();
+        for name in UserModel::attributes().names() {
+            assert!(schema.block.get_attribute(name).is_some(), "{name} missing");
+        }
+        let expiration = schema.block.get_attribute("expiration_date").unwrap();
+        let doc = schema.block.documentation(expiration);
+        assert!(
+            doc.contains("RFC 3339") && doc.contains("at least a day ahead"),
+            "{doc}"
+        );
+        let enabled = schema.block.get_attribute("enabled").unwrap();
+        assert_eq!(
+            schema.block.documentation(enabled),
+            "Whether the user may log in. Defaults to `true`."
+        );
     }
 }

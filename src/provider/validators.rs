@@ -1,7 +1,9 @@
-//! The vCR naming and value rules, as schema validators. Each returns the rule in
-//! words, so the error names it.
+//! The vCR naming and value rules, as schema validators: each checks a value and
+//! says its rule, once for the error and once for the docs.
 
-use crate::tfplugin::Value;
+use crate::tfplugin::{Validator, Value};
+
+use super::expiry::Expiration;
 
 fn name_rule(v: &Value, min: usize, max: usize, upper: bool) -> Result<(), String> {
     let Some(name) = v.as_str() else {
@@ -39,13 +41,27 @@ fn name_rule(v: &Value, min: usize, max: usize, upper: bool) -> Result<(), Strin
 }
 
 /// A repository name: 6 to 20 of `a-z 0-9 _ -`, starting with a letter or digit.
-pub fn repository_name(v: &Value) -> Result<(), String> {
-    name_rule(v, 6, 20, false)
+pub fn repository_name() -> Validator {
+    Validator::new(
+        "6 to 20 characters of `a-z 0-9 _ -`, starting with a letter or a digit.",
+        |v| name_rule(v, 6, 20, false),
+    )
 }
 
 /// A repository user name: 6 to 14 of `a-z A-Z 0-9 _ -`, starting with a letter or digit.
-pub fn user_name(v: &Value) -> Result<(), String> {
-    name_rule(v, 6, 14, true)
+pub fn user_name() -> Validator {
+    Validator::new(
+        "6 to 14 characters of `a-z A-Z 0-9 _ -`, starting with a letter or a digit.",
+        |v| name_rule(v, 6, 14, true),
+    )
+}
+
+/// An expiration: a date or an RFC 3339 time.
+pub fn expiration() -> Validator {
+    Validator::new(
+        "A date (`2027-06-30`: the user may log in through the end of that day, UTC) or an RFC 3339 time.",
+        |v| v.as_str().map_or(Ok(()), |s| Expiration::parse(s).map(|_| ())),
+    )
 }
 
 #[cfg(test)]
@@ -54,6 +70,7 @@ mod tests {
 
     #[test]
     fn repository_names() {
+        let repository_name = |v: &Value| super::repository_name().check(v);
         assert!(repository_name(&Value::from("my-app")).is_ok());
         assert!(repository_name(&Value::from("a_b-c-0123456789_xyz")).is_ok());
         let e = repository_name(&Value::from("app")).unwrap_err();
@@ -66,6 +83,7 @@ mod tests {
 
     #[test]
     fn user_names() {
+        let user_name = |v: &Value| super::user_name().check(v);
         assert!(user_name(&Value::from("CI_pusher")).is_ok());
         assert!(user_name(&Value::from("ci-pusher-2026x")).is_err());
         assert!(user_name(&Value::from("_ci_pusher")).is_err());

@@ -78,22 +78,7 @@ fn from_msgpack(mp: &rmpv::ValueRef<'_>, ty: &Type, path: &str) -> Result<Value,
         _ => {}
     }
     match ty {
-        Type::Dynamic => {
-            let R::Array(pair) = mp else {
-                return Err(shape(path, "dynamic value must be [type, value]"));
-            };
-            if pair.len() != 2 {
-                return Err(shape(path, "dynamic value must be [type, value]"));
-            }
-            let type_json = match &pair[0] {
-                R::Binary(b) => serde_json::from_slice(b)?,
-                R::String(s) => serde_json::from_slice(s.as_bytes())?,
-                _ => return Err(shape(path, "dynamic type must be JSON bytes")),
-            };
-            let inner = Type::from_json(&type_json)
-                .ok_or_else(|| shape(path, format!("unknown type {type_json}")))?;
-            from_msgpack(&pair[1], &inner, path)
-        }
+        Type::Dynamic => dynamic_from_msgpack(mp, path),
         Type::String => match mp {
             R::String(s) => s
                 .as_str()
@@ -145,27 +130,52 @@ fn from_msgpack(mp: &rmpv::ValueRef<'_>, ty: &Type, path: &str) -> Result<Value,
             }
             Ok(Value::Map(out))
         }
-        Type::Object(attrs) => {
-            let R::Map(entries) = mp else {
-                return Err(shape(path, "expected an object"));
-            };
-            let mut out: BTreeMap<String, Value> =
-                attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
-            for (k, v) in entries {
-                let key = map_key(k, path)?;
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                let Some(attr_ty) = attrs.get(&key) else {
-                    return Err(shape(&child, "unsupported attribute"));
-                };
-                out.insert(key, from_msgpack(v, attr_ty, &child)?);
-            }
-            Ok(Value::Object(out))
-        }
+        Type::Object(attrs) => object_from_msgpack(mp, attrs, path),
     }
+}
+
+/// A `dynamic` value: `[type JSON, value]`.
+fn dynamic_from_msgpack(mp: &rmpv::ValueRef<'_>, path: &str) -> Result<Value, CodecError> {
+    use rmpv::ValueRef as R;
+    let R::Array(pair) = mp else {
+        return Err(shape(path, "dynamic value must be [type, value]"));
+    };
+    if pair.len() != 2 {
+        return Err(shape(path, "dynamic value must be [type, value]"));
+    }
+    let type_json = match &pair[0] {
+        R::Binary(b) => serde_json::from_slice(b)?,
+        R::String(s) => serde_json::from_slice(s.as_bytes())?,
+        _ => return Err(shape(path, "dynamic type must be JSON bytes")),
+    };
+    let inner = Type::from_json(&type_json)
+        .ok_or_else(|| shape(path, format!("unknown type {type_json}")))?;
+    from_msgpack(&pair[1], &inner, path)
+}
+
+/// An object: every attribute of the type, null when absent; no other attribute.
+fn object_from_msgpack(
+    mp: &rmpv::ValueRef<'_>,
+    attrs: &BTreeMap<String, Type>,
+    path: &str,
+) -> Result<Value, CodecError> {
+    let rmpv::ValueRef::Map(entries) = mp else {
+        return Err(shape(path, "expected an object"));
+    };
+    let mut out: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
+    for (k, v) in entries {
+        let key = map_key(k, path)?;
+        let child = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        let Some(attr_ty) = attrs.get(&key) else {
+            return Err(shape(&child, "unsupported attribute"));
+        };
+        out.insert(key, from_msgpack(v, attr_ty, &child)?);
+    }
+    Ok(Value::Object(out))
 }
 
 fn map_key(k: &rmpv::ValueRef<'_>, path: &str) -> Result<String, CodecError> {

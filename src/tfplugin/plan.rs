@@ -1,19 +1,24 @@
 //! Planning: the rules Terraform enforces on a planned state, applied once for every
-//! resource, with a hook for what only the resource knows.
+//! resource, then each attribute's plan modifiers, then a hook for what only the
+//! resource knows.
 //!
 //! - Attributes set in configuration are planned as configured.
 //! - An attribute left out takes its schema default when it has one.
-//! - Computed attributes are unknown on create; on update they keep their prior value,
-//!   unless the resource says they will change ([`Plan::will_change`]).
-//! - A change to a `force_new` attribute replaces the object, and then everything
-//!   computed that the configuration does not fix is unknown again.
+//! - Computed attributes left open are unknown on create, and on an update that
+//!   changes anything; [`UseStateForUnknown`](super::modifiers::UseStateForUnknown)
+//!   keeps their prior value instead.
+//! - A change that a [`RequiresReplace`](super::modifiers::RequiresReplace) attribute
+//!   sees replaces the object, and then everything computed that the configuration
+//!   does not fix is unknown again.
 
 use super::diag::{AttributePath, Diagnostics};
-use super::schema::{Mode, Schema};
+use super::modifiers::AttributePlan;
+use super::private::Private;
+use super::schema::Schema;
 use super::value::Value;
 
 /// A plan being made: the resource's hook reads `prior` and `config` and adjusts
-/// `planned`.
+/// `planned` (and the private state that goes with it).
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub schema: Schema,
@@ -23,7 +28,20 @@ pub struct Plan {
     pub config: Value,
     pub planned: Value,
     pub requires_replace: Vec<AttributePath>,
+    /// The prior private state; what is planned here comes back at apply.
+    pub private: Private,
     pub diagnostics: Diagnostics,
+}
+
+/// What Terraform proposes, as the planner reads it.
+#[derive(Debug, Clone, Default)]
+pub struct PlanRequest {
+    /// Null on create.
+    pub prior: Value,
+    /// Terraform's proposal: configuration over prior state. Null on destroy.
+    pub proposed: Value,
+    pub config: Value,
+    pub private: Private,
 }
 
 impl Plan {
@@ -71,59 +89,76 @@ impl Plan {
 }
 
 /// Makes the framework's plan. The resource's hook runs on the result.
-pub fn plan(schema: &Schema, prior: Value, proposed: Value, config: Value) -> Plan {
+pub fn plan(schema: &Schema, req: PlanRequest) -> Plan {
     let mut plan = Plan {
         schema: schema.clone(),
-        prior,
-        config,
-        planned: proposed,
+        prior: req.prior,
+        config: req.config,
+        planned: req.proposed,
         requires_replace: Vec::new(),
+        private: req.private,
         diagnostics: Diagnostics::new(),
     };
     if plan.planned.is_null() {
         return plan;
     }
-    for attr in &schema.block.attributes {
-        let configured = plan.config.attr(&attr.name).clone();
-        match attr.mode {
-            Mode::Computed | Mode::OptionalComputed if configured.is_null() => {
-                if let Some(default) = &attr.default {
-                    plan.planned.set_attr(&attr.name, default.clone());
-                } else if plan.prior.is_null() {
-                    plan.planned.set_attr(&attr.name, Value::Unknown);
-                }
-                // On update Terraform's proposal already carries the prior value.
-            }
-            _ => {}
+    let is_create = plan.prior.is_null();
+    for attr in schema.block.attributes.iter().filter(|a| a.is_computed()) {
+        if !plan.config.attr(&attr.name).is_null() {
+            continue;
+        }
+        if let Some(default) = &attr.default {
+            plan.planned.set_attr(&attr.name, default.clone());
+        } else if is_create {
+            plan.planned.set_attr(&attr.name, Value::Unknown);
         }
     }
-    if !plan.prior.is_null() {
-        let forced: Vec<String> = schema
-            .block
-            .attributes
-            .iter()
-            .filter(|a| a.force_new)
-            .map(|a| a.name.clone())
-            .chain(
-                schema
-                    .block
-                    .blocks
-                    .iter()
-                    .filter(|b| b.force_new)
-                    .map(|b| b.name.clone()),
-            )
-            .collect();
-        for name in forced {
-            if plan.changed(&name) {
-                plan.replace_because_of(&name);
-            }
-        }
+    if !is_create && !plan.planned.semantically_equal(&plan.prior) {
+        // Something changes: what the provider computes may change with it.
+        unknown_computed(schema, &plan.config, &mut plan.planned);
+    }
+    run_modifiers(&mut plan);
+    if plan.is_replace() {
+        unknown_computed(schema, &plan.config, &mut plan.planned);
     }
     plan
 }
 
-/// On replacement, every computed attribute the configuration leaves open is unknown,
-/// except those with a default (already planned).
+/// Runs every attribute's plan modifiers, in schema order.
+fn run_modifiers(plan: &mut Plan) {
+    let schema = plan.schema.clone();
+    let is_create = plan.prior.is_null();
+    for attr in schema
+        .block
+        .attributes
+        .iter()
+        .filter(|a| !a.modifiers.is_empty())
+    {
+        let mut one = AttributePlan {
+            name: &attr.name,
+            config: plan.config.attr(&attr.name),
+            prior: plan.prior.attr(&attr.name),
+            prior_state: &plan.prior,
+            is_create,
+            planned: plan.planned.attr(&attr.name).clone(),
+            requires_replace: false,
+            diagnostics: Diagnostics::new(),
+        };
+        for modifier in &attr.modifiers {
+            modifier.0.modify(&mut one);
+        }
+        let (planned, replace, diags) = (one.planned, one.requires_replace, one.diagnostics);
+        plan.planned.set_attr(&attr.name, planned);
+        plan.diagnostics.extend(diags);
+        let path = AttributePath::root(&attr.name);
+        if replace && !plan.requires_replace.contains(&path) {
+            plan.requires_replace.push(path);
+        }
+    }
+}
+
+/// Every computed attribute the configuration leaves open is unknown, except those
+/// with a default (already planned).
 fn unknown_computed(schema: &Schema, config: &Value, planned: &mut Value) {
     for attr in &schema.block.attributes {
         if attr.is_computed() && attr.default.is_none() && config.attr(&attr.name).is_null() {
@@ -142,19 +177,29 @@ mod tests {
         Schema::new(
             0,
             Block::new("r")
-                .attribute(Attribute::computed("id", Type::String, "id").stable())
-                .attribute(Attribute::required("name", Type::String, "name").force_new())
+                .attribute(Attribute::computed("id", Type::String, "id").use_state_for_unknown())
+                .attribute(Attribute::required("name", Type::String, "name").requires_replace())
                 .attribute(Attribute::required("quota", Type::Number, "quota"))
                 .attribute(
                     Attribute::optional("level", Type::String, "level")
                         .default(Value::from("private")),
                 )
-                .attribute(Attribute::optional_computed(
-                    "region",
-                    Type::String,
-                    "region",
-                )),
+                .attribute(
+                    Attribute::optional_computed("region", Type::String, "region")
+                        .requires_replace()
+                        .use_state_for_unknown(),
+                )
+                .attribute(Attribute::computed("usage", Type::Number, "usage")),
         )
+    }
+
+    fn request(prior: Value, proposed: Value, config: Value) -> PlanRequest {
+        PlanRequest {
+            prior,
+            proposed,
+            config,
+            private: Private::default(),
+        }
     }
 
     fn obj(json: serde_json::Value) -> Value {
@@ -166,7 +211,7 @@ mod tests {
     #[test]
     fn create_plans_computed_unknown_and_defaults_known() {
         let config = obj(serde_json::json!({"name": "n", "quota": 1}));
-        let p = plan(&schema(), Value::Null, config.clone(), config);
+        let p = plan(&schema(), request(Value::Null, config.clone(), config));
         assert!(p.is_create());
         assert_eq!(p.get("id"), &Value::Unknown);
         assert_eq!(p.get("region"), &Value::Unknown);
@@ -184,7 +229,7 @@ mod tests {
         let proposed = obj(
             serde_json::json!({"id": "x", "name": "n", "quota": 2, "level": null, "region": "HCM"}),
         );
-        let p = plan(&schema(), prior.clone(), proposed, config);
+        let p = plan(&schema(), request(prior.clone(), proposed, config));
         assert!(p.is_update() && !p.is_replace());
         assert_eq!(p.get("id"), &Value::from("x"));
         assert_eq!(p.get("level"), &Value::from("private"));
@@ -192,7 +237,7 @@ mod tests {
         let config = obj(serde_json::json!({"name": "m", "quota": 1}));
         let proposed =
             obj(serde_json::json!({"id": "x", "name": "m", "quota": 1, "region": "HCM"}));
-        let p = plan(&schema(), prior, proposed, config);
+        let p = plan(&schema(), request(prior, proposed, config));
         assert_eq!(p.requires_replace, vec![AttributePath::root("name")]);
         assert_eq!(p.get("id"), &Value::Unknown);
         assert_eq!(p.get("region"), &Value::Unknown);
@@ -201,8 +246,29 @@ mod tests {
     #[test]
     fn destroy_plans_null() {
         let prior = obj(serde_json::json!({"id": "x", "name": "n", "quota": 1}));
-        let p = plan(&schema(), prior, Value::Null, Value::Null);
+        let p = plan(&schema(), request(prior, Value::Null, Value::Null));
         assert!(p.is_destroy());
         assert!(p.planned.is_null());
+    }
+
+    #[test]
+    fn an_update_leaves_unknown_only_what_may_change() {
+        let prior = obj(serde_json::json!(
+            {"id": "x", "name": "n", "quota": 1, "level": "private", "region": "HCM", "usage": 3}
+        ));
+        // Nothing changes: nothing is unknown.
+        let config = obj(serde_json::json!({"name": "n", "quota": 1}));
+        let p = plan(&schema(), request(prior.clone(), prior.clone(), config));
+        assert_eq!(p.planned, prior);
+
+        // A change: "usage" may change with it, "id" and "region" keep their value.
+        let config = obj(serde_json::json!({"name": "n", "quota": 2}));
+        let mut proposed = prior.clone();
+        proposed.set_attr("quota", Value::int(2));
+        let p = plan(&schema(), request(prior, proposed, config));
+        assert_eq!(p.get("usage"), &Value::Unknown);
+        assert_eq!(p.get("id"), &Value::from("x"));
+        assert_eq!(p.get("region"), &Value::from("HCM"));
+        assert!(!p.is_replace());
     }
 }

@@ -1,39 +1,54 @@
-//! The traits a provider implements: the provider itself, its resources and its data
-//! sources, over typed (serde) state.
+//! Managed resources: the typed contract a resource implements.
 //!
-//! Resources see typed state where values are known (apply, read, import) and raw
-//! [`Value`]s where unknowns matter (validation and the plan hook).
-
-use std::sync::Arc;
+//! Every operation takes a request struct and answers a response struct, so that a
+//! new protocol field (private state, identity, capabilities) is a new field, not a
+//! new argument in every resource. Resources see typed state where values are known
+//! (apply, read, import) and raw [`Value`]s where unknowns matter (validation and the
+//! plan hook).
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::diag::{AttributePath, Diagnostic, Diagnostics};
+use super::identity::IdentitySchema;
 use super::plan::Plan;
+use super::private::Private;
 use super::schema::Schema;
 use super::value::Value;
 
-/// The provider: its own configuration block, and what it serves.
-#[async_trait]
-pub trait Provider: Send + Sync + 'static {
-    /// What `configure` builds and every resource receives (an API client, defaults).
-    type Data: Send + Sync + 'static;
+/// What a resource saves: its state, its private data, and warnings for the user.
+#[derive(Debug, Clone, Default)]
+pub struct Saved<S> {
+    pub state: S,
+    pub private: Private,
+    pub diagnostics: Diagnostics,
+}
 
-    fn schema(&self) -> Schema;
-
-    /// Rules beyond the schema's own validators; the config may hold unknowns.
-    fn validate(&self, _config: &Value) -> Diagnostics {
-        Diagnostics::new()
+impl<S> Saved<S> {
+    pub fn new(state: S) -> Self {
+        Saved {
+            state,
+            private: Private::default(),
+            diagnostics: Diagnostics::new(),
+        }
     }
+    /// Adds warnings (or errors) to the answer.
+    pub fn with_diagnostics(mut self, diagnostics: impl Into<Diagnostics>) -> Self {
+        self.diagnostics.extend(diagnostics.into());
+        self
+    }
+    /// Sets the private data saved with the state.
+    pub fn with_private(mut self, private: Private) -> Self {
+        self.private = private;
+        self
+    }
+}
 
-    /// Builds the data resources need from the provider block. Must not fail for
-    /// missing credentials: `terraform validate` has to work without them.
-    async fn configure(&self, config: &Value) -> Result<(Self::Data, Diagnostics), Diagnostics>;
-
-    fn resources(&self) -> Vec<Arc<dyn AnyResource<Self::Data>>>;
-    fn data_sources(&self) -> Vec<Arc<dyn AnyDataSource<Self::Data>>>;
+impl<S> From<S> for Saved<S> {
+    fn from(state: S) -> Self {
+        Saved::new(state)
+    }
 }
 
 /// What an apply returns when it fails: the diagnostics, and the object as it now
@@ -69,26 +84,84 @@ impl<S> From<Diagnostic> for Failure<S> {
     }
 }
 
-/// Create: the planned state (unknowns read as `None`) and the configuration.
+/// Create: the planned state (unknowns read as `None`), the configuration, and the
+/// private data the plan made.
+#[derive(Debug)]
 pub struct CreateRequest<S> {
     pub planned: S,
     pub config: S,
+    pub private: Private,
 }
 
-/// Update in place: the state before, the planned state, and the configuration.
+/// Update in place: the state before, the planned state, the configuration, and the
+/// private data the plan made.
+#[derive(Debug)]
 pub struct UpdateRequest<S> {
     pub prior: S,
     pub planned: S,
     pub config: S,
+    pub private: Private,
 }
 
-/// A managed resource. `State` mirrors the schema; computed attributes are `Option`s.
+/// Delete: the state before, and its private data.
+#[derive(Debug)]
+pub struct DeleteRequest<S> {
+    pub prior: S,
+    pub private: Private,
+}
+
+/// Read (refresh): the state as stored, and its private data.
+#[derive(Debug)]
+pub struct ReadRequest<S> {
+    pub state: S,
+    pub private: Private,
+}
+
+/// What an import names the object by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportTarget<I> {
+    /// `terraform import ADDRESS ID`, or an `import { id = ... }` block.
+    Id(String),
+    /// An `import { identity = { ... } }` block (Terraform 1.12+).
+    Identity(I),
+}
+
+/// Import: which object to take into state. Terraform reads it right after.
+#[derive(Debug)]
+pub struct ImportRequest<I> {
+    pub target: ImportTarget<I>,
+}
+
+/// Stored state JSON of an older schema (or identity) version, to bring up to date.
+#[derive(Debug)]
+pub struct UpgradeRequest {
+    /// The version the JSON was stored with.
+    pub version: i64,
+    pub json: serde_json::Value,
+}
+
+/// A managed resource. `State` mirrors the schema attribute for attribute (checked by
+/// [`super::state::type_mismatches`]); computed attributes are `Option`s.
 #[async_trait]
 pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
-    type State: Serialize + DeserializeOwned + Send + Sync;
+    type State: Serialize + DeserializeOwned + Default + Send + Sync;
+    /// The identity's typed form; [`super::NoIdentity`] without an identity schema.
+    type Identity: Serialize + DeserializeOwned + Send + Sync;
 
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
+
+    /// The identity schema, when the resource has an identity (Terraform 1.12+).
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        None
+    }
+
+    /// The identity of the object a state describes; `None` while it is not known
+    /// (a create being planned). The framework puts it in every answer, and refuses an
+    /// answer whose identity differs from the one Terraform holds.
+    fn identity(&self, _state: &Self::State) -> Option<Self::Identity> {
+        None
+    }
 
     /// Rules across attributes, beyond the schema's validators.
     fn validate(&self, _config: &Value) -> Diagnostics {
@@ -106,259 +179,40 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
         &self,
         data: &D,
         req: CreateRequest<Self::State>,
-    ) -> Result<Self::State, Failure<Self::State>>;
+    ) -> Result<Saved<Self::State>, Failure<Self::State>>;
 
     /// `Ok(None)` means the object is gone, and Terraform plans to create it again.
-    async fn read(&self, data: &D, state: Self::State) -> Result<Option<Self::State>, Diagnostics>;
+    async fn read(
+        &self,
+        data: &D,
+        req: ReadRequest<Self::State>,
+    ) -> Result<Option<Saved<Self::State>>, Diagnostics>;
 
     async fn update(
         &self,
         data: &D,
         req: UpdateRequest<Self::State>,
-    ) -> Result<Self::State, Failure<Self::State>>;
+    ) -> Result<Saved<Self::State>, Failure<Self::State>>;
 
-    async fn delete(&self, data: &D, state: Self::State) -> Result<(), Diagnostics>;
+    async fn delete(&self, data: &D, req: DeleteRequest<Self::State>) -> Result<(), Diagnostics>;
 
-    /// Builds a state from an import id; Terraform reads it right after.
-    async fn import(&self, data: &D, id: &str) -> Result<(Self::State, Diagnostics), Diagnostics>;
-
-    /// Turns stored JSON of schema `version` into the current shape. Attributes the
-    /// current schema lacks are dropped and new ones start null, so most schema
-    /// changes need nothing here.
-    fn upgrade_state(
-        &self,
-        _version: i64,
-        json: serde_json::Value,
-    ) -> Result<serde_json::Value, Diagnostics> {
-        Ok(json)
-    }
-}
-
-/// A data source.
-#[async_trait]
-pub trait DataSource<D: Send + Sync + 'static>: Send + Sync + 'static {
-    type State: Serialize + DeserializeOwned + Send + Sync;
-
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    fn validate(&self, _config: &Value) -> Diagnostics {
-        Diagnostics::new()
-    }
-    async fn read(&self, data: &D, config: Self::State) -> Result<Self::State, Diagnostics>;
-}
-
-/// Reads typed state from a value; unknown reads as null.
-pub fn from_value<S: DeserializeOwned>(value: &Value) -> Result<S, Diagnostics> {
-    serde_json::from_value(value.to_json()).map_err(|e| {
-        Diagnostics::from(Diagnostic::error(
-            "Provider could not read the state",
-            format!("The state does not have the shape the provider expects: {e}. This is a bug in the provider; please report it."),
-        ))
-    })
-}
-
-/// Writes typed state as a value of the schema's type.
-pub fn to_value<S: Serialize>(state: &S, schema: &Schema) -> Result<Value, Diagnostics> {
-    let json = serde_json::to_value(state).map_err(|e| {
-        Diagnostics::from(Diagnostic::error(
-            "Provider could not write the state",
-            e.to_string(),
-        ))
-    })?;
-    Value::from_json(&json).conform(&schema.value_type()).map_err(|e| {
-        Diagnostics::from(Diagnostic::error(
-            "Provider could not write the state",
-            format!("The state does not match the schema: {e}. This is a bug in the provider; please report it."),
-        ))
-    })
-}
-
-/// The outcome of an apply in raw values: the new state (null when the object is
-/// gone) and diagnostics.
-pub struct ApplyOutcome {
-    pub new_state: Value,
-    pub diagnostics: Diagnostics,
-}
-
-/// A resource with its state type erased, so that a provider can hold many.
-#[async_trait]
-pub trait AnyResource<D>: Send + Sync {
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    fn validate(&self, config: &Value) -> Diagnostics;
-    async fn modify_plan(&self, data: Option<&D>, plan: &mut Plan) -> Result<(), Diagnostics>;
-    async fn apply(
-        &self,
-        data: &D,
-        schema: &Schema,
-        prior: &Value,
-        planned: &Value,
-        config: &Value,
-    ) -> ApplyOutcome;
-    async fn read(&self, data: &D, schema: &Schema, state: &Value) -> Result<Value, Diagnostics>;
+    /// Builds a state from an import id or identity; Terraform reads it right after.
     async fn import(
         &self,
         data: &D,
-        schema: &Schema,
-        id: &str,
-    ) -> Result<(Value, Diagnostics), Diagnostics>;
-    fn upgrade_state(
-        &self,
-        version: i64,
-        json: serde_json::Value,
-    ) -> Result<serde_json::Value, Diagnostics>;
-}
+        req: ImportRequest<Self::Identity>,
+    ) -> Result<Saved<Self::State>, Diagnostics>;
 
-#[async_trait]
-impl<D, R> AnyResource<D> for R
-where
-    D: Send + Sync + 'static,
-    R: Resource<D>,
-{
-    fn type_name(&self) -> &'static str {
-        Resource::type_name(self)
-    }
-    fn schema(&self) -> Schema {
-        Resource::schema(self)
-    }
-    fn validate(&self, config: &Value) -> Diagnostics {
-        Resource::validate(self, config)
-    }
-    async fn modify_plan(&self, data: Option<&D>, plan: &mut Plan) -> Result<(), Diagnostics> {
-        Resource::modify_plan(self, data, plan).await
+    /// Turns stored JSON of an older schema version into the current shape.
+    /// Attributes the current schema lacks are dropped and new ones start null, so
+    /// most schema changes need nothing here.
+    fn upgrade_state(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics> {
+        Ok(req.json)
     }
 
-    async fn apply(
-        &self,
-        data: &D,
-        schema: &Schema,
-        prior: &Value,
-        planned: &Value,
-        config: &Value,
-    ) -> ApplyOutcome {
-        // What stays in state when an error leaves no better answer: the prior object,
-        // untouched (for a create, nothing).
-        let keep = |diagnostics: Diagnostics| ApplyOutcome {
-            new_state: prior.clone(),
-            diagnostics,
-        };
-        let settle = |result: Result<R::State, Failure<R::State>>| match result {
-            Ok(state) => match to_value(&state, schema) {
-                Ok(v) => ApplyOutcome {
-                    new_state: v,
-                    diagnostics: Diagnostics::new(),
-                },
-                Err(d) => keep(d),
-            },
-            Err(failure) => match failure.partial_state.map(|s| to_value(&s, schema)) {
-                Some(Ok(v)) => ApplyOutcome {
-                    new_state: v,
-                    diagnostics: failure.diagnostics,
-                },
-                Some(Err(mut d)) => {
-                    d.extend(failure.diagnostics);
-                    keep(d)
-                }
-                None => keep(failure.diagnostics),
-            },
-        };
-
-        if planned.is_null() {
-            let state = match from_value::<R::State>(prior) {
-                Ok(s) => s,
-                Err(d) => return keep(d),
-            };
-            return match Resource::delete(self, data, state).await {
-                Ok(()) => ApplyOutcome {
-                    new_state: Value::Null,
-                    diagnostics: Diagnostics::new(),
-                },
-                Err(d) => keep(d),
-            };
-        }
-        let typed = (
-            from_value::<R::State>(planned),
-            from_value::<R::State>(config),
-        );
-        let (planned_state, config_state) = match typed {
-            (Ok(p), Ok(c)) => (p, c),
-            (Err(d), _) | (_, Err(d)) => return keep(d),
-        };
-        if prior.is_null() {
-            let req = CreateRequest {
-                planned: planned_state,
-                config: config_state,
-            };
-            settle(Resource::create(self, data, req).await)
-        } else {
-            let prior_state = match from_value::<R::State>(prior) {
-                Ok(s) => s,
-                Err(d) => return keep(d),
-            };
-            let req = UpdateRequest {
-                prior: prior_state,
-                planned: planned_state,
-                config: config_state,
-            };
-            settle(Resource::update(self, data, req).await)
-        }
-    }
-
-    async fn read(&self, data: &D, schema: &Schema, state: &Value) -> Result<Value, Diagnostics> {
-        let typed = from_value::<R::State>(state)?;
-        match Resource::read(self, data, typed).await? {
-            Some(s) => to_value(&s, schema),
-            None => Ok(Value::Null),
-        }
-    }
-
-    async fn import(
-        &self,
-        data: &D,
-        schema: &Schema,
-        id: &str,
-    ) -> Result<(Value, Diagnostics), Diagnostics> {
-        let (state, diags) = Resource::import(self, data, id).await?;
-        Ok((to_value(&state, schema)?, diags))
-    }
-
-    fn upgrade_state(
-        &self,
-        version: i64,
-        json: serde_json::Value,
-    ) -> Result<serde_json::Value, Diagnostics> {
-        Resource::upgrade_state(self, version, json)
-    }
-}
-
-/// A data source with its state type erased.
-#[async_trait]
-pub trait AnyDataSource<D>: Send + Sync {
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> Schema;
-    fn validate(&self, config: &Value) -> Diagnostics;
-    async fn read(&self, data: &D, schema: &Schema, config: &Value) -> Result<Value, Diagnostics>;
-}
-
-#[async_trait]
-impl<D, S> AnyDataSource<D> for S
-where
-    D: Send + Sync + 'static,
-    S: DataSource<D>,
-{
-    fn type_name(&self) -> &'static str {
-        DataSource::type_name(self)
-    }
-    fn schema(&self) -> Schema {
-        DataSource::schema(self)
-    }
-    fn validate(&self, config: &Value) -> Diagnostics {
-        DataSource::validate(self, config)
-    }
-    async fn read(&self, data: &D, schema: &Schema, config: &Value) -> Result<Value, Diagnostics> {
-        let typed = from_value::<S::State>(config)?;
-        let state = DataSource::read(self, data, typed).await?;
-        to_value(&state, schema)
+    /// Turns a stored identity of an older identity version into the current shape.
+    fn upgrade_identity(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics> {
+        Ok(req.json)
     }
 }
 

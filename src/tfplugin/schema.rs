@@ -1,17 +1,18 @@
 //! Schemas: what a provider, resource or data source accepts and reports. Besides
-//! what `GetSchema` tells Terraform, an attribute here carries the rules the framework
-//! enforces for it (validators, a default, whether a change replaces the object).
+//! what `GetSchema` tells Terraform, an attribute carries the rules the framework
+//! enforces for it (validators, a default, plan modifiers), each with a sentence
+//! that the schema's descriptions and the generated docs include, so that a rule is
+//! written once.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::sync::Arc;
 
 use super::diag::{AttributePath, Diagnostic, Diagnostics};
+use super::modifiers::{Modifier, PlanModifier, RequiresReplace, UseStateForUnknown};
 use super::proto;
+#[cfg(test)]
+use super::validators;
+use super::validators::{quoted_list, Validator};
 use super::value::{Type, Value};
-
-/// Checks a known, non-null value; the error is the rule in words, shown to the user.
-pub type Validator = Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>;
 
 /// Whether the user sets an attribute, the provider does, or either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,30 +25,19 @@ pub enum Mode {
     OptionalComputed,
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Attribute {
     pub name: String,
     pub ty: Type,
     pub description: String,
     pub mode: Mode,
     pub sensitive: bool,
-    /// A change to this attribute cannot be made in place: the object is replaced.
-    pub force_new: bool,
     /// The value planned when the configuration leaves the attribute out.
     pub default: Option<Value>,
-    /// A computed value that never changes once set (ids, creation times): plans keep it.
-    pub stable: bool,
+    /// Rules on the configured value, run by `validate_config`.
     pub validators: Vec<Validator>,
-}
-
-impl fmt::Debug for Attribute {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Attribute")
-            .field("name", &self.name)
-            .field("ty", &self.ty)
-            .field("mode", &self.mode)
-            .finish_non_exhaustive()
-    }
+    /// How the planner plans the attribute, in order.
+    pub modifiers: Vec<Modifier>,
 }
 
 impl Attribute {
@@ -58,10 +48,9 @@ impl Attribute {
             description: description.to_string(),
             mode,
             sensitive: false,
-            force_new: false,
             default: None,
-            stable: false,
             validators: Vec::new(),
+            modifiers: Vec::new(),
         }
     }
     pub fn required(name: &str, ty: Type, description: &str) -> Self {
@@ -76,12 +65,21 @@ impl Attribute {
     pub fn optional_computed(name: &str, ty: Type, description: &str) -> Self {
         Self::new(name, ty, Mode::OptionalComputed, description)
     }
-    pub fn sensitive(mut self) -> Self {
-        self.sensitive = true;
+    /// The same attribute in another mode: a view of a model decides who sets what.
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
         self
     }
-    pub fn force_new(mut self) -> Self {
-        self.force_new = true;
+    /// Adds a sentence to the description, for what one view adds to the model's.
+    pub fn note(mut self, sentence: &str) -> Self {
+        if !self.description.is_empty() {
+            self.description.push(' ');
+        }
+        self.description.push_str(sentence);
+        self
+    }
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
         self
     }
     /// A default makes the attribute optional and computed, so the plan shows the value.
@@ -90,16 +88,21 @@ impl Attribute {
         self.mode = Mode::OptionalComputed;
         self
     }
-    pub fn stable(mut self) -> Self {
-        self.stable = true;
+    pub fn validate(mut self, validator: Validator) -> Self {
+        self.validators.push(validator);
         self
     }
-    pub fn validate(
-        mut self,
-        check: impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static,
-    ) -> Self {
-        self.validators.push(Arc::new(check));
+    pub fn plan(mut self, modifier: impl PlanModifier + 'static) -> Self {
+        self.modifiers.push(Modifier::from(modifier));
         self
+    }
+    /// Shorthand for [`RequiresReplace`].
+    pub fn requires_replace(self) -> Self {
+        self.plan(RequiresReplace)
+    }
+    /// Shorthand for [`UseStateForUnknown`].
+    pub fn use_state_for_unknown(self) -> Self {
+        self.plan(UseStateForUnknown)
     }
     pub fn is_computed(&self) -> bool {
         matches!(self.mode, Mode::Computed | Mode::OptionalComputed)
@@ -108,11 +111,23 @@ impl Attribute {
         self.mode != Mode::Computed
     }
 
-    fn to_proto(&self) -> proto::schema::Attribute {
+    /// The description followed by the sentences of the default, the validators and
+    /// the plan modifiers: what GetSchema and the docs say.
+    pub fn documentation(&self) -> String {
+        let mut parts = vec![self.description.clone()];
+        if let Some(default) = &self.default {
+            parts.push(format!("Defaults to `{}`.", literal(default)));
+        }
+        parts.extend(self.validators.iter().map(|v| v.description().to_string()));
+        parts.extend(self.modifiers.iter().map(|m| m.0.description()));
+        join_sentences(parts)
+    }
+
+    fn to_proto(&self, documentation: String) -> proto::schema::Attribute {
         proto::schema::Attribute {
             name: self.name.clone(),
             r#type: self.ty.to_json().to_string().into_bytes(),
-            description: self.description.clone(),
+            description: documentation,
             required: self.mode == Mode::Required,
             optional: matches!(self.mode, Mode::Optional | Mode::OptionalComputed),
             computed: self.is_computed(),
@@ -120,6 +135,150 @@ impl Attribute {
             description_kind: proto::StringKind::Markdown as i32,
             deprecated: false,
             write_only: false,
+            deprecation_message: String::new(),
+        }
+    }
+}
+
+/// A value as a configuration would write it, for the docs.
+fn literal(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string(&other.to_json()).unwrap_or_default(),
+    }
+}
+
+fn join_sentences(parts: Vec<String>) -> String {
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The attributes a model declares once, from which each view (resource, data
+/// source, list item) takes its own: the same names, types and descriptions, with
+/// the view's modes and rules.
+#[derive(Debug, Clone, Default)]
+pub struct AttributeSet(Vec<Attribute>);
+
+impl AttributeSet {
+    pub fn new(attributes: Vec<Attribute>) -> Self {
+        AttributeSet(attributes)
+    }
+    /// Changes attribute `name` for this view. Panics when the model has no such
+    /// attribute: a bug every schema test catches.
+    pub fn with(mut self, name: &str, change: impl FnOnce(Attribute) -> Attribute) -> Self {
+        let i = self.position(name);
+        let a = self.0.remove(i);
+        self.0.insert(i, change(a));
+        self
+    }
+    /// Leaves attribute `name` out of this view (panics when there is none).
+    pub fn without(mut self, name: &str) -> Self {
+        let i = self.position(name);
+        self.0.remove(i);
+        self
+    }
+    /// Adds an attribute only this view has.
+    pub fn and(mut self, attribute: Attribute) -> Self {
+        self.0.push(attribute);
+        self
+    }
+    pub fn names(&self) -> Vec<&str> {
+        self.0.iter().map(|a| a.name.as_str()).collect()
+    }
+    /// The object type of the attributes, for a list of them in another schema.
+    pub fn value_type(&self) -> Type {
+        Type::Object(
+            self.0
+                .iter()
+                .map(|a| (a.name.clone(), a.ty.clone()))
+                .collect(),
+        )
+    }
+    fn position(&self, name: &str) -> usize {
+        self.0
+            .iter()
+            .position(|a| a.name == name)
+            .unwrap_or_else(|| panic!("the model has no attribute {name:?}"))
+    }
+}
+
+impl IntoIterator for AttributeSet {
+    type Item = Attribute;
+    type IntoIter = std::vec::IntoIter<Attribute>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// A rule across attributes of a block, checked with the configuration and stated in
+/// the docs of each attribute it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigValidator {
+    /// Exactly one of these attributes is set (not null).
+    ExactlyOneOf(Vec<String>),
+}
+
+impl ConfigValidator {
+    /// The attributes the rule is about.
+    pub fn names(&self) -> &[String] {
+        match self {
+            ConfigValidator::ExactlyOneOf(names) => names,
+        }
+    }
+
+    /// The rule in one sentence, for the docs of each attribute it names.
+    pub fn description(&self) -> String {
+        match self {
+            ConfigValidator::ExactlyOneOf(names) => {
+                format!("Set exactly one of {}.", quoted_list(names, "`", "and"))
+            }
+        }
+    }
+
+    /// Checks a configuration; values not yet known are checked again once known.
+    pub fn check(&self, config: &Value, path: &AttributePath) -> Diagnostics {
+        match self {
+            ConfigValidator::ExactlyOneOf(names) => exactly_one_of(names, config, path),
+        }
+    }
+}
+
+fn exactly_one_of(names: &[String], config: &Value, path: &AttributePath) -> Diagnostics {
+    let values: Vec<&Value> = names.iter().map(|n| config.attr(n)).collect();
+    if values.iter().any(|v| v.is_unknown()) {
+        return Diagnostics::new();
+    }
+    let set: Vec<&String> = names
+        .iter()
+        .zip(&values)
+        .filter(|(_, v)| !v.is_null())
+        .map(|(n, _)| n)
+        .collect();
+    match set.as_slice() {
+        [_] => Diagnostics::new(),
+        [] => Diagnostic::error(
+            format!("Missing {}", quoted_list(names, "", "or")),
+            format!("Set exactly one of {}.", quoted_list(names, "\"", "and")),
+        )
+        .into(),
+        [.., last] => {
+            let rule = if names.len() == 2 {
+                format!(
+                    "set only one of {}, not both.",
+                    quoted_list(names, "\"", "and")
+                )
+            } else {
+                format!(
+                    "set only one of {}; {} are set.",
+                    quoted_list(names, "\"", "and"),
+                    quoted_list(&set, "\"", "and")
+                )
+            };
+            Diagnostic::invalid_attribute(path_to(path, last), rule).into()
         }
     }
 }
@@ -139,7 +298,6 @@ pub struct NestedBlock {
     pub block: Block,
     pub min_items: i64,
     pub max_items: i64,
-    pub force_new: bool,
 }
 
 impl NestedBlock {
@@ -150,7 +308,6 @@ impl NestedBlock {
             block,
             min_items: 0,
             max_items: if nesting == Nesting::Single { 1 } else { 0 },
-            force_new: false,
         }
     }
     pub fn min_items(mut self, n: i64) -> Self {
@@ -170,14 +327,71 @@ impl NestedBlock {
             Nesting::Set => Type::set(inner),
         }
     }
+
+    fn to_proto(&self, version: i64) -> proto::schema::NestedBlock {
+        use proto::schema::nested_block::NestingMode;
+        proto::schema::NestedBlock {
+            type_name: self.name.clone(),
+            block: Some(self.block.to_proto(version)),
+            nesting: match self.nesting {
+                Nesting::Single => NestingMode::Single,
+                Nesting::List => NestingMode::List,
+                Nesting::Set => NestingMode::Set,
+            } as i32,
+            min_items: self.min_items,
+            max_items: self.max_items,
+        }
+    }
+
+    /// Checks the block's count and each of its items.
+    fn validate_config(&self, value: &Value, at: AttributePath) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        if self.nesting == Nesting::Single {
+            if !value.is_null() && !value.is_unknown() {
+                diags.extend(self.block.validate_config(value, &at));
+            }
+            return diags;
+        }
+        let Some(items) = value.as_elements() else {
+            return diags;
+        };
+        let count = items.len() as i64;
+        if count < self.min_items && value.is_wholly_known() {
+            diags.push(Diagnostic::invalid_attribute(
+                at.clone(),
+                format!(
+                    "at least {} \"{}\" block(s) are required, found {count}.",
+                    self.min_items, self.name
+                ),
+            ));
+        }
+        if self.max_items > 0 && count > self.max_items {
+            diags.push(Diagnostic::invalid_attribute(
+                at.clone(),
+                format!(
+                    "at most {} \"{}\" block(s) are allowed, found {count}.",
+                    self.max_items, self.name
+                ),
+            ));
+        }
+        for (i, item) in items.iter().enumerate() {
+            let item_path = match self.nesting {
+                Nesting::List => at.clone().index(i as i64),
+                _ => at.clone(),
+            };
+            diags.extend(self.block.validate_config(item, &item_path));
+        }
+        diags
+    }
 }
 
-/// A block: attributes and nested blocks.
+/// A block: attributes, nested blocks, and rules across its attributes.
 #[derive(Debug, Clone, Default)]
 pub struct Block {
     pub description: String,
     pub attributes: Vec<Attribute>,
     pub blocks: Vec<NestedBlock>,
+    pub rules: Vec<ConfigValidator>,
 }
 
 impl Block {
@@ -191,12 +405,37 @@ impl Block {
         self.attributes.push(a);
         self
     }
+    /// Every attribute of a model's view.
+    pub fn attributes(mut self, set: AttributeSet) -> Self {
+        self.attributes.extend(set);
+        self
+    }
     pub fn block(mut self, b: NestedBlock) -> Self {
         self.blocks.push(b);
         self
     }
+    /// Exactly one of the attributes `names` must be set.
+    pub fn exactly_one_of(mut self, names: &[&str]) -> Self {
+        self.rules.push(ConfigValidator::ExactlyOneOf(
+            names.iter().map(|n| n.to_string()).collect(),
+        ));
+        self
+    }
     pub fn get_attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|a| a.name == name)
+    }
+
+    /// What GetSchema and the docs say of an attribute of this block: its own
+    /// documentation and the rules of the block that name it.
+    pub fn documentation(&self, attribute: &Attribute) -> String {
+        let mut parts = vec![attribute.documentation()];
+        parts.extend(
+            self.rules
+                .iter()
+                .filter(|r| r.names().contains(&attribute.name))
+                .map(ConfigValidator::description),
+        );
+        join_sentences(parts)
     }
 
     /// The object type of this block's values.
@@ -214,100 +453,59 @@ impl Block {
     fn to_proto(&self, version: i64) -> proto::schema::Block {
         proto::schema::Block {
             version,
-            attributes: self.attributes.iter().map(Attribute::to_proto).collect(),
-            block_types: self
-                .blocks
+            attributes: self
+                .attributes
                 .iter()
-                .map(|b| proto::schema::NestedBlock {
-                    type_name: b.name.clone(),
-                    block: Some(b.block.to_proto(version)),
-                    nesting: match b.nesting {
-                        Nesting::Single => proto::schema::nested_block::NestingMode::Single,
-                        Nesting::List => proto::schema::nested_block::NestingMode::List,
-                        Nesting::Set => proto::schema::nested_block::NestingMode::Set,
-                    } as i32,
-                    min_items: b.min_items,
-                    max_items: b.max_items,
-                })
+                .map(|a| a.to_proto(self.documentation(a)))
                 .collect(),
+            block_types: self.blocks.iter().map(|b| b.to_proto(version)).collect(),
             description: self.description.clone(),
             description_kind: proto::StringKind::Markdown as i32,
             deprecated: false,
+            deprecation_message: String::new(),
         }
     }
 
     /// Checks a configuration against the block's own rules: computed-only attributes
-    /// left out, validators passed, block counts respected. Unknown values are skipped:
-    /// they are checked again once known.
+    /// left out, validators passed, block counts and cross-attribute rules respected.
+    /// Unknown values are skipped: they are checked again once known.
     pub fn validate_config(&self, config: &Value, path: &AttributePath) -> Diagnostics {
         let mut diags = Diagnostics::new();
         for a in &self.attributes {
-            let v = config.attr(&a.name);
-            let at = path_to(path, &a.name);
-            if a.mode == Mode::Computed && !v.is_null() {
-                diags.push(Diagnostic::invalid_attribute(
-                    at,
-                    format!(
-                        "\"{}\" is set by the provider and cannot be configured; remove it from the configuration.",
-                        a.name
-                    ),
-                ));
-                continue;
-            }
-            if v.is_null() || !v.is_wholly_known() {
-                continue;
-            }
-            for check in &a.validators {
-                if let Err(rule) = check(v) {
-                    diags.push(Diagnostic::invalid_attribute(at.clone(), rule));
-                }
-            }
+            diags.extend(validate_attribute(a, config.attr(&a.name), path));
         }
         for b in &self.blocks {
-            let v = config.attr(&b.name);
-            let at = path_to(path, &b.name);
-            match b.nesting {
-                Nesting::Single => {
-                    if !v.is_null() && !v.is_unknown() {
-                        diags.extend(b.block.validate_config(v, &at));
-                    }
-                }
-                Nesting::List | Nesting::Set => {
-                    let Some(items) = v.as_elements() else {
-                        continue;
-                    };
-                    let count = items.len() as i64;
-                    if count < b.min_items && v.is_wholly_known() {
-                        diags.push(Diagnostic::invalid_attribute(
-                            at.clone(),
-                            format!(
-                                "at least {} \"{}\" block(s) are required, found {count}.",
-                                b.min_items, b.name
-                            ),
-                        ));
-                    }
-                    if b.max_items > 0 && count > b.max_items {
-                        diags.push(Diagnostic::invalid_attribute(
-                            at.clone(),
-                            format!(
-                                "at most {} \"{}\" block(s) are allowed, found {count}.",
-                                b.max_items, b.name
-                            ),
-                        ));
-                    }
-                    for (i, item) in items.iter().enumerate() {
-                        let item_path = if b.nesting == Nesting::List {
-                            at.clone().index(i as i64)
-                        } else {
-                            at.clone()
-                        };
-                        diags.extend(b.block.validate_config(item, &item_path));
-                    }
-                }
-            }
+            diags.extend(b.validate_config(config.attr(&b.name), path_to(path, &b.name)));
+        }
+        for rule in &self.rules {
+            diags.extend(rule.check(config, path));
         }
         diags
     }
+}
+
+fn validate_attribute(a: &Attribute, v: &Value, path: &AttributePath) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let at = path_to(path, &a.name);
+    if a.mode == Mode::Computed && !v.is_null() {
+        diags.push(Diagnostic::invalid_attribute(
+            at,
+            format!(
+                "\"{}\" is set by the provider and cannot be configured; remove it from the configuration.",
+                a.name
+            ),
+        ));
+        return diags;
+    }
+    if v.is_null() || !v.is_wholly_known() {
+        return diags;
+    }
+    for validator in &a.validators {
+        if let Err(rule) = validator.check(v) {
+            diags.push(Diagnostic::invalid_attribute(at.clone(), rule));
+        }
+    }
+    diags
 }
 
 fn path_to(parent: &AttributePath, name: &str) -> AttributePath {
@@ -341,43 +539,6 @@ impl Schema {
     }
 }
 
-/// Validators used across schemas. Each returns the rule in words when it fails.
-pub mod rules {
-    use super::Value;
-
-    /// The value must be one of `allowed`.
-    pub fn one_of(allowed: &'static [&'static str]) -> impl Fn(&Value) -> Result<(), String> {
-        move |v| match v.as_str() {
-            Some(s) if allowed.contains(&s) => Ok(()),
-            Some(s) => Err(format!(
-                "must be one of {}; got {s:?}.",
-                allowed
-                    .iter()
-                    .map(|a| format!("{a:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-            None => Ok(()),
-        }
-    }
-
-    /// A whole number of at least `min`.
-    pub fn whole_at_least(min: i64) -> impl Fn(&Value) -> Result<(), String> {
-        move |v| match v.as_number() {
-            Some(n) => match n.as_i64() {
-                Some(i) if i >= min => Ok(()),
-                Some(i) => Err(format!(
-                    "must be a whole number of at least {min}; got {i}."
-                )),
-                None => Err(format!(
-                    "must be a whole number of at least {min}; got {n}."
-                )),
-            },
-            None => Ok(()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,7 +547,7 @@ mod tests {
         Block::new("test")
             .attribute(
                 Attribute::required("name", Type::String, "the name")
-                    .validate(rules::one_of(&["a", "b"])),
+                    .validate(validators::one_of(&["a", "b"])),
             )
             .attribute(Attribute::computed("id", Type::String, "the id"))
             .block(
@@ -395,7 +556,7 @@ mod tests {
                     Nesting::Set,
                     Block::new("p").attribute(
                         Attribute::required("level", Type::Number, "level")
-                            .validate(rules::whole_at_least(1)),
+                            .validate(validators::whole_at_least(1)),
                     ),
                 )
                 .min_items(1),
@@ -464,5 +625,106 @@ mod tests {
             proto::schema::nested_block::NestingMode::Set as i32
         );
         assert_eq!(b.block_types[0].min_items, 1);
+    }
+
+    fn lookup() -> Block {
+        Block::new("lookup")
+            .attribute(Attribute::optional("tag", Type::String, "A tag."))
+            .attribute(Attribute::optional("digest", Type::String, "A digest."))
+            .attribute(Attribute::optional(
+                "most_recent",
+                Type::Bool,
+                "The newest.",
+            ))
+            .exactly_one_of(&["tag", "digest", "most_recent"])
+    }
+
+    fn lookup_config(json: serde_json::Value) -> Value {
+        Value::from_json(&json)
+            .conform(&lookup().value_type())
+            .unwrap()
+    }
+
+    #[test]
+    fn exactly_one_of_any_names() {
+        let check =
+            |json| lookup().validate_config(&lookup_config(json), &AttributePath::default());
+        assert!(check(serde_json::json!({"tag": "v1"})).is_empty());
+        assert!(check(serde_json::json!({"most_recent": true})).is_empty());
+
+        let none = check(serde_json::json!({}));
+        assert_eq!(none.0.len(), 1);
+        assert_eq!(none.0[0].summary, "Missing tag, digest or most_recent");
+        assert!(none.0[0]
+            .detail
+            .contains("\"tag\", \"digest\" and \"most_recent\""));
+
+        let two = check(serde_json::json!({"tag": "v1", "digest": "sha256:x"}));
+        assert_eq!(two.0.len(), 1);
+        assert_eq!(two.0[0].path, Some(AttributePath::root("digest")));
+        assert!(
+            two.0[0].detail.contains("\"tag\" and \"digest\" are set"),
+            "{}",
+            two.0[0].detail
+        );
+
+        let mut pending = lookup_config(serde_json::json!({"tag": "v1"}));
+        pending.set_attr("digest", Value::Unknown);
+        assert!(
+            lookup()
+                .validate_config(&pending, &AttributePath::default())
+                .is_empty(),
+            "checked again once known"
+        );
+    }
+
+    #[test]
+    fn documentation_gathers_the_rules_of_an_attribute() {
+        let block = lookup().attribute(
+            Attribute::optional("level", Type::String, "Who may pull.")
+                .default(Value::from("private"))
+                .validate(validators::one_of(&["private", "public"]))
+                .requires_replace()
+                .use_state_for_unknown(),
+        );
+        let level = block.get_attribute("level").unwrap();
+        assert_eq!(
+            block.documentation(level),
+            "Who may pull. Defaults to `private`. One of `private` or `public`. Changing it replaces the resource."
+        );
+        let tag = block.get_attribute("tag").unwrap();
+        assert_eq!(
+            block.documentation(tag),
+            "A tag. Set exactly one of `tag`, `digest` and `most_recent`."
+        );
+        let proto = Schema::new(0, block).to_proto().block.unwrap();
+        let sent = proto.attributes.iter().find(|a| a.name == "level").unwrap();
+        assert!(
+            sent.description.ends_with("replaces the resource."),
+            "GetSchema says what the docs say"
+        );
+    }
+
+    #[test]
+    fn views_change_modes_and_add_notes() {
+        let model = AttributeSet::new(vec![
+            Attribute::computed("id", Type::String, "The id."),
+            Attribute::computed("name", Type::String, "The name."),
+        ]);
+        let view = model
+            .with("name", |a| a.with_mode(Mode::Required).note("Unique."))
+            .and(Attribute::optional("flag", Type::Bool, "A flag."));
+        let block = Block::new("v").attributes(view);
+        let name = block.get_attribute("name").unwrap();
+        assert_eq!(name.mode, Mode::Required);
+        assert_eq!(name.description, "The name. Unique.");
+        assert_eq!(block.attributes.len(), 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "no attribute \"nmae\"")]
+    fn a_view_of_a_missing_attribute_is_a_bug() {
+        let _ = AttributeSet::new(vec![Attribute::computed("name", Type::String, "n")])
+            .with("nmae", |a| a);
     }
 }

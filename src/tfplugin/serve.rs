@@ -24,7 +24,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::controller_proto::grpc_controller_server::GrpcControllerServer;
 use super::proto::provider_server::ProviderServer;
-use super::resource::Provider;
+use super::provider::Provider;
 use super::server::{Controller, ProviderService};
 
 /// Terraform's go-plugin handshake cookie (the same for OpenTofu).

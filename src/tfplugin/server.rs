@@ -1,75 +1,101 @@
 //! The gRPC services Terraform calls: the plugin protocol's `Provider` service, mapped
-//! onto the [`Provider`] trait, and go-plugin's controller.
+//! onto the [`Provider`] trait and its [`super::Components`], and go-plugin's
+//! controller. RPCs of features no part uses answer Unimplemented (the generated
+//! default), as Terraform expects.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{Notify, RwLock};
+use tokio::sync::{mpsc, Notify, RwLock};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
 use super::codec;
 use super::controller_proto::{grpc_controller_server::GrpcController, Empty};
 use super::diag::{Diagnostic, Diagnostics};
-use super::plan;
+use super::erased::{
+    AnyDataSource, AnyEphemeralResource, AnyListResource, AnyResource, ApplyIn, ImportIn, ListIn,
+    ObjectAnswer, ReadIn,
+};
+use super::identity::IdentitySchema;
+use super::plan::PlanRequest;
+use super::private::Private;
 use super::proto::{self, provider_server::Provider as ProviderRpc};
-use super::resource::{AnyDataSource, AnyResource, Provider};
+use super::provider::{ConfigureRequest, Provider};
+use super::resource::UpgradeRequest;
 use super::schema::Schema;
-use super::value::Value;
+use super::value::{Type, Value};
 
-struct ResourceEntry<D> {
-    resource: Arc<dyn AnyResource<D>>,
-    schema: Schema,
-}
-
-struct DataSourceEntry<D> {
-    source: Arc<dyn AnyDataSource<D>>,
-    schema: Schema,
-}
+type Parts<T> = HashMap<&'static str, Arc<T>>;
 
 /// The provider behind the protocol. Schemas are built once at start.
 pub struct ProviderService<P: Provider> {
     provider: P,
     provider_schema: Schema,
-    resources: HashMap<&'static str, ResourceEntry<P::Data>>,
-    data_sources: HashMap<&'static str, DataSourceEntry<P::Data>>,
+    resources: Parts<dyn AnyResource<P::Data>>,
+    data_sources: Parts<dyn AnyDataSource<P::Data>>,
+    ephemeral_resources: Parts<dyn AnyEphemeralResource<P::Data>>,
+    list_resources: Parts<dyn AnyListResource<P::Data>>,
     /// Set by `Configure`.
     data: RwLock<Option<Arc<P::Data>>>,
     /// Set by `Stop`: operations not yet started are refused.
     stopping: AtomicBool,
 }
 
+fn by_name<T: ?Sized>(parts: Vec<Arc<T>>, name: impl Fn(&T) -> &'static str) -> Parts<T> {
+    parts.into_iter().map(|p| (name(&p), p)).collect()
+}
+
+fn schemas<T: ?Sized>(
+    parts: &Parts<T>,
+    schema: impl Fn(&T) -> &Schema,
+) -> HashMap<String, proto::Schema> {
+    parts
+        .iter()
+        .map(|(name, p)| (name.to_string(), schema(p).to_proto()))
+        .collect()
+}
+
+fn unknown_type(kind: &str, type_name: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Unknown {kind}"),
+        format!("This provider has no {kind} \"{type_name}\"."),
+    )
+    .into()
+}
+
+fn find<'a, T: ?Sized>(
+    parts: &'a Parts<T>,
+    kind: &str,
+    name: &str,
+) -> Result<&'a Arc<T>, Diagnostics> {
+    parts.get(name).ok_or_else(|| unknown_type(kind, name))
+}
+
 impl<P: Provider> ProviderService<P> {
     pub fn new(provider: P) -> Self {
-        let resources = provider
-            .resources()
-            .into_iter()
-            .map(|r| {
-                let schema = r.schema();
-                (
-                    r.type_name(),
-                    ResourceEntry {
-                        resource: r,
-                        schema,
-                    },
-                )
-            })
-            .collect();
-        let data_sources = provider
-            .data_sources()
-            .into_iter()
-            .map(|s| {
-                let schema = s.schema();
-                (s.type_name(), DataSourceEntry { source: s, schema })
-            })
-            .collect();
+        let parts = provider.components();
         ProviderService {
             provider_schema: provider.schema(),
+            resources: by_name(parts.resources, |r| r.type_name()),
+            data_sources: by_name(parts.data_sources, |s| s.type_name()),
+            ephemeral_resources: by_name(parts.ephemeral_resources, |e| e.type_name()),
+            list_resources: by_name(parts.list_resources, |l| l.type_name()),
             provider,
-            resources,
-            data_sources,
             data: RwLock::new(None),
             stopping: AtomicBool::new(false),
+        }
+    }
+
+    fn capabilities() -> proto::ServerCapabilities {
+        proto::ServerCapabilities {
+            plan_destroy: true,
+            get_provider_schema_optional: true,
+            move_resource_state: false,
+            generate_resource_config: false,
         }
     }
 
@@ -77,44 +103,17 @@ impl<P: Provider> ProviderService<P> {
     pub fn schema_response(&self) -> proto::get_provider_schema::Response {
         proto::get_provider_schema::Response {
             provider: Some(self.provider_schema.to_proto()),
-            resource_schemas: self
-                .resources
-                .iter()
-                .map(|(name, e)| (name.to_string(), e.schema.to_proto()))
-                .collect(),
-            data_source_schemas: self
-                .data_sources
-                .iter()
-                .map(|(name, e)| (name.to_string(), e.schema.to_proto()))
-                .collect(),
-            diagnostics: vec![],
-            provider_meta: None,
-            server_capabilities: Some(proto::ServerCapabilities {
-                plan_destroy: true,
-                get_provider_schema_optional: true,
-                move_resource_state: false,
-            }),
+            resource_schemas: schemas(&self.resources, |r| r.schema()),
+            data_source_schemas: schemas(&self.data_sources, |s| s.schema()),
+            ephemeral_resource_schemas: schemas(&self.ephemeral_resources, |e| e.schema()),
+            list_resource_schemas: schemas(&self.list_resources, |l| l.schema()),
+            server_capabilities: Some(Self::capabilities()),
+            ..Default::default()
         }
     }
 
-    fn resource(&self, type_name: &str) -> Result<&ResourceEntry<P::Data>, Diagnostics> {
-        self.resources.get(type_name).ok_or_else(|| {
-            Diagnostic::error(
-                "Unknown resource type",
-                format!("This provider has no resource type \"{type_name}\"."),
-            )
-            .into()
-        })
-    }
-
-    fn data_source(&self, type_name: &str) -> Result<&DataSourceEntry<P::Data>, Diagnostics> {
-        self.data_sources.get(type_name).ok_or_else(|| {
-            Diagnostic::error(
-                "Unknown data source",
-                format!("This provider has no data source \"{type_name}\"."),
-            )
-            .into()
-        })
+    fn resource(&self, type_name: &str) -> Result<&Arc<dyn AnyResource<P::Data>>, Diagnostics> {
+        find(&self.resources, "resource type", type_name)
     }
 
     async fn configured(&self) -> Result<Arc<P::Data>, Diagnostics> {
@@ -133,10 +132,159 @@ impl<P: Provider> ProviderService<P> {
             .into()
         })
     }
+
+    async fn read(&self, req: proto::read_resource::Request) -> Result<ObjectAnswer, Diagnostics> {
+        let entry = self.resource(&req.type_name)?;
+        let state = decode(req.current_state.as_ref(), &entry.schema().value_type())?;
+        let private = Private::from_bytes(&req.private)?;
+        if state.is_null() {
+            return Ok(ObjectAnswer::default());
+        }
+        let identity = decode_identity(req.current_identity.as_ref(), entry.identity_schema())?;
+        let data = self.configured().await?;
+        let read = ReadIn {
+            state,
+            private,
+            identity,
+        };
+        entry.read(&data, read).await
+    }
+
+    async fn plan(
+        &self,
+        req: proto::plan_resource_change::Request,
+    ) -> Result<(super::plan::Plan, Option<Value>), Diagnostics> {
+        let entry = self.resource(&req.type_name)?;
+        let ty = entry.schema().value_type();
+        let request = PlanRequest {
+            prior: decode(req.prior_state.as_ref(), &ty)?,
+            proposed: decode(req.proposed_new_state.as_ref(), &ty)?,
+            config: decode(req.config.as_ref(), &ty)?,
+            private: Private::from_bytes(&req.prior_private)?,
+        };
+        let data = self.data.read().await.clone();
+        let plan = entry.plan(data.as_deref(), request).await?;
+        // The identity is known in the plan once the object exists.
+        let identity = if plan.is_update() && !plan.is_replace() {
+            entry.identity_of(&plan.planned)?
+        } else {
+            None
+        };
+        Ok((plan, identity))
+    }
+
+    async fn apply(
+        &self,
+        req: proto::apply_resource_change::Request,
+    ) -> Result<ObjectAnswer, Diagnostics> {
+        let entry = self.resource(&req.type_name)?;
+        let ty = entry.schema().value_type();
+        let apply = ApplyIn {
+            prior: decode(req.prior_state.as_ref(), &ty)?,
+            planned: decode(req.planned_state.as_ref(), &ty)?,
+            config: decode(req.config.as_ref(), &ty)?,
+            private: Private::from_bytes(&req.planned_private)?,
+            planned_identity: decode_identity(
+                req.planned_identity.as_ref(),
+                entry.identity_schema(),
+            )?,
+        };
+        match self.configured().await {
+            Ok(data) => Ok(entry.apply(&data, apply).await),
+            Err(d) => Ok(ObjectAnswer {
+                state: apply.prior,
+                private: apply.private,
+                identity: None,
+                diagnostics: d,
+            }),
+        }
+    }
+
+    async fn import(
+        &self,
+        req: proto::import_resource_state::Request,
+    ) -> Result<ObjectAnswer, Diagnostics> {
+        let entry = self.resource(&req.type_name)?;
+        let identity = decode_identity(req.identity.as_ref(), entry.identity_schema())?;
+        let data = self.configured().await?;
+        entry
+            .import(
+                &data,
+                ImportIn {
+                    id: req.id,
+                    identity,
+                },
+            )
+            .await
+    }
+
+    fn upgrade(&self, req: proto::upgrade_resource_state::Request) -> Result<Value, Diagnostics> {
+        let entry = self.resource(&req.type_name)?;
+        let raw = req.raw_state.map(|r| r.json).unwrap_or_default();
+        let json = match parse_stored(&raw)? {
+            Some(json) => json,
+            None => return Ok(Value::Null),
+        };
+        let json = entry.upgrade_state(UpgradeRequest {
+            version: req.version,
+            json,
+        })?;
+        conform_stored(&json, &entry.schema().value_type())
+    }
+
+    fn upgrade_identity(
+        &self,
+        req: proto::upgrade_resource_identity::Request,
+    ) -> Result<Value, Diagnostics> {
+        let entry = self.resource(&req.type_name)?;
+        let Some(schema) = entry.identity_schema() else {
+            return Err(Diagnostic::error(
+                "Resource type has no identity",
+                format!("\"{}\" declares no identity schema.", req.type_name),
+            )
+            .into());
+        };
+        let raw = req.raw_identity.map(|r| r.json).unwrap_or_default();
+        let Some(json) = parse_stored(&raw)? else {
+            // Stored before the resource had an identity: the next read makes one.
+            return Ok(Value::Null);
+        };
+        let json = entry.upgrade_identity(UpgradeRequest {
+            version: req.version,
+            json,
+        })?;
+        conform_stored(&json, &schema.value_type())
+    }
+
+    async fn list(
+        &self,
+        req: proto::list_resource::Request,
+        tx: mpsc::Sender<proto::list_resource::Event>,
+    ) -> Result<(), Diagnostics> {
+        let list = find(&self.list_resources, "list resource", &req.type_name)?.clone();
+        let resource = self.resource(&req.type_name)?.clone();
+        let config = decode(req.config.as_ref(), &list.schema().value_type())?;
+        let data = self.configured().await?;
+        let request = ListIn {
+            config,
+            include_resource: req.include_resource_object,
+            limit: req.limit,
+        };
+        tokio::spawn(async move {
+            if let Err(d) = list.list(&data, request, resource, tx.clone()).await {
+                let event = proto::list_resource::Event {
+                    diagnostic: d.to_proto(),
+                    ..Default::default()
+                };
+                let _ = tx.send(event).await;
+            }
+        });
+        Ok(())
+    }
 }
 
-fn decode(dv: Option<&proto::DynamicValue>, schema: &Schema) -> Result<Value, Diagnostics> {
-    codec::decode(dv, &schema.value_type()).map_err(|e| {
+fn decode(dv: Option<&proto::DynamicValue>, ty: &Type) -> Result<Value, Diagnostics> {
+    codec::decode(dv, ty).map_err(|e| {
         Diagnostic::error(
             "Provider could not decode a value from Terraform",
             format!("{e}. This is a bug in the provider or an incompatible Terraform version."),
@@ -145,8 +293,67 @@ fn decode(dv: Option<&proto::DynamicValue>, schema: &Schema) -> Result<Value, Di
     })
 }
 
-fn diag_list(r: &Result<impl Sized, Diagnostics>) -> Vec<proto::Diagnostic> {
-    match r {
+/// An identity Terraform sent, when the resource has an identity and one was sent.
+fn decode_identity(
+    data: Option<&proto::ResourceIdentityData>,
+    schema: Option<&IdentitySchema>,
+) -> Result<Option<Value>, Diagnostics> {
+    match (data.and_then(|d| d.identity_data.as_ref()), schema) {
+        (Some(dv), Some(schema)) => {
+            let v = decode(Some(dv), &schema.value_type())?;
+            Ok((!v.is_null()).then_some(v))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn encode_identity(identity: Option<&Value>) -> Option<proto::ResourceIdentityData> {
+    identity.map(|v| proto::ResourceIdentityData {
+        identity_data: Some(codec::encode(v)),
+    })
+}
+
+/// Stored JSON (state or identity); `None` when nothing was stored.
+fn parse_stored(raw: &[u8]) -> Result<Option<serde_json::Value>, Diagnostics> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_slice(raw).map(Some).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            "Stored state is not valid JSON",
+            e.to_string(),
+        ))
+    })
+}
+
+fn conform_stored(json: &serde_json::Value, ty: &Type) -> Result<Value, Diagnostics> {
+    Value::from_json(json).conform(ty).map_err(|e| {
+        Diagnostic::error(
+            "Stored state does not fit the current schema",
+            format!("{e}. Remove the object from state and import it again."),
+        )
+        .into()
+    })
+}
+
+/// Checks a configuration against a schema and a part's own rules.
+fn validate_config(
+    schema: &Schema,
+    config: Option<&proto::DynamicValue>,
+    own_rules: impl FnOnce(&Value) -> Diagnostics,
+) -> Vec<proto::Diagnostic> {
+    let result = decode(config, &schema.value_type()).map(|config| {
+        let mut diags = schema.block.validate_config(&config, &Default::default());
+        diags.extend(own_rules(&config));
+        diags
+    });
+    match result {
+        Ok(d) | Err(d) => d.to_proto(),
+    }
+}
+
+fn diagnostics_of<T>(result: &Result<T, Diagnostics>) -> Vec<proto::Diagnostic> {
+    match result {
         Ok(_) => vec![],
         Err(d) => d.to_proto(),
     }
@@ -154,6 +361,38 @@ fn diag_list(r: &Result<impl Sized, Diagnostics>) -> Vec<proto::Diagnostic> {
 
 #[tonic::async_trait]
 impl<P: Provider> ProviderRpc for ProviderService<P> {
+    async fn get_metadata(
+        &self,
+        _req: Request<proto::get_metadata::Request>,
+    ) -> Result<Response<proto::get_metadata::Response>, Status> {
+        use proto::get_metadata as m;
+        let names = |parts: Vec<&&'static str>| {
+            let mut names: Vec<String> = parts.into_iter().map(|n| n.to_string()).collect();
+            names.sort();
+            names
+        };
+        Ok(Response::new(m::Response {
+            server_capabilities: Some(Self::capabilities()),
+            resources: names(self.resources.keys().collect())
+                .into_iter()
+                .map(|type_name| m::ResourceMetadata { type_name })
+                .collect(),
+            data_sources: names(self.data_sources.keys().collect())
+                .into_iter()
+                .map(|type_name| m::DataSourceMetadata { type_name })
+                .collect(),
+            ephemeral_resources: names(self.ephemeral_resources.keys().collect())
+                .into_iter()
+                .map(|type_name| m::EphemeralMetadata { type_name })
+                .collect(),
+            list_resources: names(self.list_resources.keys().collect())
+                .into_iter()
+                .map(|type_name| m::ListResourceMetadata { type_name })
+                .collect(),
+            ..Default::default()
+        }))
+    }
+
     async fn get_schema(
         &self,
         _req: Request<proto::get_provider_schema::Request>,
@@ -166,11 +405,9 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         req: Request<proto::prepare_provider_config::Request>,
     ) -> Result<Response<proto::prepare_provider_config::Response>, Status> {
         let req = req.into_inner();
-        let result = decode(req.config.as_ref(), &self.provider_schema).map(|config| {
-            let mut diags = self
-                .provider_schema
-                .block
-                .validate_config(&config, &Default::default());
+        let schema = &self.provider_schema;
+        let result = decode(req.config.as_ref(), &schema.value_type()).map(|config| {
+            let mut diags = schema.block.validate_config(&config, &Default::default());
             diags.extend(self.provider.validate(&config));
             (config, diags)
         });
@@ -191,17 +428,9 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         req: Request<proto::validate_resource_type_config::Request>,
     ) -> Result<Response<proto::validate_resource_type_config::Response>, Status> {
         let req = req.into_inner();
-        let result = self.resource(&req.type_name).and_then(|entry| {
-            let config = decode(req.config.as_ref(), &entry.schema)?;
-            let mut diags = entry
-                .schema
-                .block
-                .validate_config(&config, &Default::default());
-            diags.extend(entry.resource.validate(&config));
-            diags.into_result()
-        });
-        let diagnostics = match result {
-            Ok(d) | Err(d) => d.to_proto(),
+        let diagnostics = match self.resource(&req.type_name) {
+            Ok(r) => validate_config(r.schema(), req.config.as_ref(), |c| r.validate(c)),
+            Err(d) => d.to_proto(),
         };
         Ok(Response::new(
             proto::validate_resource_type_config::Response { diagnostics },
@@ -213,20 +442,41 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         req: Request<proto::validate_data_source_config::Request>,
     ) -> Result<Response<proto::validate_data_source_config::Response>, Status> {
         let req = req.into_inner();
-        let result = self.data_source(&req.type_name).and_then(|entry| {
-            let config = decode(req.config.as_ref(), &entry.schema)?;
-            let mut diags = entry
-                .schema
-                .block
-                .validate_config(&config, &Default::default());
-            diags.extend(entry.source.validate(&config));
-            diags.into_result()
-        });
-        let diagnostics = match result {
-            Ok(d) | Err(d) => d.to_proto(),
+        let diagnostics = match find(&self.data_sources, "data source", &req.type_name) {
+            Ok(s) => validate_config(s.schema(), req.config.as_ref(), |c| s.validate(c)),
+            Err(d) => d.to_proto(),
         };
         Ok(Response::new(
             proto::validate_data_source_config::Response { diagnostics },
+        ))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        req: Request<proto::validate_ephemeral_resource_config::Request>,
+    ) -> Result<Response<proto::validate_ephemeral_resource_config::Response>, Status> {
+        let req = req.into_inner();
+        let kind = "ephemeral resource";
+        let diagnostics = match find(&self.ephemeral_resources, kind, &req.type_name) {
+            Ok(e) => validate_config(e.schema(), req.config.as_ref(), |c| e.validate(c)),
+            Err(d) => d.to_proto(),
+        };
+        Ok(Response::new(
+            proto::validate_ephemeral_resource_config::Response { diagnostics },
+        ))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        req: Request<proto::validate_list_resource_config::Request>,
+    ) -> Result<Response<proto::validate_list_resource_config::Response>, Status> {
+        let req = req.into_inner();
+        let diagnostics = match find(&self.list_resources, "list resource", &req.type_name) {
+            Ok(l) => validate_config(l.schema(), req.config.as_ref(), |c| l.validate(c)),
+            Err(d) => d.to_proto(),
+        };
+        Ok(Response::new(
+            proto::validate_list_resource_config::Response { diagnostics },
         ))
     }
 
@@ -234,39 +484,38 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         req: Request<proto::upgrade_resource_state::Request>,
     ) -> Result<Response<proto::upgrade_resource_state::Response>, Status> {
-        let req = req.into_inner();
-        let result = (|| -> Result<Value, Diagnostics> {
-            let entry = self.resource(&req.type_name)?;
-            let raw = req.raw_state.map(|r| r.json).unwrap_or_default();
-            if raw.is_empty() {
-                return Ok(Value::Null);
-            }
-            let json: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
-                Diagnostics::from(Diagnostic::error(
-                    "Stored state is not valid JSON",
-                    e.to_string(),
-                ))
-            })?;
-            let json = entry.resource.upgrade_state(req.version, json)?;
-            Value::from_json(&json)
-                .conform(&entry.schema.value_type())
-                .map_err(|e| {
-                    Diagnostic::error(
-                        "Stored state does not fit the current schema",
-                        format!("{e}. Remove the object from state and import it again."),
-                    )
-                    .into()
-                })
-        })();
-        Ok(Response::new(match result {
-            Ok(v) => proto::upgrade_resource_state::Response {
-                upgraded_state: Some(codec::encode(&v)),
+        let result = self.upgrade(req.into_inner());
+        Ok(Response::new(proto::upgrade_resource_state::Response {
+            diagnostics: diagnostics_of(&result),
+            upgraded_state: result.ok().map(|v| codec::encode(&v)),
+        }))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _req: Request<proto::get_resource_identity_schemas::Request>,
+    ) -> Result<Response<proto::get_resource_identity_schemas::Response>, Status> {
+        let identity_schemas = self
+            .resources
+            .iter()
+            .filter_map(|(name, r)| Some((name.to_string(), r.identity_schema()?.to_proto())))
+            .collect();
+        Ok(Response::new(
+            proto::get_resource_identity_schemas::Response {
+                identity_schemas,
                 diagnostics: vec![],
             },
-            Err(d) => proto::upgrade_resource_state::Response {
-                upgraded_state: None,
-                diagnostics: d.to_proto(),
-            },
+        ))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        req: Request<proto::upgrade_resource_identity::Request>,
+    ) -> Result<Response<proto::upgrade_resource_identity::Response>, Status> {
+        let result = self.upgrade_identity(req.into_inner());
+        Ok(Response::new(proto::upgrade_resource_identity::Response {
+            diagnostics: diagnostics_of(&result),
+            upgraded_identity: result.ok().as_ref().and_then(|v| encode_identity(Some(v))),
         }))
     }
 
@@ -276,8 +525,12 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     ) -> Result<Response<proto::configure::Response>, Status> {
         let req = req.into_inner();
         let result = async {
-            let config = decode(req.config.as_ref(), &self.provider_schema)?;
-            let (data, diags) = self.provider.configure(&config).await?;
+            let config = decode(req.config.as_ref(), &self.provider_schema.value_type())?;
+            let configure = ConfigureRequest {
+                config,
+                terraform_version: req.terraform_version,
+            };
+            let (data, diags) = self.provider.configure(configure).await?;
             *self.data.write().await = Some(Arc::new(data));
             Ok::<_, Diagnostics>(diags)
         }
@@ -293,28 +546,26 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         req: Request<proto::read_resource::Request>,
     ) -> Result<Response<proto::read_resource::Response>, Status> {
         let req = req.into_inner();
-        let current = req.current_state.clone();
-        let result = async {
-            let entry = self.resource(&req.type_name)?;
-            let state = decode(req.current_state.as_ref(), &entry.schema)?;
-            if state.is_null() {
-                return Ok(Value::Null);
-            }
-            let data = self.configured().await?;
-            entry.resource.read(&data, &entry.schema, &state).await
-        }
-        .await;
-        Ok(Response::new(match result {
-            Ok(v) => proto::read_resource::Response {
-                new_state: Some(codec::encode(&v)),
-                diagnostics: vec![],
-                private: req.private,
+        let (current, private, identity) = (
+            req.current_state.clone(),
+            req.private.clone(),
+            req.current_identity.clone(),
+        );
+        Ok(Response::new(match self.read(req).await {
+            Ok(a) => proto::read_resource::Response {
+                new_state: Some(codec::encode(&a.state)),
+                diagnostics: a.diagnostics.to_proto(),
+                private: a.private.to_bytes(),
+                new_identity: encode_identity(a.identity.as_ref()),
+                deferred: None,
             },
             // On error the object stays in state as it was.
             Err(d) => proto::read_resource::Response {
                 new_state: current,
                 diagnostics: d.to_proto(),
-                private: req.private,
+                private,
+                new_identity: identity,
+                deferred: None,
             },
         }))
     }
@@ -323,33 +574,18 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         req: Request<proto::plan_resource_change::Request>,
     ) -> Result<Response<proto::plan_resource_change::Response>, Status> {
-        let req = req.into_inner();
-        let result = async {
-            let entry = self.resource(&req.type_name)?;
-            let prior = decode(req.prior_state.as_ref(), &entry.schema)?;
-            let proposed = decode(req.proposed_new_state.as_ref(), &entry.schema)?;
-            let config = decode(req.config.as_ref(), &entry.schema)?;
-            let mut plan = plan::plan(&entry.schema, prior, proposed, config);
-            let data = self.data.read().await.clone();
-            entry
-                .resource
-                .modify_plan(data.as_deref(), &mut plan)
-                .await?;
-            Ok::<_, Diagnostics>(plan)
-        }
-        .await;
-        Ok(Response::new(match result {
-            Ok(plan) => proto::plan_resource_change::Response {
+        Ok(Response::new(match self.plan(req.into_inner()).await {
+            Ok((plan, identity)) => proto::plan_resource_change::Response {
                 planned_state: Some(codec::encode(&plan.planned)),
                 requires_replace: plan.requires_replace.iter().map(|p| p.to_proto()).collect(),
-                planned_private: req.prior_private,
+                planned_private: plan.private.to_bytes(),
                 diagnostics: plan.diagnostics.to_proto(),
+                planned_identity: encode_identity(identity.as_ref()),
+                ..Default::default()
             },
             Err(d) => proto::plan_resource_change::Response {
-                planned_state: None,
-                requires_replace: vec![],
-                planned_private: vec![],
                 diagnostics: d.to_proto(),
+                ..Default::default()
             },
         }))
     }
@@ -359,33 +595,20 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         req: Request<proto::apply_resource_change::Request>,
     ) -> Result<Response<proto::apply_resource_change::Response>, Status> {
         let req = req.into_inner();
-        let result = async {
-            let entry = self.resource(&req.type_name)?;
-            let prior = decode(req.prior_state.as_ref(), &entry.schema)?;
-            let planned = decode(req.planned_state.as_ref(), &entry.schema)?;
-            let config = decode(req.config.as_ref(), &entry.schema)?;
-            let data = match self.configured().await {
-                Ok(d) => d,
-                Err(d) => return Ok((prior, d)),
-            };
-            let outcome = entry
-                .resource
-                .apply(&data, &entry.schema, &prior, &planned, &config)
-                .await;
-            Ok::<_, Diagnostics>((outcome.new_state, outcome.diagnostics))
-        }
-        .await;
-        Ok(Response::new(match result {
-            Ok((state, diags)) => proto::apply_resource_change::Response {
-                new_state: Some(codec::encode(&state)),
-                private: req.planned_private,
-                diagnostics: diags.to_proto(),
+        let prior = req.prior_state.clone();
+        Ok(Response::new(match self.apply(req).await {
+            Ok(a) => proto::apply_resource_change::Response {
+                new_state: Some(codec::encode(&a.state)),
+                private: a.private.to_bytes(),
+                diagnostics: a.diagnostics.to_proto(),
+                new_identity: encode_identity(a.identity.as_ref()),
+                legacy_type_system: false,
             },
+            // Could not even read the request: keep what Terraform had.
             Err(d) => proto::apply_resource_change::Response {
-                // Could not even read the request: keep what Terraform had.
-                new_state: req.prior_state,
-                private: vec![],
+                new_state: prior,
                 diagnostics: d.to_proto(),
+                ..Default::default()
             },
         }))
     }
@@ -395,24 +618,21 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         req: Request<proto::import_resource_state::Request>,
     ) -> Result<Response<proto::import_resource_state::Response>, Status> {
         let req = req.into_inner();
-        let result = async {
-            let entry = self.resource(&req.type_name)?;
-            let data = self.configured().await?;
-            entry.resource.import(&data, &entry.schema, &req.id).await
-        }
-        .await;
-        Ok(Response::new(match result {
-            Ok((state, diags)) => proto::import_resource_state::Response {
+        let type_name = req.type_name.clone();
+        Ok(Response::new(match self.import(req).await {
+            Ok(a) => proto::import_resource_state::Response {
                 imported_resources: vec![proto::import_resource_state::ImportedResource {
-                    type_name: req.type_name,
-                    state: Some(codec::encode(&state)),
-                    private: vec![],
+                    type_name,
+                    state: Some(codec::encode(&a.state)),
+                    private: a.private.to_bytes(),
+                    identity: encode_identity(a.identity.as_ref()),
                 }],
-                diagnostics: diags.to_proto(),
+                diagnostics: a.diagnostics.to_proto(),
+                deferred: None,
             },
             Err(d) => proto::import_resource_state::Response {
-                imported_resources: vec![],
                 diagnostics: d.to_proto(),
+                ..Default::default()
             },
         }))
     }
@@ -423,17 +643,115 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     ) -> Result<Response<proto::read_data_source::Response>, Status> {
         let req = req.into_inner();
         let result = async {
-            let entry = self.data_source(&req.type_name)?;
-            let config = decode(req.config.as_ref(), &entry.schema)?;
+            let source = find(&self.data_sources, "data source", &req.type_name)?;
+            let config = decode(req.config.as_ref(), &source.schema().value_type())?;
             let data = self.configured().await?;
-            entry.source.read(&data, &entry.schema, &config).await
+            source.read(&data, &config).await
         }
         .await;
-        let diagnostics = diag_list(&result);
         Ok(Response::new(proto::read_data_source::Response {
+            diagnostics: diagnostics_of(&result),
             state: result.ok().map(|v| codec::encode(&v)),
+            deferred: None,
+        }))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        req: Request<proto::open_ephemeral_resource::Request>,
+    ) -> Result<Response<proto::open_ephemeral_resource::Response>, Status> {
+        let req = req.into_inner();
+        let result = async {
+            let kind = "ephemeral resource";
+            let resource = find(&self.ephemeral_resources, kind, &req.type_name)?;
+            let config = decode(req.config.as_ref(), &resource.schema().value_type())?;
+            let data = self.configured().await?;
+            resource.open(&data, &config).await
+        }
+        .await;
+        Ok(Response::new(match result {
+            Ok(opened) => proto::open_ephemeral_resource::Response {
+                diagnostics: opened.diagnostics.to_proto(),
+                renew_at: opened.renew_at.map(prost_types::Timestamp::from),
+                result: Some(codec::encode(&opened.result)),
+                private: Some(opened.private.to_bytes()),
+                deferred: None,
+            },
+            Err(d) => proto::open_ephemeral_resource::Response {
+                diagnostics: d.to_proto(),
+                ..Default::default()
+            },
+        }))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        req: Request<proto::renew_ephemeral_resource::Request>,
+    ) -> Result<Response<proto::renew_ephemeral_resource::Response>, Status> {
+        let req = req.into_inner();
+        let result = async {
+            let kind = "ephemeral resource";
+            let resource = find(&self.ephemeral_resources, kind, &req.type_name)?;
+            let private = Private::from_bytes(req.private.as_deref().unwrap_or_default())?;
+            let data = self.configured().await?;
+            resource.renew(&data, private).await
+        }
+        .await;
+        Ok(Response::new(match result {
+            Ok(renewed) => proto::renew_ephemeral_resource::Response {
+                diagnostics: renewed.diagnostics.to_proto(),
+                renew_at: renewed.renew_at.map(prost_types::Timestamp::from),
+                private: Some(renewed.private.to_bytes()),
+            },
+            Err(d) => proto::renew_ephemeral_resource::Response {
+                diagnostics: d.to_proto(),
+                ..Default::default()
+            },
+        }))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        req: Request<proto::close_ephemeral_resource::Request>,
+    ) -> Result<Response<proto::close_ephemeral_resource::Response>, Status> {
+        let req = req.into_inner();
+        // Closing goes on while stopping: it releases what an open made.
+        let result = async {
+            let kind = "ephemeral resource";
+            let resource = find(&self.ephemeral_resources, kind, &req.type_name)?;
+            let private = Private::from_bytes(req.private.as_deref().unwrap_or_default())?;
+            let data = self.data.read().await.clone().ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error(
+                    "Provider not configured",
+                    "Terraform closed an ephemeral resource before configuring the provider.",
+                ))
+            })?;
+            Ok::<_, Diagnostics>(resource.close(&data, private).await)
+        }
+        .await;
+        let diagnostics = match result {
+            Ok(d) | Err(d) => d.to_proto(),
+        };
+        Ok(Response::new(proto::close_ephemeral_resource::Response {
             diagnostics,
         }))
+    }
+
+    async fn list_resource(
+        &self,
+        req: Request<proto::list_resource::Request>,
+    ) -> Result<Response<BoxStream<proto::list_resource::Event>>, Status> {
+        let (tx, rx) = mpsc::channel(16);
+        if let Err(d) = self.list(req.into_inner(), tx.clone()).await {
+            let event = proto::list_resource::Event {
+                diagnostic: d.to_proto(),
+                ..Default::default()
+            };
+            let _ = tx.send(event).await;
+        }
+        drop(tx);
+        let stream = ReceiverStream::new(rx).map(Ok);
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn stop(

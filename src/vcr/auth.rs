@@ -84,11 +84,8 @@ async fn fetch(inner: &Inner) -> Result<Token, VcrError> {
             message: super::error::error_message(answer.status, &answer.body),
         });
     }
-    parse_token_answer(&answer.body, started).map_err(|message| VcrError::Decode {
-        method: "POST".into(),
-        path,
-        message,
-    })
+    parse_token_answer(&answer.body, started)
+        .map_err(|message| VcrError::unexpected("POST", &path, message))
 }
 
 /// Reads `{"access_token","expires_in",...}` without ever putting the token in

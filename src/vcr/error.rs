@@ -1,6 +1,31 @@
 //! The errors of the vCR client.
 
+use std::error::Error;
 use std::time::Duration;
+
+/// A cause kept as it came (a `reqwest::Error`, a `serde_json::Error`, ...).
+pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
+
+/// An answer that decoded but lacks what the call needs; never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UnexpectedAnswer(pub String);
+
+/// An error and its causes, on one line. reqwest errors carry the URL (never a
+/// token: tokens travel in headers).
+pub(crate) fn error_chain(e: &(dyn Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let cs = c.to_string();
+        if !s.contains(&cs) {
+            s.push_str(": ");
+            s.push_str(&cs);
+        }
+        cur = c.source();
+    }
+    s
+}
 
 /// Everything that can go wrong calling vCR. Each variant is one case the
 /// caller may want to handle differently. No variant ever holds a secret or a
@@ -82,28 +107,32 @@ pub enum VcrError {
     },
 
     /// The request did not complete: connection refused, reset, timed out, or
-    /// the answer was cut off.
-    #[error("{method} {path}: transport error: {message}")]
+    /// the answer was cut off. The message carries the cause and its own causes;
+    /// [`std::error::Error::source`] gives the cause itself (a `reqwest::Error`).
+    #[error("{method} {path}: transport error: {}", error_chain(source.as_ref()))]
     Transport {
         /// The HTTP method of the call.
         method: String,
         /// The path of the call (no query, no host).
         path: String,
-        /// What failed, with its causes.
-        message: String,
+        /// What failed.
+        #[source]
+        source: BoxError,
         /// Whether the request surely never reached the server.
         not_sent: bool,
     },
 
-    /// The answer did not have the expected shape.
-    #[error("{method} {path}: unexpected answer: {message}")]
+    /// The answer did not have the expected shape. The source is the decoder's
+    /// error, or an [`UnexpectedAnswer`] saying what was missing.
+    #[error("{method} {path}: unexpected answer: {}", error_chain(source.as_ref()))]
     Decode {
         /// The HTTP method of the call.
         method: String,
         /// The path of the call.
         path: String,
         /// What did not match.
-        message: String,
+        #[source]
+        source: BoxError,
     },
 
     /// The client configuration is not usable.
@@ -112,6 +141,15 @@ pub enum VcrError {
 }
 
 impl VcrError {
+    /// A decode error for the call `method path`, saying what the answer lacked.
+    pub(crate) fn unexpected(method: &str, path: &str, what: impl Into<String>) -> Self {
+        VcrError::Decode {
+            method: method.to_string(),
+            path: path.to_string(),
+            source: Box::new(UnexpectedAnswer(what.into())),
+        }
+    }
+
     /// Whether this is a 404.
     pub fn is_not_found(&self) -> bool {
         matches!(self, VcrError::NotFound { .. })
@@ -225,6 +263,40 @@ mod tests {
         assert!(e.to_string().contains("bad gateway"));
         let e = VcrError::from_status(418, br#"{"other":1}"#, None);
         assert!(matches!(e, VcrError::Status { status: 418, .. }));
+    }
+
+    #[test]
+    fn transport_and_decode_keep_their_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let e = VcrError::Transport {
+            method: "GET".into(),
+            path: "/v1/user".into(),
+            source: Box::new(io),
+            not_sent: false,
+        };
+        assert_eq!(
+            e.to_string(),
+            "GET /v1/user: transport error: reset by peer"
+        );
+        let source = e.source().expect("the cause is kept");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+
+        let json = serde_json::from_str::<u32>("\"x\"").unwrap_err();
+        let e = VcrError::Decode {
+            method: "GET".into(),
+            path: "/v1/user".into(),
+            source: Box::new(json),
+        };
+        assert!(e
+            .source()
+            .unwrap()
+            .downcast_ref::<serde_json::Error>()
+            .is_some());
+        let e = VcrError::unexpected("POST", "/v1/user", "the answer holds no secretKey");
+        assert_eq!(
+            e.to_string(),
+            "POST /v1/user: unexpected answer: the answer holds no secretKey"
+        );
     }
 
     #[test]

@@ -20,8 +20,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The contract is `shared/vcr-api.md`; its **assumed** parts are in
-//! [`contract`].
+//! Each call is an [`request::ApiRequest`] value, built without I/O and unit-tested;
+//! the client only sends them. The contract is `shared/vcr-api.md`; what is taken
+//! as given about the real API, with its public source, is in [`contract`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -35,11 +36,13 @@ mod error;
 mod models;
 mod region;
 mod repositories;
+pub mod request;
 pub mod retry;
 mod secret;
 mod users;
 
-pub use error::VcrError;
+use error::error_chain;
+pub use error::{BoxError, UnexpectedAnswer, VcrError};
 pub use models::{
     AccessLevel, AttachUser, CreateRepository, CreateUser, HistoryEntry, Image, ListRepositories,
     Page, Permission, PermissionRequest, Policy, PolicyKind, RepoPermission, Repository,
@@ -50,6 +53,7 @@ pub use repositories::Repositories;
 pub use secret::Secret;
 pub use users::Users;
 
+use request::ApiRequest;
 use retry::{Backoff, Idempotency};
 
 /// How to reach vCR and how hard to try.
@@ -202,39 +206,31 @@ impl Client {
 
     /// Sends an authenticated call to a region's API and returns the body of a
     /// success answer. Fetches a fresh token once if vCR answers 401.
-    pub(crate) async fn call(
-        &self,
-        region: Region,
-        method: Method,
-        segments: &[&str],
-        query: &[(&str, String)],
-        body: Option<&serde_json::Value>,
-        idem: Idempotency,
-    ) -> Result<Vec<u8>, VcrError> {
+    pub(crate) async fn send(&self, region: Region, req: &ApiRequest) -> Result<Vec<u8>, VcrError> {
         let inner = &*self.inner;
-        let url = inner.url(region, segments);
+        let url = inner.url(region, &req.segments);
         let path = url.path().to_string();
         let mut reauthenticated = false;
         loop {
             let token = inner.token.get(inner).await?;
             let answer = inner
-                .send_with_retries(&method, &path, idem, || {
+                .send_with_retries(&req.method, &path, req.idempotency, || {
                     let mut rb = inner
                         .http
-                        .request(method.clone(), url.clone())
+                        .request(req.method.clone(), url.clone())
                         .bearer_auth(token.value.expose())
                         .header(reqwest::header::ACCEPT, "application/json");
-                    if !query.is_empty() {
-                        rb = rb.query(query);
+                    if !req.query.is_empty() {
+                        rb = rb.query(&req.query);
                     }
-                    if let Some(b) = body {
-                        rb = rb.json(b);
+                    if let Some(body) = &req.body {
+                        rb = rb.json(body);
                     }
                     rb
                 })
                 .await?;
             if answer.status == 401 && !reauthenticated {
-                tracing::debug!(method = %method, path = %path, "vCR answered 401: fetching a new token once");
+                tracing::debug!(method = %req.method, path = %path, "vCR answered 401: fetching a new token once");
                 inner.token.invalidate(&token.value).await;
                 reauthenticated = true;
                 continue;
@@ -250,25 +246,25 @@ impl Client {
         }
     }
 
-    /// [`Client::call`] and decode the JSON answer.
-    pub(crate) async fn call_json<T: DeserializeOwned>(
+    /// [`Client::send`] and decode the JSON answer.
+    pub(crate) async fn send_json<T: DeserializeOwned>(
         &self,
         region: Region,
-        method: Method,
-        segments: &[&str],
-        query: &[(&str, String)],
-        body: Option<&serde_json::Value>,
-        idem: Idempotency,
+        req: &ApiRequest,
     ) -> Result<T, VcrError> {
-        let bytes = self
-            .call(region, method.clone(), segments, query, body, idem)
-            .await?;
+        let bytes = self.send(region, req).await?;
         serde_json::from_slice(&bytes).map_err(|e| VcrError::Decode {
-            method: method.to_string(),
-            path: self.inner.url(region, segments).path().to_string(),
-            message: e.to_string(),
+            method: req.method.to_string(),
+            path: self.inner.url(region, &req.segments).path().to_string(),
+            source: Box::new(e),
         })
     }
+}
+
+/// A request that got no answer, and whether it surely never reached the server.
+struct NoAnswer {
+    error: reqwest::Error,
+    not_sent: bool,
 }
 
 impl Inner {
@@ -281,12 +277,35 @@ impl Inner {
 
     /// The URL of a call: the region's base plus the path segments, each
     /// percent-encoded (an id can never escape its segment).
-    fn url(&self, region: Region, segments: &[&str]) -> Url {
+    fn url(&self, region: Region, segments: &[impl AsRef<str>]) -> Url {
         let mut url = self.base(region).clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
         }
         url
+    }
+
+    /// One try: the answer whatever its status, or why there was none.
+    async fn attempt(&self, request: reqwest::RequestBuilder) -> Result<Answer, NoAnswer> {
+        let resp = request.send().await.map_err(|error| NoAnswer {
+            not_sent: error.is_connect(),
+            error,
+        })?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+        let body = resp.bytes().await.map_err(|error| NoAnswer {
+            error,
+            not_sent: false,
+        })?;
+        Ok(Answer {
+            status,
+            retry_after,
+            body: body.to_vec(),
+        })
     }
 
     /// Sends a request, resending it on 429/502/503/504 and transport failures
@@ -300,75 +319,44 @@ impl Inner {
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Answer, VcrError> {
         let max = self.config.max_retries;
+        let resendable = idem == Idempotency::Idempotent;
         let mut attempt: u32 = 0;
         loop {
             let started = Instant::now();
-            let outcome = match build().send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let retry_after = resp
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
-                    match resp.bytes().await {
-                        Ok(body) => Ok(Answer {
-                            status,
-                            retry_after,
-                            body: body.to_vec(),
-                        }),
-                        Err(e) => Err((e, false)),
-                    }
+            let outcome = self.attempt(build()).await;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            // Whether to try again, and the wait the server asked for, if any.
+            let (retryable, hint, what) = match &outcome {
+                Ok(a) => {
+                    tracing::debug!(method = %method, path, status = a.status, attempt, elapsed_ms, "vCR request");
+                    let retryable = retry::is_retryable_status(a.status)
+                        && (resendable || retry::was_refused(a.status));
+                    (
+                        retryable,
+                        a.retry_after,
+                        format!("vCR answered {}", a.status),
+                    )
                 }
-                Err(e) => {
-                    let not_sent = e.is_connect();
-                    Err((e, not_sent))
+                Err(f) => {
+                    let why = format!("vCR request failed: {}", error_chain(&f.error));
+                    (f.not_sent || resendable, None, why)
                 }
             };
-            match outcome {
-                Ok(answer) => {
-                    tracing::debug!(
-                        method = %method, path, status = answer.status, attempt,
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "vCR request"
-                    );
-                    let retryable = retry::is_retryable_status(answer.status)
-                        && (idem == Idempotency::Idempotent || retry::was_refused(answer.status));
-                    if retryable && attempt < max {
-                        let delay = self.backoff.delay_with_hint(attempt, answer.retry_after);
-                        tracing::warn!(
-                            method = %method, path, status = answer.status, attempt = attempt + 1, max_retries = max,
-                            delay_ms = delay.as_millis() as u64,
-                            "vCR answered {}: retrying", answer.status
-                        );
-                        tokio::time::sleep(delay).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Ok(answer);
-                }
-                Err((e, not_sent)) => {
-                    let message = error_chain(&e);
-                    let retryable = not_sent || idem == Idempotency::Idempotent;
-                    if retryable && attempt < max {
-                        let delay = self.backoff.delay(attempt);
-                        tracing::warn!(
-                            method = %method, path, attempt = attempt + 1, max_retries = max, not_sent,
-                            delay_ms = delay.as_millis() as u64, error = %message,
-                            "vCR request failed: retrying"
-                        );
-                        tokio::time::sleep(delay).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(VcrError::Transport {
-                        method: method.to_string(),
-                        path: path.to_string(),
-                        message,
-                        not_sent,
-                    });
-                }
+            if !retryable || attempt >= max {
+                return outcome.map_err(|f| VcrError::Transport {
+                    method: method.to_string(),
+                    path: path.to_string(),
+                    source: Box::new(f.error),
+                    not_sent: f.not_sent,
+                });
             }
+            let delay = self.backoff.delay_with_hint(attempt, hint);
+            tracing::warn!(
+                method = %method, path, attempt = attempt + 1, max_retries = max,
+                delay_ms = delay.as_millis() as u64, "{what}: retrying"
+            );
+            tokio::time::sleep(delay).await;
+            attempt += 1;
         }
     }
 }
@@ -387,22 +375,6 @@ fn parse_url(name: &str, value: &str) -> Result<Url, VcrError> {
         )));
     }
     Ok(url)
-}
-
-/// An error and its causes, on one line. reqwest errors carry the URL (never
-/// a token: tokens travel in headers).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let cs = c.to_string();
-        if !s.contains(&cs) {
-            s.push_str(": ");
-            s.push_str(&cs);
-        }
-        cur = c.source();
-    }
-    s
 }
 
 /// Walks every page of a list, 1-based, stopping at the last page (or at an

@@ -1,14 +1,10 @@
 //! Repository calls (`/v1/repository`).
 
-use reqwest::Method;
-use serde_json::json;
-
 use super::models::{
     AccessLevel, AttachUser, CreateRepository, HistoryEntry, Image, ListRepositories, Page,
     Repository, RobotAccount,
 };
-use super::retry::Idempotency::{Idempotent, NotIdempotent};
-use super::{walk_pages, Client, Region, VcrError};
+use super::{request, walk_pages, Client, Region, VcrError};
 
 /// The repository calls of one region: `client.repositories(Region::Hcm)`.
 #[derive(Debug, Clone, Copy)]
@@ -29,22 +25,8 @@ impl<'c> Repositories<'c> {
 
     /// `GET /v1/repository`: one page.
     pub async fn list(&self, q: &ListRepositories) -> Result<Page<Repository>, VcrError> {
-        let mut query = vec![("page", q.page.to_string()), ("size", q.size.to_string())];
-        if let Some(n) = &q.name {
-            query.push(("name", n.clone()));
-        }
-        if let Some(a) = q.access_level {
-            query.push(("accessLevel", a.as_str().to_string()));
-        }
         self.client
-            .call_json(
-                self.region,
-                Method::GET,
-                &["v1", "repository"],
-                &query,
-                None,
-                Idempotent,
-            )
+            .send_json(self.region, &request::repository::list(q))
             .await
     }
 
@@ -71,14 +53,7 @@ impl<'c> Repositories<'c> {
     /// `GET /v1/repository/{id}`.
     pub async fn get(&self, id: &str) -> Result<Repository, VcrError> {
         self.client
-            .call_json(
-                self.region,
-                Method::GET,
-                &["v1", "repository", id],
-                &[],
-                None,
-                Idempotent,
-            )
+            .send_json(self.region, &request::repository::get(id))
             .await
     }
 
@@ -86,22 +61,8 @@ impl<'c> Repositories<'c> {
     /// reached the server. Should the answer not carry the repository, it is
     /// looked up by its (unique) name.
     pub async fn create(&self, req: &CreateRepository) -> Result<Repository, VcrError> {
-        let body = json!({
-            "repoName": req.name,
-            "isPublic": req.is_public,
-            "quotaLimit": req.quota_limit_gb,
-        });
-        let bytes = self
-            .client
-            .call(
-                self.region,
-                Method::POST,
-                &["v1", "repository"],
-                &[],
-                Some(&body),
-                NotIdempotent,
-            )
-            .await?;
+        let call = request::repository::create(req);
+        let bytes = self.client.send(self.region, &call).await?;
         if let Some(r) = decode_repository(&bytes) {
             return Ok(r);
         }
@@ -110,13 +71,15 @@ impl<'c> Repositories<'c> {
             .await?
             .into_iter()
             .find(|r| r.name == req.name)
-            .ok_or_else(|| VcrError::Decode {
-                method: "POST".into(),
-                path: "/v1/repository".into(),
-                message: format!(
-                    "the answer holds no repository, and no repository is named {:?}",
-                    req.name
-                ),
+            .ok_or_else(|| {
+                VcrError::unexpected(
+                    "POST",
+                    "/v1/repository",
+                    format!(
+                        "the answer holds no repository, and no repository is named {:?}",
+                        req.name
+                    ),
+                )
             })
     }
 
@@ -124,17 +87,8 @@ impl<'c> Repositories<'c> {
     /// repository holds images. The answer is the deleted repository; should
     /// it not carry one, the success still stands and only `uuid` is set.
     pub async fn delete(&self, id: &str) -> Result<Repository, VcrError> {
-        let bytes = self
-            .client
-            .call(
-                self.region,
-                Method::DELETE,
-                &["v1", "repository", id],
-                &[],
-                None,
-                Idempotent,
-            )
-            .await?;
+        let call = request::repository::delete(id);
+        let bytes = self.client.send(self.region, &call).await?;
         Ok(decode_repository(&bytes).unwrap_or_else(|| Repository {
             uuid: id.to_string(),
             ..Repository::default()
@@ -144,18 +98,8 @@ impl<'c> Repositories<'c> {
     /// `PUT /v1/repository/{id}/quotas`: the quota in whole GB. Should the
     /// answer not carry the repository, it is read again.
     pub async fn set_quota(&self, id: &str, quota_limit_gb: u64) -> Result<Repository, VcrError> {
-        let body = json!({ "repoId": id, "quotaLimit": quota_limit_gb });
-        let bytes = self
-            .client
-            .call(
-                self.region,
-                Method::PUT,
-                &["v1", "repository", id, "quotas"],
-                &[],
-                Some(&body),
-                Idempotent,
-            )
-            .await?;
+        let call = request::repository::set_quota(id, quota_limit_gb);
+        let bytes = self.client.send(self.region, &call).await?;
         match decode_repository(&bytes) {
             Some(r) => Ok(r),
             None => self.get(id).await,
@@ -166,16 +110,9 @@ impl<'c> Repositories<'c> {
     /// permissions (all pages).
     pub async fn list_users(&self, id: &str) -> Result<Vec<RobotAccount>, VcrError> {
         let all = walk_pages(|page, size| async move {
-            let query = [("page", page.to_string()), ("size", size.to_string())];
+            let call = request::repository::list_users(id, page, size);
             self.client
-                .call_json::<Page<RobotAccount>>(
-                    self.region,
-                    Method::GET,
-                    &["v1", "repository", id, "user"],
-                    &query,
-                    None,
-                    Idempotent,
-                )
+                .send_json::<Page<RobotAccount>>(self.region, &call)
                 .await
         })
         .await?;
@@ -185,60 +122,24 @@ impl<'c> Repositories<'c> {
     /// `PUT /v1/repository/{id}/attach`: grants users policies on the
     /// repository.
     pub async fn attach(&self, id: &str, users: &[AttachUser]) -> Result<(), VcrError> {
-        let list: Vec<_> = users
-            .iter()
-            .map(|u| json!({ "repoUserId": u.repo_user_id, "policyIdList": u.policy_ids }))
-            .collect();
-        let body = json!({ "repoId": id, "repoUserList": list });
-        self.client
-            .call(
-                self.region,
-                Method::PUT,
-                &["v1", "repository", id, "attach"],
-                &[],
-                Some(&body),
-                Idempotent,
-            )
-            .await
-            .map(drop)
+        let call = request::repository::attach(id, users);
+        self.client.send(self.region, &call).await.map(drop)
     }
 
     /// `PUT /v1/repository/{id}/detach`: removes users from the repository.
     /// (On the real service a user detached then attached again fails: prefer
     /// [`super::Users::set_permissions`].)
     pub async fn detach(&self, id: &str, user_ids: &[String]) -> Result<(), VcrError> {
-        let body = json!({ "repoId": id, "repoUserUuidList": user_ids });
-        self.client
-            .call(
-                self.region,
-                Method::PUT,
-                &["v1", "repository", id, "detach"],
-                &[],
-                Some(&body),
-                Idempotent,
-            )
-            .await
-            .map(drop)
+        let call = request::repository::detach(id, user_ids);
+        self.client.send(self.region, &call).await.map(drop)
     }
 
     /// `GET /v1/repository/{id}/images`: every image (all pages).
     pub async fn list_images(&self, id: &str) -> Result<Vec<Image>, VcrError> {
         let all = walk_pages(|page, size| async move {
-            // `name` always: the real service answers 500 without it.
-            let query = [
-                ("name", String::new()),
-                ("page", page.to_string()),
-                ("size", size.to_string()),
-            ];
+            let call = request::repository::list_images(id, page, size);
             self.client
-                .call_json::<Page<Image>>(
-                    self.region,
-                    Method::GET,
-                    &["v1", "repository", id, "images"],
-                    &query,
-                    None,
-                    Idempotent,
-                )
+                .send_json::<Page<Image>>(self.region, &call)
                 .await
         })
         .await?;
@@ -247,18 +148,8 @@ impl<'c> Repositories<'c> {
 
     /// `DELETE /v1/repository/{id}/images/delete?imageName=...`.
     pub async fn delete_image(&self, id: &str, image_name: &str) -> Result<(), VcrError> {
-        let query = [("imageName", image_name.to_string())];
-        self.client
-            .call(
-                self.region,
-                Method::DELETE,
-                &["v1", "repository", id, "images", "delete"],
-                &query,
-                None,
-                Idempotent,
-            )
-            .await
-            .map(drop)
+        let call = request::repository::delete_image(id, image_name);
+        self.client.send(self.region, &call).await.map(drop)
     }
 
     /// `GET /v1/repository/{id}/history`: one page of the repository's history.
@@ -268,17 +159,8 @@ impl<'c> Repositories<'c> {
         page: u32,
         size: u32,
     ) -> Result<Page<HistoryEntry>, VcrError> {
-        let query = [("page", page.to_string()), ("size", size.to_string())];
-        self.client
-            .call_json(
-                self.region,
-                Method::GET,
-                &["v1", "repository", id, "history"],
-                &query,
-                None,
-                Idempotent,
-            )
-            .await
+        let call = request::repository::history(id, page, size);
+        self.client.send_json(self.region, &call).await
     }
 }
 

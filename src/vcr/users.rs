@@ -1,12 +1,8 @@
 //! Repository-user (robot account) calls (`/v1/user`).
 
-use reqwest::Method;
-use serde_json::json;
-
 use super::models::{CreateUser, Page, PermissionRequest, Policy, RobotAccount, UpdateUser};
 use super::repositories::dedup_by;
-use super::retry::Idempotency::{Idempotent, NotIdempotent};
-use super::{walk_pages, Client, Region, Secret, VcrError};
+use super::{request, walk_pages, Client, Region, Secret, VcrError};
 
 /// The repository-user calls of one region: `client.users(Region::Hcm)`.
 #[derive(Debug, Clone, Copy)]
@@ -33,19 +29,8 @@ impl<'c> Users<'c> {
         page: u32,
         size: u32,
     ) -> Result<Page<RobotAccount>, VcrError> {
-        let mut query = vec![("page", page.to_string()), ("size", size.to_string())];
-        if let Some(n) = name {
-            query.push(("name", n.to_string()));
-        }
         self.client
-            .call_json(
-                self.region,
-                Method::GET,
-                &["v1", "user"],
-                &query,
-                None,
-                Idempotent,
-            )
+            .send_json(self.region, &request::user::list(name, page, size))
             .await
     }
 
@@ -79,98 +64,38 @@ impl<'c> Users<'c> {
     /// [`Users::find_by_name`]. Not resent unless the request surely never
     /// reached the server.
     pub async fn create(&self, req: &CreateUser) -> Result<Secret, VcrError> {
-        let mut body = json!({
-            "name": req.name,
-            "permissionRequestList": req.permissions,
-        });
-        if let Some(d) = req.duration_days {
-            body["duration"] = json!(d);
-        }
-        if let Some(desc) = &req.description {
-            body["description"] = json!(desc);
-        }
         let bytes = self
             .client
-            .call(
-                self.region,
-                Method::POST,
-                &["v1", "user"],
-                &[],
-                Some(&body),
-                NotIdempotent,
-            )
+            .send(self.region, &request::user::create(req))
             .await?;
-        secret_from_answer(&bytes).ok_or_else(|| VcrError::Decode {
-            method: "POST".into(),
-            path: "/v1/user".into(),
-            message: "the answer holds no secretKey".into(),
+        secret_from_answer(&bytes).ok_or_else(|| {
+            VcrError::unexpected("POST", "/v1/user", "the answer holds no secretKey")
         })
     }
 
     /// `PUT /v1/user/{id}`: sets the duration (days from now; `None` for
     /// never) and the description.
     pub async fn update(&self, id: &str, req: &UpdateUser) -> Result<(), VcrError> {
-        let body = json!({
-            "repoUserId": id,
-            "duration": req.duration_days,
-            "description": req.description,
-        });
-        self.client
-            .call(
-                self.region,
-                Method::PUT,
-                &["v1", "user", id],
-                &[],
-                Some(&body),
-                Idempotent,
-            )
-            .await
-            .map(drop)
+        let call = request::user::update(id, req);
+        self.client.send(self.region, &call).await.map(drop)
     }
 
     /// `DELETE /v1/user/{id}`.
     pub async fn delete(&self, id: &str) -> Result<(), VcrError> {
-        self.client
-            .call(
-                self.region,
-                Method::DELETE,
-                &["v1", "user", id],
-                &[],
-                None,
-                Idempotent,
-            )
-            .await
-            .map(drop)
+        let call = request::user::delete(id);
+        self.client.send(self.region, &call).await.map(drop)
     }
 
     /// `PUT /v1/user/{id}/enable`.
     pub async fn enable(&self, id: &str) -> Result<(), VcrError> {
-        self.client
-            .call(
-                self.region,
-                Method::PUT,
-                &["v1", "user", id, "enable"],
-                &[],
-                None,
-                Idempotent,
-            )
-            .await
-            .map(drop)
+        let call = request::user::enable(id);
+        self.client.send(self.region, &call).await.map(drop)
     }
 
     /// `PUT /v1/user/{id}/disable`.
     pub async fn disable(&self, id: &str) -> Result<(), VcrError> {
-        self.client
-            .call(
-                self.region,
-                Method::PUT,
-                &["v1", "user", id, "disable"],
-                &[],
-                None,
-                Idempotent,
-            )
-            .await
-            .map(drop)
+        let call = request::user::disable(id);
+        self.client.send(self.region, &call).await.map(drop)
     }
 
     /// `PUT /v1/user/{id}/permission`: replaces the user's permissions on
@@ -180,18 +105,8 @@ impl<'c> Users<'c> {
         id: &str,
         permissions: &[PermissionRequest],
     ) -> Result<(), VcrError> {
-        let body = json!({ "repoUserId": id, "permissionRequestList": permissions });
-        self.client
-            .call(
-                self.region,
-                Method::PUT,
-                &["v1", "user", id, "permission"],
-                &[],
-                Some(&body),
-                Idempotent,
-            )
-            .await
-            .map(drop)
+        let call = request::user::set_permissions(id, permissions);
+        self.client.send(self.region, &call).await.map(drop)
     }
 
     /// `GET /v1/user/{id}/refresh`: a new secret replaces the old one. This GET
@@ -200,33 +115,21 @@ impl<'c> Users<'c> {
     pub async fn refresh_secret(&self, id: &str) -> Result<Secret, VcrError> {
         let bytes = self
             .client
-            .call(
-                self.region,
-                Method::GET,
-                &["v1", "user", id, "refresh"],
-                &[],
-                None,
-                NotIdempotent,
-            )
+            .send(self.region, &request::user::refresh_secret(id))
             .await?;
-        secret_from_answer(&bytes).ok_or_else(|| VcrError::Decode {
-            method: "GET".into(),
-            path: format!("/v1/user/{id}/refresh"),
-            message: "the answer holds no secret".into(),
+        secret_from_answer(&bytes).ok_or_else(|| {
+            VcrError::unexpected(
+                "GET",
+                &format!("/v1/user/{id}/refresh"),
+                "the answer holds no secret",
+            )
         })
     }
 
     /// `GET /v1/user/permissions`: the policies that can be granted.
     pub async fn policies(&self) -> Result<Vec<Policy>, VcrError> {
         self.client
-            .call_json(
-                self.region,
-                Method::GET,
-                &["v1", "user", "permissions"],
-                &[],
-                None,
-                Idempotent,
-            )
+            .send_json(self.region, &request::user::policies())
             .await
     }
 }

@@ -135,6 +135,18 @@ impl Region {
     /// `size_mib` MiB, as a throw-away push user; answers the repository as
     /// the API shows it afterwards.
     pub async fn push_image(&self, repo: &str, image: &str, size_mib: u64) -> Value {
+        self.push_image_tagged(repo, image, "latest", size_mib)
+            .await
+    }
+
+    /// As [`Region::push_image`], with a tag.
+    pub async fn push_image_tagged(
+        &self,
+        repo: &str,
+        image: &str,
+        tag: &str,
+        size_mib: u64,
+    ) -> Value {
         let repo_id = self.repo_id(repo).await;
         let (_, dto) = self
             .api(
@@ -153,7 +165,7 @@ impl Region {
             &login,
             &secret,
             &format!("{backend}/{image}"),
-            "latest",
+            tag,
             size_mib << 20,
         )
         .await;

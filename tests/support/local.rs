@@ -1,5 +1,5 @@
 //! `vcr-local` for a test: the real binary on `127.0.0.1:0`, in memory, stopped when
-//! the test ends.
+//! the test ends, and what it holds (through the vCR client).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -7,8 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 use vcr_provider::vcr::{Client, ClientConfig, Region, Secret};
 
-#[path = "../registry_support/mod.rs"]
-pub mod registry_support;
+use super::controls::Controls;
 
 pub struct LocalVcr {
     child: Child,
@@ -69,13 +68,6 @@ impl LocalVcr {
         assert!(status.success());
     }
 
-    /// Points a workspace's provider at this server through the environment.
-    pub fn configure(&self, ws: &mut super::Workspace) {
-        for (k, v) in &self.settings {
-            ws.set_env(k, v);
-        }
-    }
-
     /// The base URL of the server (scheme, host and port).
     pub fn base_url(&self) -> String {
         let token = &self.settings["VCR_TOKEN_URL"];
@@ -128,53 +120,29 @@ impl LocalVcr {
         names
     }
 
-    /// How to reach a region's API and registry.
-    pub fn region(&self, region: Region) -> registry_support::Region {
-        let code = region.as_str().to_ascii_uppercase();
-        registry_support::Region {
-            token_url: self.settings["VCR_TOKEN_URL"].clone(),
-            client_id: self.settings["VCR_CLIENT_ID"].clone(),
-            client_secret: self.settings["VCR_CLIENT_SECRET"].clone(),
-            endpoint: self.settings[&format!("VCR_ENDPOINT_{code}")].clone(),
-            registry: self.settings[&format!("VCR_REGISTRY_{code}")].clone(),
-        }
+    /// The ids of the repositories a region holds, in the API's order.
+    pub fn repository_ids(&self, region: Region) -> Vec<String> {
+        let client = self.client();
+        self.block_on(client.repositories(region).list_all(None, None))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.uuid)
+            .collect()
     }
 
-    /// Pushes a real image (`<image>:latest`, one layer of `size_mib` MiB)
-    /// to a repository (by id or name) through the region's registry.
-    pub fn push_image(
-        &self,
-        region: Region,
-        repo: &str,
-        image: &str,
-        size_mib: u64,
-    ) -> serde_json::Value {
-        let r = self.region(region);
-        self.block_on(r.push_image(repo, image, size_mib))
+    /// The ids of the repository users a region holds, in the API's order.
+    pub fn user_ids(&self, region: Region) -> Vec<String> {
+        let client = self.client();
+        self.block_on(client.users(region).list_all(None))
+            .unwrap()
+            .into_iter()
+            .map(|u| u.uuid)
+            .collect()
     }
 
-    /// Sends a request to one of the server's `/_local/` test endpoints.
-    pub fn local_call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
-        let url = format!("{}{}", self.base_url(), path);
-        self.block_on(async {
-            let http = reqwest::Client::new();
-            let mut req = http.request(method.parse().unwrap(), url);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let resp = req.send().await.expect("vcr-local answers");
-            let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap_or_default();
-            (
-                status,
-                serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-            )
-        })
+    /// The `/_local/` test controls of this server.
+    pub fn controls(&self) -> Controls<'_> {
+        Controls::new(self)
     }
 }
 

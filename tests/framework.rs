@@ -1,0 +1,590 @@
+//! The framework's contract in process, through the gRPC service Terraform calls, with
+//! a toy provider (no vCR): private state and identity in every answer, import by
+//! identity, a refused identity change, list resources streaming with a limit and
+//! errors, ephemeral resources with private data, and Unimplemented for what no part
+//! serves. The vCR provider's own parts are tested against vcr-local elsewhere.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio_stream::StreamExt;
+use tonic::Request;
+use vcr_provider::tfplugin::proto::provider_server::Provider as _;
+use vcr_provider::tfplugin::proto::{self, DynamicValue};
+use vcr_provider::tfplugin::server::ProviderService;
+use vcr_provider::tfplugin::{
+    codec, Attribute, Block, Components, ConfigureRequest, CreateRequest, DeleteRequest,
+    Diagnostic, Diagnostics, EphemeralRequest, EphemeralResource, Failure, IdentityAttribute,
+    IdentitySchema, ImportRequest, ImportTarget, ListItem, ListRequest, ListResource, ListSink,
+    OpenRequest, Opened, Private, Provider, ReadRequest, Renewed, Resource, Saved, Schema, Type,
+    UpdateRequest, Value,
+};
+
+/// The toy's remote objects: names by id.
+#[derive(Default)]
+struct Store {
+    things: Mutex<BTreeMap<String, String>>,
+    closed: Mutex<Vec<String>>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+struct Thing {
+    id: Option<String>,
+    name: Option<String>,
+    /// What the last read found in private state.
+    seen_private: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+struct ThingIdentity {
+    id: Option<String>,
+}
+
+struct ThingResource;
+
+#[async_trait]
+impl Resource<Store> for ThingResource {
+    type State = Thing;
+    type Identity = ThingIdentity;
+
+    fn type_name(&self) -> &'static str {
+        "toy_thing"
+    }
+    fn schema(&self) -> Schema {
+        Schema::new(
+            0,
+            Block::new("A thing.")
+                .attribute(Attribute::computed("id", Type::String, "Id.").use_state_for_unknown())
+                .attribute(Attribute::required("name", Type::String, "Name."))
+                .attribute(Attribute::computed(
+                    "seen_private",
+                    Type::String,
+                    "Private seen.",
+                )),
+        )
+    }
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::new(
+            0,
+            vec![IdentityAttribute::required("id", Type::String, "Id.")],
+        ))
+    }
+    fn identity(&self, state: &Thing) -> Option<ThingIdentity> {
+        state.id.clone().map(|id| ThingIdentity { id: Some(id) })
+    }
+    async fn create(
+        &self,
+        store: &Store,
+        req: CreateRequest<Thing>,
+    ) -> Result<Saved<Thing>, Failure<Thing>> {
+        let id = format!("t-{}", req.planned.name.clone().unwrap_or_default());
+        store
+            .things
+            .lock()
+            .unwrap()
+            .insert(id.clone(), req.planned.name.clone().unwrap_or_default());
+        let mut private = Private::default();
+        private.set("made_by", &"create").unwrap();
+        let state = Thing {
+            id: Some(id),
+            seen_private: None,
+            ..req.planned
+        };
+        Ok(Saved::new(state).with_private(private))
+    }
+    async fn read(
+        &self,
+        store: &Store,
+        req: ReadRequest<Thing>,
+    ) -> Result<Option<Saved<Thing>>, Diagnostics> {
+        let id = req.state.id.clone().unwrap_or_default();
+        let Some(name) = store.things.lock().unwrap().get(&id).cloned() else {
+            return Ok(None);
+        };
+        let state = Thing {
+            id: Some(id),
+            name: Some(name),
+            seen_private: req.private.get::<String>("made_by")?,
+        };
+        Ok(Some(Saved::new(state).with_private(req.private)))
+    }
+    async fn update(
+        &self,
+        _store: &Store,
+        req: UpdateRequest<Thing>,
+    ) -> Result<Saved<Thing>, Failure<Thing>> {
+        Ok(req.planned.into())
+    }
+    async fn delete(&self, store: &Store, req: DeleteRequest<Thing>) -> Result<(), Diagnostics> {
+        store
+            .things
+            .lock()
+            .unwrap()
+            .remove(&req.prior.id.unwrap_or_default());
+        Ok(())
+    }
+    async fn import(
+        &self,
+        store: &Store,
+        req: ImportRequest<ThingIdentity>,
+    ) -> Result<Saved<Thing>, Diagnostics> {
+        let id = match req.target {
+            ImportTarget::Id(id) => id,
+            ImportTarget::Identity(identity) => identity.id.unwrap_or_default(),
+        };
+        let name = store.things.lock().unwrap().get(&id).cloned();
+        let name =
+            name.ok_or_else(|| Diagnostics::from(Diagnostic::error("No such thing", id.clone())))?;
+        Ok(Thing {
+            id: Some(id),
+            name: Some(name),
+            seen_private: None,
+        }
+        .into())
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ListConfig {
+    prefix: Option<String>,
+}
+
+struct ThingList;
+
+#[async_trait]
+impl ListResource<Store> for ThingList {
+    type Config = ListConfig;
+    type Resource = ThingResource;
+
+    fn type_name(&self) -> &'static str {
+        "toy_thing"
+    }
+    fn schema(&self) -> Schema {
+        Schema::new(
+            0,
+            Block::new("Things.").attribute(Attribute::optional("prefix", Type::String, "Prefix.")),
+        )
+    }
+    async fn list(
+        &self,
+        store: &Store,
+        req: ListRequest<ListConfig>,
+        sink: &mut ListSink<Thing>,
+    ) -> Result<(), Diagnostics> {
+        let prefix = req.config.prefix.unwrap_or_default();
+        let things: Vec<(String, String)> =
+            store.things.lock().unwrap().clone().into_iter().collect();
+        for (id, name) in things.into_iter().filter(|(_, n)| n.starts_with(&prefix)) {
+            if name.ends_with("broken") {
+                return Err(Diagnostic::error("The listing failed", "at a broken thing").into());
+            }
+            let item = ListItem {
+                display_name: format!("{name} ({id})"),
+                state: Thing {
+                    id: Some(id),
+                    name: Some(name),
+                    seen_private: None,
+                },
+            };
+            if !sink.send(item).await {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Ticket {
+    purpose: Option<String>,
+    token: Option<String>,
+}
+
+struct TicketResource;
+
+#[async_trait]
+impl EphemeralResource<Store> for TicketResource {
+    type State = Ticket;
+
+    fn type_name(&self) -> &'static str {
+        "toy_ticket"
+    }
+    fn schema(&self) -> Schema {
+        Schema::new(
+            0,
+            Block::new("A ticket.")
+                .attribute(Attribute::required("purpose", Type::String, "Why."))
+                .attribute(Attribute::computed("token", Type::String, "The token.").sensitive()),
+        )
+    }
+    async fn open(
+        &self,
+        _store: &Store,
+        req: OpenRequest<Ticket>,
+    ) -> Result<Opened<Ticket>, Diagnostics> {
+        let purpose = req.config.purpose.unwrap_or_default();
+        let mut opened = Opened::new(Ticket {
+            token: Some(format!("token-for-{purpose}")),
+            purpose: Some(purpose.clone()),
+        });
+        opened.private.set("ticket", &purpose)?;
+        opened.renew_at =
+            Some(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(4_000_000_000));
+        Ok(opened)
+    }
+    async fn renew(&self, _store: &Store, req: EphemeralRequest) -> Result<Renewed, Diagnostics> {
+        let mut private = req.private;
+        private.set("renewed", &true)?;
+        Ok(Renewed {
+            private,
+            ..Renewed::default()
+        })
+    }
+    async fn close(&self, store: &Store, req: EphemeralRequest) -> Diagnostics {
+        match req.private.get::<String>("ticket") {
+            Ok(Some(t)) => {
+                store.closed.lock().unwrap().push(t.clone());
+                Diagnostic::warning("Ticket closed", t).into()
+            }
+            Ok(None) => Diagnostic::error("No ticket in private state", "").into(),
+            Err(d) => d,
+        }
+    }
+}
+
+struct Toy;
+
+#[async_trait]
+impl Provider for Toy {
+    type Data = Store;
+    fn schema(&self) -> Schema {
+        Schema::new(0, Block::new("Toy."))
+    }
+    async fn configure(&self, _req: ConfigureRequest) -> Result<(Store, Diagnostics), Diagnostics> {
+        Ok((Store::default(), Diagnostics::new()))
+    }
+    fn components(&self) -> Components<Store> {
+        Components::new()
+            .resource(ThingResource)
+            .list_resource(ThingList)
+            .ephemeral_resource(TicketResource)
+    }
+}
+
+fn dv(ty: &Type, json: serde_json::Value) -> Option<DynamicValue> {
+    Some(codec::encode(&Value::from_json(&json).conform(ty).unwrap()))
+}
+
+fn thing_type() -> Type {
+    ThingResource.schema().value_type()
+}
+
+fn identity_type() -> Type {
+    ThingResource.identity_schema().unwrap().value_type()
+}
+
+fn identity(json: serde_json::Value) -> Option<proto::ResourceIdentityData> {
+    Some(proto::ResourceIdentityData {
+        identity_data: dv(&identity_type(), json),
+    })
+}
+
+fn decode(value: Option<&DynamicValue>, ty: &Type) -> serde_json::Value {
+    codec::decode(value, ty).unwrap().to_json()
+}
+
+async fn configured() -> ProviderService<Toy> {
+    let service = ProviderService::new(Toy);
+    let answer = service
+        .configure(Request::new(proto::configure::Request::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.diagnostics.is_empty());
+    service
+}
+
+async fn create(
+    service: &ProviderService<Toy>,
+    name: &str,
+) -> proto::apply_resource_change::Response {
+    let planned = dv(&thing_type(), serde_json::json!({"name": name}));
+    service
+        .apply_resource_change(Request::new(proto::apply_resource_change::Request {
+            type_name: "toy_thing".into(),
+            prior_state: None,
+            planned_state: planned.clone(),
+            config: planned,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[test]
+fn every_part_matches_its_schema() {
+    assert_eq!(Toy.components().type_mismatches(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn schemas_announce_every_kind_and_identities() {
+    let service = ProviderService::new(Toy);
+    let schema = service.schema_response();
+    assert!(schema.resource_schemas.contains_key("toy_thing"));
+    assert!(schema.list_resource_schemas.contains_key("toy_thing"));
+    assert!(schema.ephemeral_resource_schemas.contains_key("toy_ticket"));
+    let identities = service
+        .get_resource_identity_schemas(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let thing = &identities.identity_schemas["toy_thing"];
+    assert_eq!(thing.identity_attributes[0].name, "id");
+    assert!(thing.identity_attributes[0].required_for_import);
+
+    // The vCR provider announces none yet: Terraform then asks for none.
+    let vcr = ProviderService::new(vcr_provider::provider::VcrProvider);
+    let none = vcr
+        .get_resource_identity_schemas(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(none.identity_schemas.is_empty());
+}
+
+#[tokio::test]
+async fn private_state_and_identity_travel_in_every_answer() {
+    let service = configured().await;
+    let applied = create(&service, "one").await;
+    assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
+    assert_eq!(
+        decode(
+            applied.new_identity.unwrap().identity_data.as_ref(),
+            &identity_type()
+        )["id"],
+        "t-one"
+    );
+    assert!(
+        !applied.private.is_empty(),
+        "the private state the create made"
+    );
+
+    let read = service
+        .read_resource(Request::new(proto::read_resource::Request {
+            type_name: "toy_thing".into(),
+            current_state: applied.new_state.clone(),
+            private: applied.private.clone(),
+            current_identity: identity(serde_json::json!({"id": "t-one"})),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(read.diagnostics.is_empty(), "{:?}", read.diagnostics);
+    let state = decode(read.new_state.as_ref(), &thing_type());
+    assert_eq!(
+        state["seen_private"], "create",
+        "the read saw the private state"
+    );
+    assert_eq!(read.private, applied.private);
+    assert!(read.new_identity.is_some());
+
+    // A plan of no change keeps the private state and gives the identity.
+    let plan = service
+        .plan_resource_change(Request::new(proto::plan_resource_change::Request {
+            type_name: "toy_thing".into(),
+            prior_state: read.new_state.clone(),
+            proposed_new_state: read.new_state.clone(),
+            config: dv(&thing_type(), serde_json::json!({"name": "one"})),
+            prior_private: read.private.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(plan.planned_private, read.private);
+    assert!(plan.planned_identity.is_some());
+}
+
+#[tokio::test]
+async fn an_identity_that_changes_is_refused() {
+    let service = configured().await;
+    let applied = create(&service, "moved").await;
+    let read = service
+        .read_resource(Request::new(proto::read_resource::Request {
+            type_name: "toy_thing".into(),
+            current_state: applied.new_state.clone(),
+            current_identity: identity(serde_json::json!({"id": "t-moved-not"})),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.diagnostics.len(), 1);
+    assert_eq!(read.diagnostics[0].summary, "Unexpected identity change");
+    assert_eq!(
+        read.new_state, applied.new_state,
+        "the state stays as it was"
+    );
+}
+
+#[tokio::test]
+async fn import_takes_an_id_or_an_identity() {
+    let service = configured().await;
+    create(&service, "two").await;
+    let by_identity = service
+        .import_resource_state(Request::new(proto::import_resource_state::Request {
+            type_name: "toy_thing".into(),
+            id: String::new(),
+            identity: identity(serde_json::json!({"id": "t-two"})),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        by_identity.diagnostics.is_empty(),
+        "{:?}",
+        by_identity.diagnostics
+    );
+    let imported = &by_identity.imported_resources[0];
+    assert_eq!(
+        decode(imported.state.as_ref(), &thing_type())["name"],
+        "two"
+    );
+    assert!(imported.identity.is_some());
+
+    let by_id = service
+        .import_resource_state(Request::new(proto::import_resource_state::Request {
+            type_name: "toy_thing".into(),
+            id: "t-two".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_id.imported_resources[0].state, imported.state);
+}
+
+async fn list(
+    service: &ProviderService<Toy>,
+    prefix: &str,
+    limit: i64,
+    include: bool,
+) -> Vec<proto::list_resource::Event> {
+    let config = dv(
+        &ThingList.schema().value_type(),
+        serde_json::json!({"prefix": prefix}),
+    );
+    let stream = service
+        .list_resource(Request::new(proto::list_resource::Request {
+            type_name: "toy_thing".into(),
+            config,
+            include_resource_object: include,
+            limit,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    stream.map(|e| e.unwrap()).collect().await
+}
+
+#[tokio::test]
+async fn list_resources_stream_identities_up_to_the_limit() {
+    let service = configured().await;
+    for i in 0..30 {
+        create(&service, &format!("item-{i:02}")).await;
+    }
+    create(&service, "other").await;
+
+    let events = list(&service, "item-", 100, false).await;
+    assert_eq!(events.len(), 30);
+    let first = &events[0];
+    assert_eq!(first.display_name, "item-00 (t-item-00)");
+    assert_eq!(
+        decode(
+            first.identity.as_ref().unwrap().identity_data.as_ref(),
+            &identity_type()
+        )["id"],
+        "t-item-00"
+    );
+    assert!(first.resource_object.is_none(), "not asked for");
+
+    let events = list(&service, "item-", 7, true).await;
+    assert_eq!(events.len(), 7, "the limit is honoured");
+    let object = decode(events[6].resource_object.as_ref(), &thing_type());
+    assert_eq!(object["name"], "item-06");
+
+    // An error mid-stream arrives as a diagnostic event after what was found.
+    create(&service, "zz-broken").await;
+    let events = list(&service, "", 100, false).await;
+    let last = events.last().unwrap();
+    assert_eq!(last.diagnostic[0].summary, "The listing failed");
+    assert_eq!(events.len(), 32, "the 31 found before it, then the error");
+}
+
+#[tokio::test]
+async fn ephemeral_resources_open_renew_and_close_with_private_data() {
+    let service = configured().await;
+    let ty = TicketResource.schema().value_type();
+    let opened = service
+        .open_ephemeral_resource(Request::new(proto::open_ephemeral_resource::Request {
+            type_name: "toy_ticket".into(),
+            config: dv(&ty, serde_json::json!({"purpose": "push"})),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(opened.diagnostics.is_empty(), "{:?}", opened.diagnostics);
+    assert_eq!(
+        decode(opened.result.as_ref(), &ty)["token"],
+        "token-for-push"
+    );
+    assert_eq!(opened.renew_at.unwrap().seconds, 4_000_000_000);
+
+    let renewed = service
+        .renew_ephemeral_resource(Request::new(proto::renew_ephemeral_resource::Request {
+            type_name: "toy_ticket".into(),
+            private: opened.private.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let private = Private::from_bytes(renewed.private.as_deref().unwrap()).unwrap();
+    assert_eq!(private.get::<bool>("renewed").unwrap(), Some(true));
+
+    let closed = service
+        .close_ephemeral_resource(Request::new(proto::close_ephemeral_resource::Request {
+            type_name: "toy_ticket".into(),
+            private: renewed.private,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(closed.diagnostics[0].summary, "Ticket closed");
+    assert_eq!(closed.diagnostics[0].detail, "push");
+}
+
+#[tokio::test]
+async fn what_no_part_serves_answers_unimplemented() {
+    let service = configured().await;
+    let status = service
+        .generate_resource_config(Request::new(Default::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    let status = service
+        .call_function(Request::new(Default::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    let status = service
+        .move_resource_state(Request::new(Default::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+}

