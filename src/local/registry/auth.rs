@@ -353,10 +353,14 @@ pub fn access(
             }
         }
         _ if principal == Principal::Anonymous => Err(OciError::unauthorized(
-            "authentication required",
+            format!(
+                "authentication required: log in (docker login) as a repository user that may {} {}",
+                action.word(),
+                path.full
+            ),
             challenge(ctx, Some(&scope)),
         )),
-        _ => Err(DomainError::Denied(crate::local::core::auth::DENIED_MESSAGE.into()).into()),
+        _ => Err(OciError::denied(&path.full, action.word())),
     }
 }
 

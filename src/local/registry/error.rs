@@ -16,6 +16,8 @@ pub struct OciError {
     pub message: String,
     /// `WWW-Authenticate` to send (401 only).
     pub challenge: Option<String>,
+    /// The error's `detail` (what access was refused, for `DENIED`).
+    pub detail: Option<serde_json::Value>,
 }
 
 impl OciError {
@@ -25,6 +27,21 @@ impl OciError {
             code,
             message: message.into(),
             challenge: None,
+            detail: None,
+        }
+    }
+
+    /// 403 `DENIED` for an action on a name, with the access refused as its
+    /// detail (as distribution does), which is also what makes docker print
+    /// `denied: requested access to the resource is denied`.
+    pub fn denied(name: &str, action: &str) -> OciError {
+        OciError {
+            detail: Some(json!([{"Type": "repository", "Name": name, "Action": action}])),
+            ..OciError::new(
+                StatusCode::FORBIDDEN,
+                "DENIED",
+                crate::local::core::auth::DENIED_MESSAGE,
+            )
         }
     }
 
@@ -85,8 +102,7 @@ impl From<DomainError> for OciError {
 
 impl IntoResponse for OciError {
     fn into_response(self) -> Response {
-        let body =
-            json!({"errors": [{"code": self.code, "message": self.message, "detail": null}]});
+        let body = json!({"errors": [{"code": self.code, "message": self.message, "detail": self.detail}]});
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(c) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, c);
