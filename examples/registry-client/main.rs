@@ -36,6 +36,27 @@ fn client() -> Client {
     })
 }
 
+/// A client error as docker would word it: `denied: requested access ...`.
+fn describe(e: oci_client::errors::OciDistributionError) -> String {
+    use oci_client::errors::OciDistributionError as E;
+    let body = match &e {
+        E::ServerError { message, .. } => message.clone(),
+        E::AuthenticationFailure(message) => message.clone(),
+        _ => return e.to_string(),
+    };
+    let first = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["errors"].get(0).cloned());
+    match first {
+        Some(err) => format!(
+            "{}: {}",
+            err["code"].as_str().unwrap_or("error").to_lowercase(),
+            err["message"].as_str().unwrap_or_default()
+        ),
+        None => e.to_string(),
+    }
+}
+
 async fn push(dir: &Path, tag: &str, target: &str) -> Result<String, String> {
     let image = layout::read_layout(dir, tag).map_err(|e| e.to_string())?;
     let reference: Reference = target.parse().map_err(|e| format!("{target}: {e}"))?;
@@ -48,7 +69,7 @@ async fn push(dir: &Path, tag: &str, target: &str) -> Result<String, String> {
     let pushed = client()
         .push(&reference, &layers, config, &auth(), None)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(describe)?;
     Ok(pushed.manifest_url)
 }
 
@@ -57,7 +78,7 @@ async fn pull(source: &str) -> Result<(String, String), String> {
     let image = client()
         .pull(&reference, &auth(), vec![layout::LAYER_TYPE])
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(describe)?;
     let text = layout::file_in_tar(&image.layers[0].data, "hello.txt")
         .ok_or("no hello.txt in the image")?;
     Ok((
