@@ -112,6 +112,134 @@ fn skopeo(authfile: &Path) -> Command {
     cmd
 }
 
+/// What the skopeo steps share: the image's name, a source layout, one auth
+/// file per caller.
+struct Skopeo {
+    s: Setup,
+    image: String,
+    source: String,
+    dir: tempfile::TempDir,
+}
+
+impl Skopeo {
+    fn auth(&self, who: &str) -> PathBuf {
+        self.dir.path().join(format!("{who}.json"))
+    }
+
+    fn run(&self, who: &str, args: &[&str]) -> Output {
+        run(skopeo(&self.auth(who)).args(args), "")
+    }
+}
+
+/// Login: a wrong secret is refused, the right one accepted.
+fn skopeo_logins(k: &Skopeo) {
+    let login = |who: &str, user: &str, secret: &str| {
+        let mut cmd = skopeo(&k.auth(who));
+        cmd.args([
+            "login",
+            "--tls-verify=false",
+            "--password-stdin",
+            "-u",
+            user,
+            &k.s.region.registry,
+        ]);
+        run(&mut cmd, secret)
+    };
+    refused(
+        login("ci", &k.s.ci.0, "not-the-secret"),
+        "invalid username/password",
+    );
+    ok(login("ci", &k.s.ci.0, &k.s.ci.1));
+    ok(login("reader", &k.s.reader.0, &k.s.reader.1));
+}
+
+/// Push (copy from an OCI layout made without any daemon), inspect, list tags;
+/// answers the digest.
+fn skopeo_pushes_and_inspects(k: &Skopeo) -> String {
+    let tagged = format!("{}:1.0", k.image);
+    ok(k.run(
+        "ci",
+        &["copy", "--dest-tls-verify=false", &k.source, &tagged],
+    ));
+    let inspected = ok(k.run("reader", &["inspect", "--tls-verify=false", &tagged]));
+    let inspected: Value = serde_json::from_str(&inspected).unwrap();
+    assert_eq!(inspected["RepoTags"], json!(["1.0"]));
+    assert_eq!(inspected["Architecture"], layout::arch());
+    let tags = ok(k.run("reader", &["list-tags", "--tls-verify=false", &k.image]));
+    assert!(tags.contains("\"1.0\""), "{tags}");
+    inspected["Digest"].as_str().unwrap().to_string()
+}
+
+/// The bytes of a layer, uncompressed (skopeo gzips layers on their way to a
+/// registry).
+fn gunzipped(layer: Vec<u8>) -> Vec<u8> {
+    if !layer.starts_with(&[0x1f, 0x8b]) {
+        return layer;
+    }
+    let mut gz = Command::new("gzip")
+        .arg("-dc")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    gz.stdin.take().unwrap().write_all(&layer).unwrap();
+    gz.wait_with_output().unwrap().stdout
+}
+
+/// Pull (copy back into a layout) as the pull-only user; its push is denied;
+/// anonymous reads nothing private.
+fn skopeo_pulls_and_is_refused(k: &Skopeo) {
+    let tagged = format!("{}:1.0", k.image);
+    let back = k.dir.path().join("back");
+    let dest = format!("oci:{}:pulled", back.display());
+    ok(k.run(
+        "reader",
+        &["copy", "--src-tls-verify=false", &tagged, &dest],
+    ));
+    let pulled = layout::read_layout(&back, "pulled").unwrap();
+    let layer = gunzipped(pulled.layer);
+    assert_eq!(
+        layout::file_in_tar(&layer, "hello.txt").unwrap(),
+        b"hello from skopeo"
+    );
+    let evil = format!("{}:evil", k.image);
+    refused(
+        k.run(
+            "reader",
+            &["copy", "--dest-tls-verify=false", &k.source, &evil],
+        ),
+        "denied",
+    );
+    refused(
+        k.run("anonymous", &["inspect", "--tls-verify=false", &tagged]),
+        "unauthorized",
+    );
+}
+
+/// The API saw the image; the pull-only user cannot delete it, the CI user can.
+async fn skopeo_deletes(k: &Skopeo, digest: &str) {
+    let repo_path = format!("/v1/repository/{}", k.s.repo_id);
+    let (_, repo) = k.s.region.api(Method::GET, &repo_path, None).await;
+    assert_eq!(repo["imageCount"], 1, "{repo}");
+    let by_digest = format!("{}@{digest}", k.image);
+    refused(
+        k.run("reader", &["delete", "--tls-verify=false", &by_digest]),
+        "denied",
+    );
+    ok(k.run("ci", &["delete", "--tls-verify=false", &by_digest]));
+    let tagged = format!("{}:1.0", k.image);
+    refused(
+        k.run("ci", &["inspect", "--tls-verify=false", &tagged]),
+        "manifest unknown",
+    );
+    let (_, repo) = k.s.region.api(Method::GET, &repo_path, None).await;
+    assert_eq!(
+        (repo["imageCount"].as_u64(), repo["quotaUsed"].as_f64()),
+        (Some(0), Some(0.0)),
+        "{repo}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skopeo_logs_in_copies_both_ways_inspects_and_deletes() {
     assert!(
@@ -120,138 +248,19 @@ async fn skopeo_logs_in_copies_both_ways_inspects_and_deletes() {
     );
     let srv = server().await;
     let s = setup(&srv, "skopeo-app").await;
-    let host = s.region.registry.clone();
-    let image = format!("docker://{host}/{}/tools/hello", s.backend);
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source");
     build_image(&source, "hello from skopeo");
-    let (ci_auth, reader_auth, anon_auth) = (
-        dir.path().join("ci.json"),
-        dir.path().join("rd.json"),
-        dir.path().join("anon.json"),
-    );
-
-    // Login: a wrong secret is refused, the right one accepted.
-    let login = |auth: &Path, user: &str| {
-        let mut cmd = skopeo(auth);
-        cmd.args([
-            "login",
-            "--tls-verify=false",
-            "--password-stdin",
-            "-u",
-            user,
-            &host,
-        ]);
-        cmd
+    let k = Skopeo {
+        image: format!("docker://{}/{}/tools/hello", s.region.registry, s.backend),
+        source: format!("oci:{}:1.0", source.display()),
+        s,
+        dir,
     };
-    refused(
-        run(&mut login(&ci_auth, &s.ci.0), "not-the-secret"),
-        "invalid username/password",
-    );
-    ok(run(&mut login(&ci_auth, &s.ci.0), &s.ci.1));
-    ok(run(&mut login(&reader_auth, &s.reader.0), &s.reader.1));
-
-    // Push (copy from an OCI layout made without any daemon), inspect, list tags.
-    let tagged = format!("{image}:1.0");
-    let src = format!("oci:{}:1.0", source.display());
-    ok(run(
-        skopeo(&ci_auth).args(["copy", "--dest-tls-verify=false", &src, &tagged]),
-        "",
-    ));
-    let inspected = ok(run(
-        skopeo(&reader_auth).args(["inspect", "--tls-verify=false", &tagged]),
-        "",
-    ));
-    let inspected: Value = serde_json::from_str(&inspected).unwrap();
-    assert_eq!(inspected["RepoTags"], json!(["1.0"]));
-    assert_eq!(inspected["Architecture"], layout::arch());
-    let digest = inspected["Digest"].as_str().unwrap().to_string();
-    let tags = ok(run(
-        skopeo(&reader_auth).args(["list-tags", "--tls-verify=false", &image]),
-        "",
-    ));
-    assert!(tags.contains("\"1.0\""), "{tags}");
-
-    // Pull (copy back into a layout) as the pull-only user; its push is denied.
-    let back = dir.path().join("back");
-    let dest = format!("oci:{}:pulled", back.display());
-    ok(run(
-        skopeo(&reader_auth).args(["copy", "--src-tls-verify=false", &tagged, &dest]),
-        "",
-    ));
-    let pulled = layout::read_layout(&back, "pulled").unwrap();
-    // skopeo compresses the layer on its way to a registry.
-    let layer = if pulled.layer.starts_with(&[0x1f, 0x8b]) {
-        let mut gz = Command::new("gzip")
-            .arg("-dc")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        gz.stdin.take().unwrap().write_all(&pulled.layer).unwrap();
-        gz.wait_with_output().unwrap().stdout
-    } else {
-        pulled.layer
-    };
-    assert_eq!(
-        layout::file_in_tar(&layer, "hello.txt").unwrap(),
-        b"hello from skopeo"
-    );
-    let evil = format!("{image}:evil");
-    refused(
-        run(
-            skopeo(&reader_auth).args(["copy", "--dest-tls-verify=false", &src, &evil]),
-            "",
-        ),
-        "denied",
-    );
-
-    // Anonymous: a private repository says who may read it.
-    refused(
-        run(
-            skopeo(&anon_auth).args(["inspect", "--tls-verify=false", &tagged]),
-            "",
-        ),
-        "unauthorized",
-    );
-
-    // The API saw the image; delete it through the registry.
-    let (_, repo) = s
-        .region
-        .api(Method::GET, &format!("/v1/repository/{}", s.repo_id), None)
-        .await;
-    assert_eq!(repo["imageCount"], 1, "{repo}");
-    refused(
-        run(
-            skopeo(&reader_auth).args([
-                "delete",
-                "--tls-verify=false",
-                &format!("{image}@{digest}"),
-            ]),
-            "",
-        ),
-        "denied",
-    );
-    ok(run(
-        skopeo(&ci_auth).args(["delete", "--tls-verify=false", &format!("{image}@{digest}")]),
-        "",
-    ));
-    refused(
-        run(
-            skopeo(&ci_auth).args(["inspect", "--tls-verify=false", &tagged]),
-            "",
-        ),
-        "manifest unknown",
-    );
-    let (_, repo) = s
-        .region
-        .api(Method::GET, &format!("/v1/repository/{}", s.repo_id), None)
-        .await;
-    assert_eq!(
-        (repo["imageCount"].as_u64(), repo["quotaUsed"].as_f64()),
-        (Some(0), Some(0.0)),
-        "{repo}"
-    );
+    skopeo_logins(&k);
+    let digest = skopeo_pushes_and_inspects(&k);
+    skopeo_pulls_and_is_refused(&k);
+    skopeo_deletes(&k, &digest).await;
 }
 
 /// A docker daemon of this test's own, stopped when dropped.

@@ -193,6 +193,33 @@ async fn bad_tokens_get_401() {
     );
 }
 
+/// The fields of RepositoryDto.
+const REPOSITORY_FIELDS: [&str; 10] = [
+    "uuid",
+    "name",
+    "backendName",
+    "accessLevel",
+    "imageCount",
+    "attachedUser",
+    "quotaLimit",
+    "quotaUsed",
+    "registryUrl",
+    "createdAt",
+];
+/// The fields of RobotAccountDto.
+const USER_FIELDS: [&str; 10] = [
+    "uuid",
+    "name",
+    "backendName",
+    "description",
+    "disable",
+    "expiredAt",
+    "createdAt",
+    "userId",
+    "numberOfRepo",
+    "repoPermissionList",
+];
+
 #[tokio::test]
 async fn contract_shapes_and_status_codes() {
     let srv = server().await;
@@ -204,18 +231,7 @@ async fn contract_shapes_and_status_codes() {
         )
         .await;
     assert_eq!(s, 202);
-    for k in [
-        "uuid",
-        "name",
-        "backendName",
-        "accessLevel",
-        "imageCount",
-        "attachedUser",
-        "quotaLimit",
-        "quotaUsed",
-        "registryUrl",
-        "createdAt",
-    ] {
+    for k in REPOSITORY_FIELDS {
         assert!(repo.get(k).is_some(), "{k} in {repo}");
     }
     assert_eq!(repo["accessLevel"], "PRIVATE");
@@ -247,18 +263,7 @@ async fn contract_shapes_and_status_codes() {
         .send(raw.req(reqwest::Method::GET, "/v1/user?name=shape-user"))
         .await;
     let user = &users["listData"][0];
-    for k in [
-        "uuid",
-        "name",
-        "backendName",
-        "description",
-        "disable",
-        "expiredAt",
-        "createdAt",
-        "userId",
-        "numberOfRepo",
-        "repoPermissionList",
-    ] {
+    for k in USER_FIELDS {
         assert!(user.get(k).is_some(), "{k} in {user}");
     }
     assert!(user.get("secretKey").is_none() && !user.to_string().contains("secret"));
@@ -316,17 +321,9 @@ fn refusal(
     }
 }
 
-#[tokio::test]
-async fn bad_requests_get_4xx_with_a_message() {
-    let srv = server().await;
-    let raw = Raw::new(&srv).await;
-    let (_, repo) = raw
-        .post(
-            "/v1/repository",
-            json!({"repoName": "rules-repo", "isPublic": true, "quotaLimit": 1}),
-        )
-        .await;
-    let id = repo["uuid"].as_str().unwrap().to_string();
+/// Requests that break a rule, each with the status and words of its refusal
+/// (`id` is a repository's id).
+fn refusals(id: &str) -> Vec<Refusal> {
     let huge = format!("{{\"repoName\":\"{}\"}}", "a".repeat(2 * 1024 * 1024));
     let user_with = |perms: &str| {
         format!(
@@ -338,7 +335,7 @@ async fn bad_requests_get_4xx_with_a_message() {
         "d".repeat(256)
     );
     let repo_path = "/v1/repository";
-    let table = vec![
+    vec![
         refusal("POST", repo_path, Some("{\"repoName\":"), 400, "JSON"),
         refusal("POST", repo_path, Some("[1,2]"), 400, "JSON object"),
         refusal("POST", repo_path, Some("null"), 400, "JSON object"),
@@ -481,7 +478,21 @@ async fn bad_requests_get_4xx_with_a_message() {
             400,
             "at most 255",
         ),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn bad_requests_get_4xx_with_a_message() {
+    let srv = server().await;
+    let raw = Raw::new(&srv).await;
+    let (_, repo) = raw
+        .post(
+            "/v1/repository",
+            json!({"repoName": "rules-repo", "isPublic": true, "quotaLimit": 1}),
+        )
+        .await;
+    let id = repo["uuid"].as_str().unwrap().to_string();
+    let table = refusals(&id);
     for r in &table {
         let url = match r.path.strip_prefix("//") {
             Some(rest) => format!("{}/{rest}", srv.base_url()),
@@ -570,28 +581,8 @@ async fn concurrent_creates_of_one_name_make_one_repository() {
     assert_eq!(codes.iter().filter(|c| **c == 409).count(), 19, "{codes:?}");
 }
 
-#[tokio::test]
-async fn local_controls() {
-    let srv = server().await;
-    let raw = Raw::new(&srv).await;
-    let (_, repo) = raw
-        .post(
-            "/v1/repository",
-            json!({"repoName": "ctl-repo", "isPublic": false, "quotaLimit": 1}),
-        )
-        .await;
-    let id = repo["uuid"].as_str().unwrap();
-
-    // The fake-image controls are gone: images come from the registry.
-    let (s, _) = local_post(
-        &srv,
-        &format!("/hcm/repositories/{id}/images"),
-        json!({"name": "b"}),
-    )
-    .await;
-    assert_eq!(s, 404);
-
-    // Faults: validated; latency; a fraction; removable by id.
+/// Faults: validated; latency; a fraction; removable by id.
+async fn faults_are_validated_and_applied(srv: &RunningServer, raw: &Raw) {
     let (s, _) = local_post(&srv, "/faults", json!({"path": "/hcm/*", "status": 200})).await;
     assert_eq!(s, 400);
     let (s, _) = local_post(&srv, "/faults", json!({"path": "/hcm/*"})).await;
@@ -643,9 +634,11 @@ async fn local_controls() {
         .unwrap();
     assert_eq!(faults[0]["hits"], *seen.get(&503).unwrap());
     clear_faults(&srv).await;
+}
 
-    // A fault answers any status with any body and headers: the IAM gateway's
-    // JSON array, a redirect elsewhere.
+/// A fault answers any status with any body and headers: the IAM gateway's
+/// JSON array, a redirect elsewhere; unknown fields are refused.
+async fn faults_answer_any_shape(srv: &RunningServer, raw: &Raw) {
     fault(
         &srv,
         json!({"method": "GET", "path": "/hcm/v1/user", "status": 403, "times": 1,
@@ -686,6 +679,31 @@ async fn local_controls() {
     );
     let (s, body) = local_post(&srv, "/faults", json!({"status": 500, "stauts": 1})).await;
     assert_eq!(s, 400, "unknown fields are refused: {body}");
+}
+
+#[tokio::test]
+async fn local_controls() {
+    let srv = server().await;
+    let raw = Raw::new(&srv).await;
+    let (_, repo) = raw
+        .post(
+            "/v1/repository",
+            json!({"repoName": "ctl-repo", "isPublic": false, "quotaLimit": 1}),
+        )
+        .await;
+    let id = repo["uuid"].as_str().unwrap();
+
+    // The fake-image controls are gone: images come from the registry.
+    let (s, _) = local_post(
+        &srv,
+        &format!("/hcm/repositories/{id}/images"),
+        json!({"name": "b"}),
+    )
+    .await;
+    assert_eq!(s, 404);
+
+    faults_are_validated_and_applied(&srv, &raw).await;
+    faults_answer_any_shape(&srv, &raw).await;
 
     // Counters reset; reset forgets everything.
     reset_counts(&srv).await;

@@ -151,45 +151,79 @@ async fn anonymous_token(r: &Region, name: &str, actions: &str) -> String {
     v["token"].as_str().unwrap().to_string()
 }
 
-#[tokio::test]
-async fn push_and_pull_obey_what_was_declared() {
+/// A docker login: backend name and secret.
+type Login = (String, String);
+
+fn auth_of(l: &Login) -> RegistryAuth {
+    basic(&l.0, &l.1)
+}
+
+async fn token_for(r: &Region, l: &Login, name: &str, actions: &str) -> String {
+    rs::registry_token(&r.registry, &l.0, &l.1, name, actions)
+        .await
+        .unwrap()
+}
+
+const LAYERS: &[&str] = &[oci_client::manifest::IMAGE_LAYER_MEDIA_TYPE];
+
+/// Two repositories and three users, as a configuration would declare them.
+struct Declared {
+    _srv: RunningServer,
+    hcm: Region,
+    app: Repo,
+    public: Repo,
+    ci: Login,
+    reader: Login,
+    stranger: Login,
+}
+
+async fn declared() -> Declared {
     let srv = server().await;
     let hcm = region(&srv, "hcm");
     let app = create_repo(&hcm, "app-repo", false, 1).await;
     let public = create_repo(&hcm, "public-repo", true, 1).await;
-    let (ci, ci_secret, _) = create_user(
+    let ci = create_user(
         &hcm,
         "ci-pusher",
         &[(&app, PUSH_PULL), (&public, PUSH_PULL)],
     )
     .await;
-    let (reader, reader_secret, _) = create_user(&hcm, "deployer", &[(&app, PULL_ONLY)]).await;
-    let (stranger, stranger_secret, _) =
-        create_user(&hcm, "stranger", &[(&public, PULL_ONLY)]).await;
+    let reader = create_user(&hcm, "deployer", &[(&app, PULL_ONLY)]).await;
+    let stranger = create_user(&hcm, "stranger", &[(&public, PULL_ONLY)]).await;
+    Declared {
+        _srv: srv,
+        hcm,
+        app,
+        public,
+        ci: (ci.0, ci.1),
+        reader: (reader.0, reader.1),
+        stranger: (stranger.0, stranger.1),
+    }
+}
 
-    // docker login: the challenge, then the token endpoint with no scope.
+/// docker login: the challenge, then the token endpoint with no scope.
+async fn docker_login_is_the_token_flow(d: &Declared) {
     let (status, headers, _) = raw(
         Method::GET,
-        &format!("http://{}/v2/", hcm.registry),
+        &format!("http://{}/v2/", d.hcm.registry),
         None,
         None,
     )
     .await;
     assert_eq!(status, 401);
-    let challenge = headers["www-authenticate"].to_str().unwrap();
     assert_eq!(
-        challenge,
+        headers["www-authenticate"].to_str().unwrap(),
         format!(
             "Bearer realm=\"http://{}/service/token\",service=\"harbor-registry\"",
-            hcm.registry
+            d.hcm.registry
         )
     );
     let login = reqwest::Client::new()
         .get(format!(
             "http://{}/service/token?service=harbor-registry",
-            hcm.registry
+            d.hcm.registry
         ))
-        .basic_auth(&ci, Some(&ci_secret))
+        .basic_auth(&d.ci.0, Some(&d.ci.1))
         .send()
         .await
         .unwrap();
@@ -198,63 +232,50 @@ async fn push_and_pull_obey_what_was_declared() {
     for key in ["token", "access_token", "expires_in", "issued_at"] {
         assert!(login.get(key).is_some(), "{key} in {login}");
     }
+}
 
-    // push_pull pushes (chunked, and POST then PUT) and pulls, nested names too.
-    let web = reference(&hcm, &app, "web:v1");
+/// push_pull pushes (chunked, and POST then PUT) and pulls, nested names too;
+/// pull_only pulls, and its push is refused as docker expects.
+async fn permissions_decide_push_and_pull(d: &Declared) {
+    let web = reference(&d.hcm, &d.app, "web:v1");
     let (layers, config) = image("web v1", "amd64");
     oci(false)
-        .push(&web, &layers, config, &basic(&ci, &ci_secret), None)
+        .push(&web, &layers, config, &auth_of(&d.ci), None)
         .await
         .unwrap();
-    let helm = reference(&hcm, &app, "tools/helm-chart:1.0");
+    let helm = reference(&d.hcm, &d.app, "tools/helm-chart:1.0");
     let (layers, config) = image("a chart", "amd64");
     oci(true)
-        .push(&helm, &layers, config, &basic(&ci, &ci_secret), None)
+        .push(&helm, &layers, config, &auth_of(&d.ci), None)
         .await
         .unwrap();
     let pulled = oci(false)
-        .pull(
-            &web,
-            &basic(&ci, &ci_secret),
-            vec![oci_client::manifest::IMAGE_LAYER_MEDIA_TYPE],
-        )
+        .pull(&web, &auth_of(&d.ci), LAYERS.to_vec())
         .await
         .unwrap();
     assert_eq!(&pulled.layers[0].data[..], b"web v1");
 
-    // pull_only pulls, and its push is refused as docker expects.
     let pulled = oci(false)
-        .pull(
-            &helm,
-            &basic(&reader, &reader_secret),
-            vec![oci_client::manifest::IMAGE_LAYER_MEDIA_TYPE],
-        )
+        .pull(&helm, &auth_of(&d.reader), LAYERS.to_vec())
         .await
         .unwrap();
     assert_eq!(&pulled.layers[0].data[..], b"a chart");
     let (layers, config) = image("not allowed", "amd64");
-    let refused = oci(false)
-        .push(
-            &reference(&hcm, &app, "web:evil"),
-            &layers,
-            config,
-            &basic(&reader, &reader_secret),
-            None,
-        )
-        .await;
-    assert!(refused.is_err(), "a pull-only push must fail");
-    let token = rs::registry_token(
-        &hcm.registry,
-        &reader,
-        &reader_secret,
-        &format!("{}/web", app.backend),
+    let evil = reference(&d.hcm, &d.app, "web:evil");
+    assert!(oci(false)
+        .push(&evil, &layers, config, &auth_of(&d.reader), None)
+        .await
+        .is_err());
+    let token = token_for(
+        &d.hcm,
+        &d.reader,
+        &format!("{}/web", d.app.backend),
         "pull,push",
     )
-    .await
-    .unwrap();
+    .await;
     let upload = format!(
         "http://{}/v2/{}/web/blobs/uploads/",
-        hcm.registry, app.backend
+        d.hcm.registry, d.app.backend
     );
     let (status, _, body) = raw(Method::POST, &upload, Some(&token), None).await;
     assert_eq!((status, code(&body).as_str()), (403, "DENIED"), "{body}");
@@ -263,24 +284,31 @@ async fn push_and_pull_obey_what_was_declared() {
         "{body}"
     );
 
-    // A user without rights on the repository: denied; anonymous: asked to log in.
-    let manifest_url = format!(
+    // A user without rights on the repository is denied.
+    let manifest = format!(
         "http://{}/v2/{}/web/manifests/v1",
-        hcm.registry, app.backend
+        d.hcm.registry, d.app.backend
     );
-    let token = rs::registry_token(
-        &hcm.registry,
-        &stranger,
-        &stranger_secret,
-        &format!("{}/web", app.backend),
+    let token = token_for(
+        &d.hcm,
+        &d.stranger,
+        &format!("{}/web", d.app.backend),
         "pull",
     )
-    .await
-    .unwrap();
-    let (status, _, body) = raw(Method::GET, &manifest_url, Some(&token), None).await;
+    .await;
+    let (status, _, body) = raw(Method::GET, &manifest, Some(&token), None).await;
     assert_eq!((status, code(&body).as_str()), (403, "DENIED"), "{body}");
-    let anon = anonymous_token(&hcm, &format!("{}/web", app.backend), "pull").await;
-    let (status, headers, body) = raw(Method::GET, &manifest_url, Some(&anon), None).await;
+}
+
+/// Anonymous: asked to log in for a private repository, reads a public one,
+/// pushes nowhere.
+async fn anonymous_reads_public_repositories_only(d: &Declared) {
+    let manifest = format!(
+        "http://{}/v2/{}/web/manifests/v1",
+        d.hcm.registry, d.app.backend
+    );
+    let anon = anonymous_token(&d.hcm, &format!("{}/web", d.app.backend), "pull").await;
+    let (status, headers, body) = raw(Method::GET, &manifest, Some(&anon), None).await;
     assert_eq!(
         (status, code(&body).as_str()),
         (401, "UNAUTHORIZED"),
@@ -290,35 +318,27 @@ async fn push_and_pull_obey_what_was_declared() {
         .to_str()
         .unwrap()
         .contains("scope=\"repository:"));
+    let web = reference(&d.hcm, &d.app, "web:v1");
     assert!(oci(false)
-        .pull(
-            &web,
-            &RegistryAuth::Anonymous,
-            vec![oci_client::manifest::IMAGE_LAYER_MEDIA_TYPE]
-        )
+        .pull(&web, &RegistryAuth::Anonymous, LAYERS.to_vec())
         .await
         .is_err());
 
-    // A public repository: anyone pulls, nobody anonymous pushes.
-    let open = reference(&hcm, &public, "base:1");
+    let open = reference(&d.hcm, &d.public, "base:1");
     let (layers, config) = image("public base", "amd64");
     oci(false)
-        .push(&open, &layers, config, &basic(&ci, &ci_secret), None)
+        .push(&open, &layers, config, &auth_of(&d.ci), None)
         .await
         .unwrap();
     let pulled = oci(false)
-        .pull(
-            &open,
-            &RegistryAuth::Anonymous,
-            vec![oci_client::manifest::IMAGE_LAYER_MEDIA_TYPE],
-        )
+        .pull(&open, &RegistryAuth::Anonymous, LAYERS.to_vec())
         .await
         .unwrap();
     assert_eq!(&pulled.layers[0].data[..], b"public base");
-    let anon = anonymous_token(&hcm, &format!("{}/base", public.backend), "pull,push").await;
+    let anon = anonymous_token(&d.hcm, &format!("{}/base", d.public.backend), "pull,push").await;
     let upload = format!(
         "http://{}/v2/{}/base/blobs/uploads/",
-        hcm.registry, public.backend
+        d.hcm.registry, d.public.backend
     );
     let (status, _, body) = raw(Method::POST, &upload, Some(&anon), None).await;
     assert_eq!(
@@ -326,60 +346,42 @@ async fn push_and_pull_obey_what_was_declared() {
         (401, "UNAUTHORIZED"),
         "{body}"
     );
+}
 
-    // Another region's registry knows neither the user nor the token.
-    let han = region(&srv, "han");
-    let refused = rs::registry_token(
-        &han.registry,
-        &ci,
-        &ci_secret,
-        &format!("{}/web", app.backend),
-        "pull",
-    )
-    .await;
+/// Another region's registry knows neither the user nor the token; an IAM
+/// access token is no registry token.
+async fn other_regions_and_iam_tokens_are_refused(d: &Declared, han: &Region) {
+    let name = format!("{}/web", d.app.backend);
+    let refused = rs::registry_token(&han.registry, &d.ci.0, &d.ci.1, &name, "pull").await;
     assert_eq!(refused.unwrap_err().0, 401);
-    let hcm_token = rs::registry_token(
-        &hcm.registry,
-        &ci,
-        &ci_secret,
-        &format!("{}/web", app.backend),
-        "pull",
-    )
-    .await
-    .unwrap();
-    let elsewhere = format!(
-        "http://{}/v2/{}/web/manifests/v1",
-        han.registry, app.backend
-    );
+    let hcm_token = token_for(&d.hcm, &d.ci, &name, "pull").await;
+    let elsewhere = format!("http://{}/v2/{name}/manifests/v1", han.registry);
     assert_eq!(
         raw(Method::GET, &elsewhere, Some(&hcm_token), None).await.0,
         401
     );
-    // Nor is an IAM access token a registry token.
-    let (_, iam) = (0, {
-        let v: Value = reqwest::Client::new()
-            .post(&hcm.token_url)
-            .basic_auth(&hcm.client_id, Some(&hcm.client_secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["access_token"].as_str().unwrap().to_string()
-    });
-    assert_eq!(
-        raw(Method::GET, &manifest_url, Some(&iam), None).await.0,
-        401
-    );
+    let iam: Value = reqwest::Client::new()
+        .post(&d.hcm.token_url)
+        .basic_auth(&d.hcm.client_id, Some(&d.hcm.client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let manifest = format!("http://{}/v2/{name}/manifests/v1", d.hcm.registry);
+    let iam = iam["access_token"].as_str().unwrap();
+    assert_eq!(raw(Method::GET, &manifest, Some(iam), None).await.0, 401);
+}
 
-    // The management API shows what was really pushed.
+/// The management API shows what was really pushed.
+async fn the_api_shows_what_was_pushed(d: &Declared) {
+    let (hcm, app) = (&d.hcm, &d.app);
     let (_, repo) = hcm
         .api(Method::GET, &format!("/v1/repository/{}", app.id), None)
         .await;
     assert_eq!(repo["imageCount"], 2, "{repo}");
-    assert!(repo["quotaUsed"].as_f64().unwrap() >= 0.0);
     let (_, images) = hcm
         .api(
             Method::GET,
@@ -394,31 +396,18 @@ async fn push_and_pull_obey_what_was_declared() {
         .map(|i| i["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["tools/helm-chart", "web"]);
-    let (_, web_image) = hcm
-        .api(
-            Method::GET,
-            &format!("/v1/repository/{}/images/detail?imageName=web", app.id),
-            None,
-        )
-        .await;
+    let detail = format!("/v1/repository/{}/images/detail?imageName=web", app.id);
+    let (_, web) = hcm.api(Method::GET, &detail, None).await;
     assert_eq!(
-        (
-            web_image["artifactCount"].as_u64(),
-            web_image["pullCount"].as_u64()
-        ),
+        (web["artifactCount"].as_u64(), web["pullCount"].as_u64()),
         (Some(1), Some(1)),
-        "{web_image}"
+        "{web}"
     );
-    let (_, arts) = hcm
-        .api(
-            Method::GET,
-            &format!(
-                "/v1/repository/{}/images/artifacts?imageName=tools%2Fhelm-chart",
-                app.id
-            ),
-            None,
-        )
-        .await;
+    let artifacts = format!(
+        "/v1/repository/{}/images/artifacts?imageName=tools%2Fhelm-chart",
+        app.id
+    );
+    let (_, arts) = hcm.api(Method::GET, &artifacts, None).await;
     let art = &arts["listData"][0];
     assert_eq!(art["tags"], json!(["1.0"]));
     assert_eq!(art["mediaType"], OCI_IMAGE_MEDIA_TYPE);
@@ -428,19 +417,27 @@ async fn push_and_pull_obey_what_was_declared() {
 }
 
 #[tokio::test]
+async fn push_and_pull_obey_what_was_declared() {
+    let d = declared().await;
+    docker_login_is_the_token_flow(&d).await;
+    permissions_decide_push_and_pull(&d).await;
+    anonymous_reads_public_repositories_only(&d).await;
+    other_regions_and_iam_tokens_are_refused(&d, &region(&d._srv, "han")).await;
+    the_api_shows_what_was_pushed(&d).await;
+}
+
+#[tokio::test]
 async fn wrong_disabled_and_expired_credentials_are_refused() {
     let srv = server().await;
     let hcm = region(&srv, "hcm");
     let app = create_repo(&hcm, "cred-repo", false, 1).await;
     let (login, secret, id) = create_user(&hcm, "cred-user", &[(&app, PUSH_PULL)]).await;
     let name = format!("{}/web", app.backend);
-    assert_eq!(
-        rs::registry_token(&hcm.registry, &login, "wrong", &name, "pull")
-            .await
-            .unwrap_err()
-            .0,
-        401
-    );
+    let token_of = |secret: String| {
+        let (registry, login, name) = (hcm.registry.clone(), login.clone(), name.clone());
+        async move { rs::registry_token(&registry, &login, &secret, &name, "pull,push").await }
+    };
+    assert_eq!(token_of("wrong".into()).await.unwrap_err().0, 401);
     assert_eq!(
         rs::registry_token(&hcm.registry, "100001-nobody", &secret, &name, "pull")
             .await
@@ -448,30 +445,24 @@ async fn wrong_disabled_and_expired_credentials_are_refused() {
             .0,
         401
     );
-    let token = rs::registry_token(&hcm.registry, &login, &secret, &name, "pull,push")
-        .await
-        .unwrap();
+    let token = token_of(secret.clone()).await.unwrap();
     let upload = format!("http://{}/v2/{name}/blobs/uploads/", hcm.registry);
     assert_eq!(raw(Method::POST, &upload, Some(&token), None).await.0, 202);
 
     // Disabled after login: refused from then on, token or not; enabled again: back.
-    let (s, _) = hcm
-        .api(Method::PUT, &format!("/v1/user/{id}/disable"), None)
-        .await;
-    assert_eq!(s, 200);
+    assert_eq!(
+        hcm.api(Method::PUT, &format!("/v1/user/{id}/disable"), None)
+            .await
+            .0,
+        200
+    );
     let (status, _, body) = raw(Method::POST, &upload, Some(&token), None).await;
     assert_eq!(
         (status, code(&body).as_str()),
         (401, "UNAUTHORIZED"),
         "{body}"
     );
-    assert_eq!(
-        rs::registry_token(&hcm.registry, &login, &secret, &name, "pull")
-            .await
-            .unwrap_err()
-            .0,
-        401
-    );
+    assert_eq!(token_of(secret.clone()).await.unwrap_err().0, 401);
     hcm.api(Method::PUT, &format!("/v1/user/{id}/enable"), None)
         .await;
     assert_eq!(raw(Method::POST, &upload, Some(&token), None).await.0, 202);
@@ -481,176 +472,183 @@ async fn wrong_disabled_and_expired_credentials_are_refused() {
         .api(Method::GET, &format!("/v1/user/{id}/refresh"), None)
         .await;
     let fresh = fresh.as_str().unwrap().to_string();
-    assert_eq!(
-        rs::registry_token(&hcm.registry, &login, &secret, &name, "pull")
-            .await
-            .unwrap_err()
-            .0,
-        401
-    );
-    rs::registry_token(&hcm.registry, &login, &fresh, &name, "pull")
-        .await
-        .unwrap();
+    assert_eq!(token_of(secret).await.unwrap_err().0, 401);
+    let token = token_of(fresh.clone()).await.unwrap();
 
-    // Expired (30 days): neither a new token nor the old one works.
-    let token = rs::registry_token(&hcm.registry, &login, &fresh, &name, "pull,push")
-        .await
-        .unwrap();
+    // Expired (30 days): neither a new token nor the old one works; extended: back.
     advance_clock(&srv, 31 * 86_400).await;
-    assert_eq!(
-        rs::registry_token(&hcm.registry, &login, &fresh, &name, "pull")
-            .await
-            .unwrap_err()
-            .0,
-        401
-    );
+    assert_eq!(token_of(fresh.clone()).await.unwrap_err().0, 401);
     assert_eq!(raw(Method::POST, &upload, Some(&token), None).await.0, 401);
-    let (s, _) = hcm
-        .api(
-            Method::PUT,
-            &format!("/v1/user/{id}"),
-            Some(json!({"repoUserId": id, "duration": 10})),
-        )
-        .await;
-    assert_eq!(s, 200);
-    rs::registry_token(&hcm.registry, &login, &fresh, &name, "pull")
-        .await
-        .unwrap();
-    // A token outlives nothing: registry tokens are short-lived.
+    let extend = json!({"repoUserId": id, "duration": 10});
+    assert_eq!(
+        hcm.api(Method::PUT, &format!("/v1/user/{id}"), Some(extend))
+            .await
+            .0,
+        200
+    );
+    let token = token_of(fresh).await.unwrap();
+    assert_eq!(raw(Method::POST, &upload, Some(&token), None).await.0, 202);
+    // Registry tokens are short-lived.
     advance_clock(&srv, 301).await;
     assert_eq!(raw(Method::POST, &upload, Some(&token), None).await.0, 401);
 }
 
-#[tokio::test]
-async fn uploads_digests_blobs_tags_and_deletes() {
+/// A repository and a user with every right on it, a token, and the base URL of
+/// one image.
+struct Blobs {
+    _srv: RunningServer,
+    hcm: Region,
+    app: Repo,
+    other: Repo,
+    login: Login,
+    name: String,
+    token: String,
+    base: String,
+}
+
+async fn blobs_world() -> Blobs {
     let srv = server().await;
     let hcm = region(&srv, "hcm");
     let app = create_repo(&hcm, "blob-repo", false, 1).await;
     let other = create_repo(&hcm, "other-repo", false, 1).await;
     let (login, secret, _) =
         create_user(&hcm, "blob-user", &[(&app, PUSH_PULL), (&other, PUSH_PULL)]).await;
+    let login = (login, secret);
     let name = format!("{}/web", app.backend);
-    let token = rs::registry_token(&hcm.registry, &login, &secret, &name, "pull,push,delete")
+    let token = token_for(&hcm, &login, &name, "pull,push,delete").await;
+    let base = format!("http://{}/v2/{name}", hcm.registry);
+    Blobs {
+        _srv: srv,
+        hcm,
+        app,
+        other,
+        login,
+        name,
+        token,
+        base,
+    }
+}
+
+fn sha(bytes: &[u8]) -> String {
+    format!(
+        "sha256:{}",
+        rs::hex(&<sha2::Sha256 as sha2::Digest>::digest(bytes))
+    )
+}
+
+async fn patch(
+    upload: &str,
+    token: &str,
+    from: usize,
+    bytes: &'static [u8],
+) -> (u16, Option<String>) {
+    let resp = reqwest::Client::new()
+        .patch(upload)
+        .bearer_auth(token)
+        .header(
+            "content-range",
+            format!("{from}-{}", from + bytes.len() - 1),
+        )
+        .body(bytes)
+        .send()
         .await
         .unwrap();
-    let base = format!("http://{}/v2/{name}", hcm.registry);
+    (
+        resp.status().as_u16(),
+        resp.headers()
+            .get("range")
+            .map(|r| r.to_str().unwrap().to_string()),
+    )
+}
 
-    // Chunked: POST, PATCH with Content-Range, status, PATCH, PUT ?digest=.
+/// Chunked: POST, PATCH with Content-Range, status, PATCH, PUT ?digest=; a
+/// finished or cancelled upload is gone. Answers the blob's digest.
+async fn chunked_uploads(b: &Blobs) -> String {
     let (status, headers, _) = raw(
         Method::POST,
-        &format!("{base}/blobs/uploads/"),
-        Some(&token),
+        &format!("{}/blobs/uploads/", b.base),
+        Some(&b.token),
         None,
     )
     .await;
     assert_eq!(status, 202);
     let location = headers["location"].to_str().unwrap().to_string();
     assert!(
-        location.starts_with(&format!("/v2/{name}/blobs/uploads/")),
+        location.starts_with(&format!("/v2/{}/blobs/uploads/", b.name)),
         "{location}"
     );
-    let upload = format!("http://{}{location}", hcm.registry);
-    let patch = |from: usize, bytes: &'static [u8]| {
-        let (upload, token) = (upload.clone(), token.clone());
-        async move {
-            let resp = reqwest::Client::new()
-                .patch(&upload)
-                .bearer_auth(&token)
-                .header(
-                    "content-range",
-                    format!("{from}-{}", from + bytes.len() - 1),
-                )
-                .body(bytes)
-                .send()
-                .await
-                .unwrap();
-            (
-                resp.status().as_u16(),
-                resp.headers()
-                    .get("range")
-                    .map(|r| r.to_str().unwrap().to_string()),
-            )
-        }
-    };
-    assert_eq!(patch(0, b"hello ").await, (202, Some("0-5".into())));
+    let upload = format!("http://{}{location}", b.hcm.registry);
     assert_eq!(
-        patch(3, b"again").await.0,
+        patch(&upload, &b.token, 0, b"hello ").await,
+        (202, Some("0-5".into()))
+    );
+    assert_eq!(
+        patch(&upload, &b.token, 3, b"again").await.0,
         416,
         "a chunk must continue the upload"
     );
-    let (status, headers, _) = raw(Method::GET, &upload, Some(&token), None).await;
+    let (status, headers, _) = raw(Method::GET, &upload, Some(&b.token), None).await;
     assert_eq!((status, headers["range"].to_str().unwrap()), (204, "0-5"));
-    assert_eq!(patch(6, b"world").await, (202, Some("0-10".into())));
-    let digest = format!(
-        "sha256:{}",
-        rs::hex(&<sha2::Sha256 as sha2::Digest>::digest(b"hello world"))
+    assert_eq!(
+        patch(&upload, &b.token, 6, b"world").await,
+        (202, Some("0-10".into()))
     );
+    let digest = sha(b"hello world");
     let (status, headers, _) = raw(
         Method::PUT,
         &format!("{upload}?digest={digest}"),
-        Some(&token),
+        Some(&b.token),
         None,
     )
     .await;
     assert_eq!(status, 201);
     assert_eq!(headers["docker-content-digest"], digest.as_str());
-    let (status, headers, _) = raw(
-        Method::HEAD,
-        &format!("{base}/blobs/{digest}"),
-        Some(&token),
-        None,
-    )
-    .await;
+    let blob = format!("{}/blobs/{digest}", b.base);
+    let (status, headers, _) = raw(Method::HEAD, &blob, Some(&b.token), None).await;
     assert_eq!(
         (status, headers["content-length"].to_str().unwrap()),
         (200, "11")
     );
     assert_eq!(
-        raw(
-            Method::GET,
-            &format!("{base}/blobs/{digest}"),
-            Some(&token),
-            None
-        )
-        .await
-        .2,
+        raw(Method::GET, &blob, Some(&b.token), None).await.2,
         "hello world"
     );
-    // A finished upload is gone; so is a cancelled one.
     assert_eq!(
-        code(&raw(Method::PATCH, &upload, Some(&token), None).await.2),
+        code(&raw(Method::PATCH, &upload, Some(&b.token), None).await.2),
         "BLOB_UPLOAD_UNKNOWN"
     );
     let (_, headers, _) = raw(
         Method::POST,
-        &format!("{base}/blobs/uploads/"),
-        Some(&token),
+        &format!("{}/blobs/uploads/", b.base),
+        Some(&b.token),
         None,
     )
     .await;
     let cancelled = format!(
         "http://{}{}",
-        hcm.registry,
+        b.hcm.registry,
         headers["location"].to_str().unwrap()
     );
     assert_eq!(
-        raw(Method::DELETE, &cancelled, Some(&token), None).await.0,
+        raw(Method::DELETE, &cancelled, Some(&b.token), None)
+            .await
+            .0,
         204
     );
     assert_eq!(
-        raw(Method::GET, &cancelled, Some(&token), None).await.0,
+        raw(Method::GET, &cancelled, Some(&b.token), None).await.0,
         404
     );
+    digest
+}
 
-    // Bytes that do not match their digest are refused and not kept.
+/// Bytes that do not match their digest are refused and not kept; another
+/// repository never serves a blob by digest.
+async fn digests_are_checked_and_blobs_scoped(b: &Blobs, digest: &str) {
     let wrong = format!("sha256:{}", "0".repeat(64));
-    let (status, _, body) = raw(
-        Method::POST,
-        &format!("{base}/blobs/uploads/?digest={wrong}"),
-        Some(&token),
-        Some((b"not those bytes".to_vec(), "application/octet-stream")),
-    )
-    .await;
+    let url = format!("{}/blobs/uploads/?digest={wrong}", b.base);
+    let bytes = (b"not those bytes".to_vec(), "application/octet-stream");
+    let (status, _, body) = raw(Method::POST, &url, Some(&b.token), Some(bytes)).await;
     assert_eq!(
         (status, code(&body).as_str()),
         (400, "DIGEST_INVALID"),
@@ -659,8 +657,8 @@ async fn uploads_digests_blobs_tags_and_deletes() {
     assert_eq!(
         raw(
             Method::HEAD,
-            &format!("{base}/blobs/{wrong}"),
-            Some(&token),
+            &format!("{}/blobs/{wrong}", b.base),
+            Some(&b.token),
             None
         )
         .await
@@ -669,222 +667,156 @@ async fn uploads_digests_blobs_tags_and_deletes() {
     );
     let (status, _, body) = raw(
         Method::GET,
-        &format!("{base}/blobs/sha256:xyz"),
-        Some(&token),
+        &format!("{}/blobs/sha256:xyz", b.base),
+        Some(&b.token),
         None,
     )
     .await;
     assert_eq!((status, code(&body).as_str()), (400, "DIGEST_INVALID"));
 
-    // Blobs belong to their repository: another one never serves them.
-    let other_name = format!("{}/web", other.backend);
-    let other_token = rs::registry_token(&hcm.registry, &login, &secret, &other_name, "pull,push")
-        .await
-        .unwrap();
-    let elsewhere = format!("http://{}/v2/{other_name}/blobs/{digest}", hcm.registry);
+    let other_name = format!("{}/web", b.other.backend);
+    let other_token = token_for(&b.hcm, &b.login, &other_name, "pull,push").await;
+    let elsewhere = format!("http://{}/v2/{other_name}/blobs/{digest}", b.hcm.registry);
     let (status, _, body) = raw(Method::GET, &elsewhere, Some(&other_token), None).await;
     assert_eq!((status, code(&body).as_str()), (404, "BLOB_UNKNOWN"));
+}
 
-    // A manifest naming a blob the repository does not hold.
-    let manifest = |config: &str, layer: &str| {
-        json!({"schemaVersion": 2, "mediaType": OCI_IMAGE_MEDIA_TYPE,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 11},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": 11}]})
-        .to_string()
-        .into_bytes()
-    };
-    let put = |reference: String, bytes: Vec<u8>, tok: String| {
-        let url = format!("{base}/manifests/{reference}");
-        async move {
-            raw(
-                Method::PUT,
-                &url,
-                Some(&tok),
-                Some((bytes, OCI_IMAGE_MEDIA_TYPE)),
-            )
-            .await
-        }
-    };
-    let (status, _, body) = put("v1".into(), manifest(&digest, &wrong), token.clone()).await;
+fn manifest_of(config: &str, layer: &str) -> Vec<u8> {
+    json!({"schemaVersion": 2, "mediaType": OCI_IMAGE_MEDIA_TYPE,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 11},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": 11}]})
+    .to_string()
+    .into_bytes()
+}
+
+async fn put_manifest(
+    b: &Blobs,
+    reference: &str,
+    bytes: Vec<u8>,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let url = format!("{}/manifests/{reference}", b.base);
+    raw(
+        Method::PUT,
+        &url,
+        Some(&b.token),
+        Some((bytes, OCI_IMAGE_MEDIA_TYPE)),
+    )
+    .await
+}
+
+/// Manifests may name only the repository's blobs, must match their digest and
+/// tag rules; tagged five times. Answers the manifest's bytes and digest.
+async fn manifests_follow_the_rules(b: &Blobs, digest: &str) -> (Vec<u8>, String) {
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let (status, _, body) = put_manifest(b, "v1", manifest_of(digest, &wrong)).await;
     assert_eq!(
         (status, code(&body).as_str()),
         (400, "MANIFEST_BLOB_UNKNOWN"),
         "{body}"
     );
-    let good = manifest(&digest, &digest);
-    let good_digest = format!(
-        "sha256:{}",
-        rs::hex(&<sha2::Sha256 as sha2::Digest>::digest(&good))
-    );
-    let (status, _, body) = put(wrong.clone(), good.clone(), token.clone()).await;
-    assert_eq!(
-        (status, code(&body).as_str()),
-        (400, "DIGEST_INVALID"),
-        "{body}"
-    );
-    let (status, _, body) = put("-bad-tag".into(), good.clone(), token.clone()).await;
-    assert_eq!(
-        (status, code(&body).as_str()),
-        (400, "TAG_INVALID"),
-        "{body}"
-    );
-    let (status, _, body) = put("x".into(), b"{not json".to_vec(), token.clone()).await;
-    assert_eq!(
-        (status, code(&body).as_str()),
-        (400, "MANIFEST_INVALID"),
-        "{body}"
-    );
-    assert_eq!(
-        put(good_digest.clone(), good.clone(), token.clone())
-            .await
-            .0,
-        201
-    );
+    let good = manifest_of(digest, digest);
+    let good_digest = sha(&good);
+    let refusals = [
+        (wrong.as_str(), good.clone(), "DIGEST_INVALID"),
+        ("-bad-tag", good.clone(), "TAG_INVALID"),
+        ("x", b"{not json".to_vec(), "MANIFEST_INVALID"),
+    ];
+    for (reference, bytes, expected) in refusals {
+        let (status, _, body) = put_manifest(b, reference, bytes).await;
+        assert_eq!((status, code(&body).as_str()), (400, expected), "{body}");
+    }
+    assert_eq!(put_manifest(b, &good_digest, good.clone()).await.0, 201);
     for tag in ["a", "b", "c", "d", "e"] {
-        let (status, headers, _) = put(tag.into(), good.clone(), token.clone()).await;
+        let (status, headers, _) = put_manifest(b, tag, good.clone()).await;
         assert_eq!(status, 201);
         assert_eq!(headers["docker-content-digest"], good_digest.as_str());
     }
-    let (status, _, body) = raw(
-        Method::GET,
-        &format!("http://{}/v2/{}/Bad/tags/list", hcm.registry, app.backend),
-        Some(&token),
-        None,
-    )
-    .await;
+    let bad_name = format!(
+        "http://{}/v2/{}/Bad/tags/list",
+        b.hcm.registry, b.app.backend
+    );
+    let (status, _, body) = raw(Method::GET, &bad_name, Some(&b.token), None).await;
     assert_eq!(
         (status, code(&body).as_str()),
         (400, "NAME_INVALID"),
         "{body}"
     );
+    (good, good_digest)
+}
 
-    // Tags page with n and last, with a Link to the next page.
-    let (status, headers, body) = raw(
-        Method::GET,
-        &format!("{base}/tags/list?n=2"),
-        Some(&token),
-        None,
-    )
-    .await;
+/// Tags page with n and last, with a Link to the next page.
+async fn tags_page(b: &Blobs) {
+    let list = |query: &str| format!("{}/tags/list{query}", b.base);
+    let (status, headers, body) = raw(Method::GET, &list("?n=2"), Some(&b.token), None).await;
     assert_eq!(status, 200);
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap(),
-        json!({"name": name, "tags": ["a", "b"]})
+        json!({"name": b.name, "tags": ["a", "b"]})
     );
     assert_eq!(
         headers["link"],
-        format!("</v2/{name}/tags/list?n=2&last=b>; rel=\"next\"").as_str()
+        format!("</v2/{}/tags/list?n=2&last=b>; rel=\"next\"", b.name).as_str()
     );
-    let (_, headers, body) = raw(
-        Method::GET,
-        &format!("{base}/tags/list?n=2&last=d"),
-        Some(&token),
-        None,
-    )
-    .await;
+    let (_, headers, body) = raw(Method::GET, &list("?n=2&last=d"), Some(&b.token), None).await;
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap()["tags"],
         json!(["e"])
     );
     assert!(headers.get("link").is_none());
-    let (_, _, body) = raw(
-        Method::GET,
-        &format!("{base}/tags/list"),
-        Some(&token),
-        None,
-    )
-    .await;
+    let (_, _, body) = raw(Method::GET, &list(""), Some(&b.token), None).await;
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap()["tags"],
         json!(["a", "b", "c", "d", "e"])
     );
-    let nothing = format!("{}/nothing", app.backend);
-    let nothing_token = rs::registry_token(&hcm.registry, &login, &secret, &nothing, "pull")
-        .await
-        .unwrap();
-    let (status, _, body) = raw(
-        Method::GET,
-        &format!("http://{}/v2/{nothing}/tags/list", hcm.registry),
-        Some(&nothing_token),
-        None,
-    )
-    .await;
+    let nothing = format!("{}/nothing", b.app.backend);
+    let token = token_for(&b.hcm, &b.login, &nothing, "pull").await;
+    let url = format!("http://{}/v2/{nothing}/tags/list", b.hcm.registry);
+    let (status, _, body) = raw(Method::GET, &url, Some(&token), None).await;
     assert_eq!(
         (status, code(&body).as_str()),
         (404, "NAME_UNKNOWN"),
         "{body}"
     );
+}
 
-    // Manifests by tag and digest; deleting a tag leaves the manifest.
+impl Blobs {
+    /// `METHOD {base}/{path}` with the token: status and body.
+    async fn call(&self, method: Method, path: &str) -> (u16, String) {
+        let (status, _, body) = raw(
+            method,
+            &format!("{}/{path}", self.base),
+            Some(&self.token),
+            None,
+        )
+        .await;
+        (status, body)
+    }
+}
+
+/// Deleting a tag leaves the manifest; deleting the manifest takes the image
+/// and its blobs.
+async fn deletes_free_the_image(b: &Blobs, digest: &str, good: &[u8], good_digest: &str) {
     let (status, headers, body) = raw(
         Method::GET,
-        &format!("{base}/manifests/a"),
-        Some(&token),
+        &format!("{}/manifests/a", b.base),
+        Some(&b.token),
         None,
     )
     .await;
-    assert_eq!((status, body.as_bytes()), (200, &good[..]));
+    assert_eq!((status, body.as_bytes()), (200, good));
     assert_eq!(headers["content-type"], OCI_IMAGE_MEDIA_TYPE);
+    assert_eq!(b.call(Method::DELETE, "manifests/e").await.0, 202);
     assert_eq!(
-        raw(
-            Method::DELETE,
-            &format!("{base}/manifests/e"),
-            Some(&token),
-            None
-        )
-        .await
-        .0,
-        202
-    );
-    assert_eq!(
-        code(
-            &raw(
-                Method::GET,
-                &format!("{base}/manifests/e"),
-                Some(&token),
-                None
-            )
-            .await
-            .2
-        ),
+        code(&b.call(Method::GET, "manifests/e").await.1),
         "MANIFEST_UNKNOWN"
     );
-    assert_eq!(
-        raw(
-            Method::HEAD,
-            &format!("{base}/manifests/{good_digest}"),
-            Some(&token),
-            None
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        raw(
-            Method::DELETE,
-            &format!("{base}/manifests/{good_digest}"),
-            Some(&token),
-            None
-        )
-        .await
-        .0,
-        202
-    );
-    assert_eq!(
-        raw(
-            Method::GET,
-            &format!("{base}/manifests/a"),
-            Some(&token),
-            None
-        )
-        .await
-        .0,
-        404
-    );
-    // The image went with its last manifest, and its blobs with it.
-    let (_, repo) = hcm
-        .api(Method::GET, &format!("/v1/repository/{}", app.id), None)
+    let by_digest = format!("manifests/{good_digest}");
+    assert_eq!(b.call(Method::HEAD, &by_digest).await.0, 200);
+    assert_eq!(b.call(Method::DELETE, &by_digest).await.0, 202);
+    assert_eq!(b.call(Method::GET, "manifests/a").await.0, 404);
+    let (_, repo) = b
+        .hcm
+        .api(Method::GET, &format!("/v1/repository/{}", b.app.id), None)
         .await;
     assert_eq!(
         (repo["imageCount"].as_u64(), repo["quotaUsed"].as_f64()),
@@ -892,45 +824,35 @@ async fn uploads_digests_blobs_tags_and_deletes() {
         "{repo}"
     );
     assert_eq!(
-        code(
-            &raw(
-                Method::GET,
-                &format!("{base}/blobs/{digest}"),
-                Some(&token),
-                None
-            )
-            .await
-            .2
-        ),
+        code(&b.call(Method::GET, &format!("blobs/{digest}")).await.1),
         "BLOB_UNKNOWN"
     );
+}
 
-    // A blob deleted through the registry.
-    let small = rs::push_blob(&hcm.registry, &token, &name, b"to delete")
+/// A blob deleted through the registry.
+async fn blobs_delete(b: &Blobs) {
+    let small = rs::push_blob(&b.hcm.registry, &b.token, &b.name, b"to delete")
         .await
         .unwrap();
     assert_eq!(
-        raw(
-            Method::DELETE,
-            &format!("{base}/blobs/{small}"),
-            Some(&token),
-            None
-        )
-        .await
-        .0,
+        b.call(Method::DELETE, &format!("blobs/{small}")).await.0,
         202
     );
     assert_eq!(
-        raw(
-            Method::DELETE,
-            &format!("{base}/blobs/{small}"),
-            Some(&token),
-            None
-        )
-        .await
-        .0,
+        b.call(Method::DELETE, &format!("blobs/{small}")).await.0,
         404
     );
+}
+
+#[tokio::test]
+async fn uploads_digests_blobs_tags_and_deletes() {
+    let b = blobs_world().await;
+    let digest = chunked_uploads(&b).await;
+    digests_are_checked_and_blobs_scoped(&b, &digest).await;
+    let (good, good_digest) = manifests_follow_the_rules(&b, &digest).await;
+    tags_page(&b).await;
+    deletes_free_the_image(&b, &digest, &good, &good_digest).await;
+    blobs_delete(&b).await;
 }
 
 #[tokio::test]
@@ -939,24 +861,17 @@ async fn mounts_need_pull_rights_on_the_source() {
     let hcm = region(&srv, "hcm");
     let target = create_repo(&hcm, "mount-target", false, 1).await;
     let source = create_repo(&hcm, "mount-source", false, 1).await;
-    let (owner, owner_secret, _) = create_user(&hcm, "src-owner", &[(&source, PUSH_PULL)]).await;
-    let (both, both_secret, _) = create_user(
+    let owner = create_user(&hcm, "src-owner", &[(&source, PUSH_PULL)]).await;
+    let both = create_user(
         &hcm,
         "both-user",
         &[(&target, PUSH_PULL), (&source, PULL_ONLY)],
     )
     .await;
-    let (only, only_secret, _) = create_user(&hcm, "only-user", &[(&target, PUSH_PULL)]).await;
+    let only = create_user(&hcm, "only-user", &[(&target, PUSH_PULL)]).await;
+    let (owner, both, only) = ((owner.0, owner.1), (both.0, both.1), (only.0, only.1));
     let source_name = format!("{}/base", source.backend);
-    let owner_token = rs::registry_token(
-        &hcm.registry,
-        &owner,
-        &owner_secret,
-        &source_name,
-        "pull,push",
-    )
-    .await
-    .unwrap();
+    let owner_token = token_for(&hcm, &owner, &source_name, "pull,push").await;
     let first = rs::push_blob(&hcm.registry, &owner_token, &source_name, b"shared layer")
         .await
         .unwrap();
@@ -970,7 +885,7 @@ async fn mounts_need_pull_rights_on_the_source() {
     client
         .auth(
             &target_ref,
-            &basic(&both, &both_secret),
+            &auth_of(&both),
             oci_client::RegistryOperation::Push,
         )
         .await
@@ -983,15 +898,7 @@ async fn mounts_need_pull_rights_on_the_source() {
 
     // Without: the registry starts an upload instead, and holds nothing.
     let target_name = format!("{}/app", target.backend);
-    let token = rs::registry_token(
-        &hcm.registry,
-        &only,
-        &only_secret,
-        &target_name,
-        "pull,push",
-    )
-    .await
-    .unwrap();
+    let token = token_for(&hcm, &only, &target_name, "pull,push").await;
     let mount = format!(
         "http://{}/v2/{target_name}/blobs/uploads/?mount={second}&from={source_name}",
         hcm.registry
@@ -1008,15 +915,7 @@ async fn mounts_need_pull_rights_on_the_source() {
     let head = format!("http://{}/v2/{target_name}/blobs/{second}", hcm.registry);
     assert_eq!(raw(Method::HEAD, &head, Some(&token), None).await.0, 404);
     // With rights, through raw HTTP: 201 and the blob's location.
-    let token = rs::registry_token(
-        &hcm.registry,
-        &both,
-        &both_secret,
-        &target_name,
-        "pull,push",
-    )
-    .await
-    .unwrap();
+    let token = token_for(&hcm, &both, &target_name, "pull,push").await;
     let (status, headers, _) = raw(Method::POST, &mount, Some(&token), None).await;
     assert_eq!(status, 201);
     assert_eq!(
@@ -1026,22 +925,20 @@ async fn mounts_need_pull_rights_on_the_source() {
     assert_eq!(raw(Method::HEAD, &head, Some(&token), None).await.0, 200);
 }
 
-#[tokio::test]
-async fn multi_architecture_indexes_and_manifest_lists() {
-    let srv = server().await;
-    let hcm = region(&srv, "hcm");
-    let app = create_repo(&hcm, "multi-repo", false, 1).await;
-    let (login, secret, _) = create_user(&hcm, "multi-user", &[(&app, PUSH_PULL)]).await;
-    let auth = basic(&login, &secret);
+/// Pushes one image per platform as `app:<arch>`; answers the index entries.
+async fn push_platforms(r: &Region, app: &Repo, auth: &RegistryAuth) -> Vec<ImageIndexEntry> {
     let client = oci(false);
     let mut entries = Vec::new();
     for arch in ["amd64", "arm64"] {
         let (layers, config) = image(&format!("built for {arch}"), arch);
-        let r = reference(&hcm, &app, &format!("app:{arch}"));
-        let pushed = client.push(&r, &layers, config, &auth, None).await.unwrap();
+        let reference = reference(r, app, &format!("app:{arch}"));
+        let pushed = client
+            .push(&reference, &layers, config, auth, None)
+            .await
+            .unwrap();
         let digest = pushed.manifest_url.rsplit('/').next().unwrap().to_string();
         let (bytes, _) = client
-            .pull_manifest_raw(&r, &auth, &[OCI_IMAGE_MEDIA_TYPE])
+            .pull_manifest_raw(&reference, auth, &[OCI_IMAGE_MEDIA_TYPE])
             .await
             .unwrap();
         entries.push(ImageIndexEntry {
@@ -1060,26 +957,37 @@ async fn multi_architecture_indexes_and_manifest_lists() {
             artifact_type: None,
         });
     }
+    entries
+}
+
+/// An OCI index of the platforms; a client picks the platform it wants.
+/// Answers the index's digest.
+async fn index_resolves_per_platform(
+    r: &Region,
+    app: &Repo,
+    auth: &RegistryAuth,
+    entries: &[ImageIndexEntry],
+) -> String {
     let index = OciImageIndex {
         schema_version: 2,
         media_type: Some(OCI_IMAGE_INDEX_MEDIA_TYPE.to_string()),
-        manifests: entries.clone(),
+        manifests: entries.to_vec(),
         artifact_type: None,
         annotations: None,
     };
-    let multi = reference(&hcm, &app, "app:multi");
+    let multi = reference(r, app, "app:multi");
+    let client = oci(false);
     client
-        .push_manifest_list(&multi, &auth, index)
+        .push_manifest_list(&multi, auth, index)
         .await
         .unwrap();
     let (bytes, digest) = client
-        .pull_manifest_raw(&multi, &auth, &[OCI_IMAGE_INDEX_MEDIA_TYPE])
+        .pull_manifest_raw(&multi, auth, &[OCI_IMAGE_INDEX_MEDIA_TYPE])
         .await
         .unwrap();
     let read: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(read["manifests"].as_array().unwrap().len(), 2);
-    // The client picks the platform it wants from the index.
-    let mut for_arm = Client::new(ClientConfig {
+    let for_arm = Client::new(ClientConfig {
         protocol: ClientProtocol::Http,
         platform_resolver: Some(Box::new(|entries: &[ImageIndexEntry]| {
             entries
@@ -1093,28 +1001,18 @@ async fn multi_architecture_indexes_and_manifest_lists() {
         })),
         ..ClientConfig::default()
     });
-    let pulled = for_arm
-        .pull(
-            &multi,
-            &auth,
-            vec![oci_client::manifest::IMAGE_LAYER_MEDIA_TYPE],
-        )
-        .await
-        .unwrap();
+    let pulled = for_arm.pull(&multi, auth, LAYERS.to_vec()).await.unwrap();
     assert_eq!(&pulled.layers[0].data[..], b"built for arm64");
-    for_arm = oci(false);
-    drop(for_arm);
+    digest
+}
 
-    // A Docker manifest list of schema 2 manifests.
-    let name = format!("{}/app", app.backend);
-    let token = rs::registry_token(&hcm.registry, &login, &secret, &name, "pull,push,delete")
-        .await
-        .unwrap();
-    let base = format!("http://{}/v2/{name}", hcm.registry);
+/// A Docker manifest list of schema 2 manifests; an index may only list
+/// manifests of its image. Answers the schema 2 manifest's digest.
+async fn docker_manifest_lists(base: &str, token: &str) -> String {
     let (_, _, amd64) = raw(
         Method::GET,
         &format!("{base}/manifests/amd64"),
-        Some(&token),
+        Some(token),
         None,
     )
     .await;
@@ -1122,13 +1020,12 @@ async fn multi_architecture_indexes_and_manifest_lists() {
     docker["mediaType"] = json!(IMAGE_MANIFEST_MEDIA_TYPE);
     docker["config"]["mediaType"] = json!("application/vnd.docker.container.image.v1+json");
     let docker = serde_json::to_vec(&docker).unwrap();
-    let (status, headers, body) = raw(
-        Method::PUT,
-        &format!("{base}/manifests/docker-amd64"),
-        Some(&token),
-        Some((docker.clone(), IMAGE_MANIFEST_MEDIA_TYPE)),
-    )
-    .await;
+    let put = |tag: &str, bytes: Vec<u8>, media_type: &'static str| {
+        let url = format!("{base}/manifests/{tag}");
+        async move { raw(Method::PUT, &url, Some(token), Some((bytes, media_type))).await }
+    };
+    let (status, headers, body) =
+        put("docker-amd64", docker.clone(), IMAGE_MANIFEST_MEDIA_TYPE).await;
     assert_eq!(status, 201, "{body}");
     let docker_digest = headers["docker-content-digest"]
         .to_str()
@@ -1137,36 +1034,27 @@ async fn multi_architecture_indexes_and_manifest_lists() {
     let list = json!({"schemaVersion": 2, "mediaType": IMAGE_MANIFEST_LIST_MEDIA_TYPE, "manifests": [
         {"mediaType": IMAGE_MANIFEST_MEDIA_TYPE, "digest": docker_digest, "size": docker.len(),
          "platform": {"architecture": "amd64", "os": "linux"}}]});
-    let (status, _, body) = raw(
-        Method::PUT,
-        &format!("{base}/manifests/docker-list"),
-        Some(&token),
-        Some((
-            serde_json::to_vec(&list).unwrap(),
-            IMAGE_MANIFEST_LIST_MEDIA_TYPE,
-        )),
+    let (status, _, body) = put(
+        "docker-list",
+        serde_json::to_vec(&list).unwrap(),
+        IMAGE_MANIFEST_LIST_MEDIA_TYPE,
     )
     .await;
     assert_eq!(status, 201, "{body}");
     let (_, headers, _) = raw(
         Method::GET,
         &format!("{base}/manifests/docker-list"),
-        Some(&token),
+        Some(token),
         None,
     )
     .await;
     assert_eq!(headers["content-type"], IMAGE_MANIFEST_LIST_MEDIA_TYPE);
-    // An index may only list manifests of its image.
     let stray = json!({"schemaVersion": 2, "mediaType": OCI_IMAGE_INDEX_MEDIA_TYPE, "manifests": [
         {"mediaType": OCI_IMAGE_MEDIA_TYPE, "digest": format!("sha256:{}", "1".repeat(64)), "size": 1}]});
-    let (status, _, body) = raw(
-        Method::PUT,
-        &format!("{base}/manifests/stray"),
-        Some(&token),
-        Some((
-            serde_json::to_vec(&stray).unwrap(),
-            OCI_IMAGE_INDEX_MEDIA_TYPE,
-        )),
+    let (status, _, body) = put(
+        "stray",
+        serde_json::to_vec(&stray).unwrap(),
+        OCI_IMAGE_INDEX_MEDIA_TYPE,
     )
     .await;
     assert_eq!(
@@ -1174,38 +1062,45 @@ async fn multi_architecture_indexes_and_manifest_lists() {
         (400, "MANIFEST_BLOB_UNKNOWN"),
         "{body}"
     );
+    docker_digest
+}
+
+#[tokio::test]
+async fn multi_architecture_indexes_and_manifest_lists() {
+    let srv = server().await;
+    let hcm = region(&srv, "hcm");
+    let app = create_repo(&hcm, "multi-repo", false, 1).await;
+    let (login, secret, _) = create_user(&hcm, "multi-user", &[(&app, PUSH_PULL)]).await;
+    let auth = basic(&login, &secret);
+    let entries = push_platforms(&hcm, &app, &auth).await;
+    let index_digest = index_resolves_per_platform(&hcm, &app, &auth, &entries).await;
+    let name = format!("{}/app", app.backend);
+    let token = rs::registry_token(&hcm.registry, &login, &secret, &name, "pull,push,delete")
+        .await
+        .unwrap();
+    let base = format!("http://{}/v2/{name}", hcm.registry);
+    let docker_digest = docker_manifest_lists(&base, &token).await;
 
     // The API lists an index as one artifact; deleting it takes its platforms.
-    let (_, arts) = hcm
-        .api(
-            Method::GET,
-            &format!("/v1/repository/{}/images/artifacts?imageName=app", app.id),
-            None,
-        )
-        .await;
+    let artifacts = format!("/v1/repository/{}/images/artifacts?imageName=app", app.id);
+    let (_, arts) = hcm.api(Method::GET, &artifacts, None).await;
     let listed: Vec<&str> = arts["listData"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| a["digest"].as_str().unwrap())
         .collect();
-    assert!(listed.contains(&digest.as_str()), "{arts}");
+    assert!(listed.contains(&index_digest.as_str()), "{arts}");
     assert!(
         !listed.contains(&entries[0].digest.as_str()),
         "platform manifests are part of the index: {arts}"
     );
     assert!(!listed.contains(&docker_digest.as_str()), "{arts}");
-    let (s, _) = hcm
-        .api(
-            Method::DELETE,
-            &format!(
-                "/v1/repository/{}/images/artifacts/delete?imageName=app&digest={digest}",
-                app.id
-            ),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200);
+    let delete = format!(
+        "/v1/repository/{}/images/artifacts/delete?imageName=app&digest={index_digest}",
+        app.id
+    );
+    assert_eq!(hcm.api(Method::DELETE, &delete, None).await.0, 200);
     assert_eq!(
         raw(
             Method::GET,
@@ -1217,14 +1112,8 @@ async fn multi_architecture_indexes_and_manifest_lists() {
         .0,
         404
     );
-    let (s, _) = hcm
-        .api(
-            Method::DELETE,
-            &format!("/v1/repository/{}/images/delete?imageName=app", app.id),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200);
+    let delete = format!("/v1/repository/{}/images/delete?imageName=app", app.id);
+    assert_eq!(hcm.api(Method::DELETE, &delete, None).await.0, 200);
     let (_, repo) = hcm
         .api(Method::GET, &format!("/v1/repository/{}", app.id), None)
         .await;
@@ -1234,7 +1123,6 @@ async fn multi_architecture_indexes_and_manifest_lists() {
         "{repo}"
     );
 }
-
 fn blob_files(dir: &std::path::Path) -> usize {
     let root = dir.join("blobs/sha256");
     std::fs::read_dir(root)
@@ -1244,8 +1132,19 @@ fn blob_files(dir: &std::path::Path) -> usize {
         .sum()
 }
 
-#[tokio::test]
-async fn quotas_count_real_bytes_and_deletes_free_them() {
+/// A repository of 1 GiB on a vcr-local that keeps its blobs on disk.
+struct Quota {
+    data: tempfile::TempDir,
+    _srv: RunningServer,
+    hcm: Region,
+    app: Repo,
+    name: String,
+    token: String,
+}
+
+const GIB: u64 = 1 << 30;
+
+async fn quota_world() -> Quota {
     let data = tempfile::tempdir().unwrap();
     let srv = server_with(LocalConfig {
         data_dir: Some(data.path().to_path_buf()),
@@ -1259,10 +1158,21 @@ async fn quotas_count_real_bytes_and_deletes_free_them() {
     let token = rs::registry_token(&hcm.registry, &login, &secret, &name, "pull,push")
         .await
         .unwrap();
-    let gib = 1u64 << 30;
+    Quota {
+        data,
+        _srv: srv,
+        hcm,
+        app,
+        name,
+        token,
+    }
+}
 
-    // A blob one byte over the limit: refused with Harbor's message, nothing kept.
-    let over = rs::push_streamed_blob(&hcm.registry, &token, &name, "over", gib + 1)
+/// A blob one byte over the limit is refused with Harbor's message and nothing
+/// kept; one just under is accepted; then a small blob and a manifest that
+/// would go over are refused. Answers the manifest that did not fit.
+async fn the_limit_is_in_real_bytes(q: &Quota) -> Vec<u8> {
+    let over = rs::push_streamed_blob(&q.hcm.registry, &q.token, &q.name, "over", GIB + 1)
         .await
         .unwrap_err();
     assert_eq!(
@@ -1282,21 +1192,21 @@ async fn quotas_count_real_bytes_and_deletes_free_them() {
         "{}",
         over.1
     );
-    assert_eq!(blob_files(data.path()), 0);
+    assert_eq!(blob_files(q.data.path()), 0);
 
-    // Just under: accepted; then the next small blob does not fit.
-    let layer = rs::push_streamed_blob(&hcm.registry, &token, &name, "layer", gib - 600)
+    let layer = rs::push_streamed_blob(&q.hcm.registry, &q.token, &q.name, "layer", GIB - 600)
         .await
         .unwrap();
-    let (_, repo) = hcm
-        .api(Method::GET, &format!("/v1/repository/{}", app.id), None)
+    let (_, repo) = q
+        .hcm
+        .api(Method::GET, &format!("/v1/repository/{}", q.app.id), None)
         .await;
     assert_eq!(repo["quotaUsed"], 1.0, "{repo}");
     let config = br#"{"architecture":"amd64","os":"linux"}"#;
-    let config_digest = rs::push_blob(&hcm.registry, &token, &name, config)
+    let config_digest = rs::push_blob(&q.hcm.registry, &q.token, &q.name, config)
         .await
         .unwrap();
-    let refused = rs::push_blob(&hcm.registry, &token, &name, &[7u8; 1024])
+    let refused = rs::push_blob(&q.hcm.registry, &q.token, &q.name, &[7u8; 1024])
         .await
         .unwrap_err();
     assert_eq!(
@@ -1305,112 +1215,116 @@ async fn quotas_count_real_bytes_and_deletes_free_them() {
         "{}",
         refused.1
     );
-    // And the manifest that would go over is refused too.
     let manifest = json!({"schemaVersion": 2, "mediaType": OCI_IMAGE_MEDIA_TYPE,
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": gib - 600}],
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": GIB - 600}],
         "annotations": {"padding": "p".repeat(600)}});
     let manifest = serde_json::to_vec(&manifest).unwrap();
-    let url = format!("http://{}/v2/{name}/manifests/v1", hcm.registry);
+    let url = format!("http://{}/v2/{}/manifests/v1", q.hcm.registry, q.name);
     let (status, _, body) = raw(
         Method::PUT,
         &url,
-        Some(&token),
+        Some(&q.token),
         Some((manifest.clone(), OCI_IMAGE_MEDIA_TYPE)),
     )
     .await;
     assert_eq!((status, code(&body).as_str()), (403, "DENIED"), "{body}");
     assert!(body.contains("Quota exceeded"), "{body}");
+    manifest
+}
 
-    // The quota cannot go below the usage; above it, the push completes.
-    let (s, body) = hcm
+/// The quota cannot go below the usage; above it, the push completes.
+async fn a_larger_quota_lets_the_push_complete(q: &Quota, manifest: Vec<u8>) {
+    let quotas = format!("/v1/repository/{}/quotas", q.app.id);
+    let (s, body) = q
+        .hcm
         .api(
             Method::PUT,
-            &format!("/v1/repository/{}/quotas", app.id),
-            Some(json!({"repoId": app.id, "quotaLimit": 2})),
+            &quotas,
+            Some(json!({"repoId": q.app.id, "quotaLimit": 2})),
         )
         .await;
     assert_eq!(s, 200, "{body}");
+    let url = format!("http://{}/v2/{}/manifests/v1", q.hcm.registry, q.name);
     assert_eq!(
         raw(
             Method::PUT,
             &url,
-            Some(&token),
+            Some(&q.token),
             Some((manifest, OCI_IMAGE_MEDIA_TYPE))
         )
         .await
         .0,
         201
     );
-    let (_, repo) = hcm
-        .api(Method::GET, &format!("/v1/repository/{}", app.id), None)
+    let (_, repo) = q
+        .hcm
+        .api(Method::GET, &format!("/v1/repository/{}", q.app.id), None)
         .await;
     assert_eq!(repo["imageCount"], 1);
-    let (s, body) = hcm
+    let (s, body) = q
+        .hcm
         .api(
             Method::PUT,
-            &format!("/v1/repository/{}/quotas", app.id),
-            Some(json!({"repoId": app.id, "quotaLimit": 1})),
+            &quotas,
+            Some(json!({"repoId": q.app.id, "quotaLimit": 1})),
         )
         .await;
     assert_eq!(s, 400, "{body}");
+}
 
-    // A repository with images cannot go; without them it can, and its blobs go too.
-    let (s, body) = hcm
-        .api(Method::DELETE, &format!("/v1/repository/{}", app.id), None)
-        .await;
+/// A repository with images cannot go; without them it can, and its blobs go
+/// too; a new repository of the same name starts empty.
+async fn deletes_free_the_blobs(q: &Quota) {
+    let repo_path = format!("/v1/repository/{}", q.app.id);
+    let (s, body) = q.hcm.api(Method::DELETE, &repo_path, None).await;
     assert_eq!(s, 409, "{body}");
     assert!(body["message"]
         .as_str()
         .unwrap()
         .contains("delete its images first"));
-    assert_eq!(blob_files(data.path()), 3, "layer, config and manifest");
-    let (s, _) = hcm
-        .api(
-            Method::DELETE,
-            &format!("/v1/repository/{}/images/delete?imageName=big", app.id),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200);
-    let (_, repo) = hcm
-        .api(Method::GET, &format!("/v1/repository/{}", app.id), None)
-        .await;
+    assert_eq!(blob_files(q.data.path()), 3, "layer, config and manifest");
+    let delete = format!("{repo_path}/images/delete?imageName=big");
+    assert_eq!(q.hcm.api(Method::DELETE, &delete, None).await.0, 200);
+    let (_, repo) = q.hcm.api(Method::GET, &repo_path, None).await;
     assert_eq!(
         (repo["imageCount"].as_u64(), repo["quotaUsed"].as_f64()),
         (Some(0), Some(0.0)),
         "{repo}"
     );
     assert_eq!(
-        blob_files(data.path()),
+        blob_files(q.data.path()),
         0,
         "no repository holds them any more"
     );
-    let kept = rs::push_blob(&hcm.registry, &token, &name, b"an orphan blob")
+    let kept = rs::push_blob(&q.hcm.registry, &q.token, &q.name, b"an orphan blob")
         .await
         .unwrap();
-    assert_eq!(blob_files(data.path()), 1);
-    let (s, _) = hcm
-        .api(Method::DELETE, &format!("/v1/repository/{}", app.id), None)
-        .await;
-    assert_eq!(s, 202);
+    assert_eq!(blob_files(q.data.path()), 1);
+    assert_eq!(q.hcm.api(Method::DELETE, &repo_path, None).await.0, 202);
     assert_eq!(
-        blob_files(data.path()),
+        blob_files(q.data.path()),
         0,
         "a deleted repository's blobs are gone"
     );
 
-    // A new repository of the same name starts empty.
-    let again = create_repo(&hcm, "quota-repo", false, 1).await;
-    let (login, secret, _) = create_user(&hcm, "quota-user2", &[(&again, PUSH_PULL)]).await;
-    let token = rs::registry_token(&hcm.registry, &login, &secret, &name, "pull")
+    let again = create_repo(&q.hcm, "quota-repo", false, 1).await;
+    let (login, secret, _) = create_user(&q.hcm, "quota-user2", &[(&again, PUSH_PULL)]).await;
+    let token = rs::registry_token(&q.hcm.registry, &login, &secret, &q.name, "pull")
         .await
         .unwrap();
-    let head = format!("http://{}/v2/{name}/blobs/{kept}", hcm.registry);
+    let head = format!("http://{}/v2/{}/blobs/{kept}", q.hcm.registry, q.name);
     assert_eq!(raw(Method::HEAD, &head, Some(&token), None).await.0, 404);
 }
 
-/// A `vcr-local` process with the settings it printed.
+#[tokio::test]
+async fn quotas_count_real_bytes_and_deletes_free_them() {
+    let q = quota_world().await;
+    let manifest = the_limit_is_in_real_bytes(&q).await;
+    a_larger_quota_lets_the_push_complete(&q, manifest).await;
+    deletes_free_the_blobs(&q).await;
+}
+
 struct Proc {
     child: Child,
     settings: std::collections::HashMap<String, String>,

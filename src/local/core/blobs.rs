@@ -148,11 +148,12 @@ impl Core {
                     format!("the upload's body could not be read: {e}"),
                 )
             })?;
-            if session.size + chunk.len() as u64 > limit {
-                let after = session.size + chunk.len() as u64;
+            let adding = session.size + chunk.len() as u64;
+            if adding > limit {
+                let used = self.usage(&repo.uuid)?;
                 return Err(DomainError::QuotaExceeded(quota_message(
-                    after,
-                    after,
+                    adding,
+                    used + adding,
                     repo.quota_limit_gb,
                 )));
             }
