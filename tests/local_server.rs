@@ -583,12 +583,12 @@ async fn concurrent_creates_of_one_name_make_one_repository() {
 
 /// Faults: validated; latency; a fraction; removable by id.
 async fn faults_are_validated_and_applied(srv: &RunningServer, raw: &Raw) {
-    let (s, _) = local_post(&srv, "/faults", json!({"path": "/hcm/*", "status": 200})).await;
+    let (s, _) = local_post(srv, "/faults", json!({"path": "/hcm/*", "status": 200})).await;
     assert_eq!(s, 400);
-    let (s, _) = local_post(&srv, "/faults", json!({"path": "/hcm/*"})).await;
+    let (s, _) = local_post(srv, "/faults", json!({"path": "/hcm/*"})).await;
     assert_eq!(s, 400);
     let (s, rule) = local_post(
-        &srv,
+        srv,
         "/faults",
         json!({"method": "get", "path": "/hcm/v1/user*", "delayMs": 300}),
     )
@@ -609,7 +609,7 @@ async fn faults_are_validated_and_applied(srv: &RunningServer, raw: &Raw) {
         .unwrap();
     assert_eq!(gone.status(), 200);
 
-    fault(&srv, json!({"path": "/hcm/v1/user/permissions", "status": 503, "fraction": 0.5, "retryAfter": 2})).await;
+    fault(srv, json!({"path": "/hcm/v1/user/permissions", "status": 503, "fraction": 0.5, "retryAfter": 2})).await;
     let mut seen = std::collections::BTreeMap::new();
     for _ in 0..60 {
         let resp = raw
@@ -640,7 +640,7 @@ async fn faults_are_validated_and_applied(srv: &RunningServer, raw: &Raw) {
 /// JSON array, a redirect elsewhere; unknown fields are refused.
 async fn faults_answer_any_shape(srv: &RunningServer, raw: &Raw) {
     fault(
-        &srv,
+        srv,
         json!({"method": "GET", "path": "/hcm/v1/user", "status": 403, "times": 1,
         "body": r#"[{"code":"IAM_PERMISSION_DENIED","message":"no vcrFullAccess"}]"#}),
     )
@@ -657,7 +657,7 @@ async fn faults_answer_any_shape(srv: &RunningServer, raw: &Raw) {
         json!([{"code": "IAM_PERMISSION_DENIED", "message": "no vcrFullAccess"}])
     );
     fault(
-        &srv,
+        srv,
         json!({"path": "/hcm/v1/repository", "status": 301, "times": 1,
         "headers": {"Location": "https://vcr.example.test/v1/repository"}}),
     )
@@ -677,7 +677,7 @@ async fn faults_answer_any_shape(srv: &RunningServer, raw: &Raw) {
         resp.headers()["location"],
         "https://vcr.example.test/v1/repository"
     );
-    let (s, body) = local_post(&srv, "/faults", json!({"status": 500, "stauts": 1})).await;
+    let (s, body) = local_post(srv, "/faults", json!({"status": 500, "stauts": 1})).await;
     assert_eq!(s, 400, "unknown fields are refused: {body}");
 }
 
