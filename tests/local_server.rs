@@ -633,7 +633,7 @@ async fn faults_are_validated_and_applied(srv: &RunningServer, raw: &Raw) {
         .await
         .unwrap();
     assert_eq!(faults[0]["hits"], *seen.get(&503).unwrap());
-    clear_faults(&srv).await;
+    clear_faults(srv).await;
 }
 
 /// A fault answers any status with any body and headers: the IAM gateway's
