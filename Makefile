@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint docs demo release install terraform gpg reliability fuzz bench clean
+.PHONY: all build test lint docs demo release install terraform gpg curl reliability fuzz bench clean
 
 all: build
 
@@ -26,13 +26,21 @@ gpg:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg >/dev/null; \
 	} || { echo "make test needs gpg for the release signature test: install gnupg" >&2; exit 1; }
 
+## curl for the provisioner that logs in with ephemeral credentials
+## (tests/support/credentials.rs): installed from Debian's packages when missing.
+curl:
+	@command -v curl >/dev/null 2>&1 || { \
+	  echo "Installing curl (the ephemeral credentials tests log in with it) ..." >&2; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; \
+	} || { echo "make test needs curl for the ephemeral credentials tests: install curl" >&2; exit 1; }
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
 ## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests, and
 ## the Terraform version matrix.
-test: terraform gpg lint
+test: terraform gpg curl lint
 	$(CARGO) test --all-targets
 
 ## Rewrites the generated parts of docs/ from the schema and examples/.

@@ -81,8 +81,10 @@ pub fn schema() -> Schema {
             a.with_mode(Mode::Optional)
                 .note("Shown in the vCR console beside the short-lived user.")
         })
-        .with("expires_at", |a| {
-            a.note("A day after the credentials were opened (vCR's shortest expiry).")
+        .with("expires_at", |mut a| {
+            // The model's "null for never" does not apply: these users always expire.
+            a.description = "When the short-lived user expires, as vCR reports it: a day after the credentials were opened (vCR's shortest expiry).".into();
+            a
         })
         .and(Attribute::computed(
             "username",
