@@ -69,6 +69,30 @@ fn credentials_reach_a_provisioner_log_in_and_leave_nothing_behind() {
                 ))
                 .check(|ctx| assert_made_and_deleted_one_user(ctx, Region::Hcm)),
         )
+        .step(
+            Step::plan_only()
+                .named("the create's answer is lost: the user is found and given a new secret")
+                .pre(|ctx| {
+                    let controls = ctx.local.controls();
+                    controls.reset_requests();
+                    controls.add_fault(&Fault::drop_answer("POST", "/hcm/v1/user").times(1));
+                })
+                .expect_no_changes()
+                .check(|ctx| {
+                    let controls = ctx.local.controls();
+                    assert_eq!(controls.faults()[0].hits, 1, "the answer was dropped");
+                    let refreshed: u64 = controls
+                        .requests()
+                        .requests
+                        .iter()
+                        .filter(|r| r.path.ends_with("/refresh"))
+                        .map(|r| r.count)
+                        .sum();
+                    assert_eq!(refreshed, 1, "the lost secret was replaced");
+                    controls.clear_faults();
+                    assert_eq!(ctx.local.user_names(Region::Hcm), Vec::<String>::new());
+                }),
+        )
         .run();
 }
 
