@@ -314,3 +314,103 @@ ephemeral "vcr_registry_credentials" "twice" {
         )
         .run();
 }
+
+/// Over the protocol in process: the private data Open hands Terraform names the user
+/// (and holds no password), Close deletes it, and a second Close of a user already
+/// gone is quiet.
+#[tokio::test]
+async fn private_data_names_the_user_and_closing_twice_is_quiet() {
+    use vcr_provider::provider::{config, registry_credentials, VcrProvider};
+    use vcr_provider::tfplugin::proto::provider_server::Provider as _;
+    use vcr_provider::tfplugin::proto::{self, close_ephemeral_resource, open_ephemeral_resource};
+    use vcr_provider::tfplugin::server::ProviderService;
+    use vcr_provider::tfplugin::{codec, Private, Value};
+
+    let local = vcr_provider::local::start(vcr_provider::local::LocalConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let settings: std::collections::HashMap<_, _> = local.settings().into_iter().collect();
+    let provider = Value::from_json(&serde_json::json!({
+        "client_id": settings["VCR_CLIENT_ID"],
+        "client_secret": settings["VCR_CLIENT_SECRET"],
+        "token_url": local.token_url(),
+        "endpoints": { "hcm": local.endpoint_hcm(), "han": local.endpoint_han() },
+    }))
+    .conform(&config::schema().value_type())
+    .unwrap();
+    let service = ProviderService::new(VcrProvider);
+    let configure = proto::configure::Request {
+        config: Some(codec::encode(&provider)),
+        ..Default::default()
+    };
+    service
+        .configure(tonic::Request::new(configure))
+        .await
+        .unwrap();
+    let client = vcr_provider::vcr::Client::new(vcr_provider::vcr::ClientConfig {
+        client_id: settings["VCR_CLIENT_ID"].clone(),
+        client_secret: vcr_provider::vcr::Secret::new(settings["VCR_CLIENT_SECRET"].clone()),
+        token_url: Some(local.token_url()),
+        endpoint_hcm: Some(local.endpoint_hcm()),
+        endpoint_han: Some(local.endpoint_han()),
+        ..Default::default()
+    })
+    .unwrap();
+    let repository = client
+        .repositories(Region::Hcm)
+        .create(&vcr_provider::vcr::CreateRepository {
+            name: "eph-proto".into(),
+            is_public: false,
+            quota_limit_gb: 1,
+        })
+        .await
+        .unwrap();
+
+    let ty = registry_credentials::schema().value_type();
+    let config = Value::from_json(&serde_json::json!({
+        "repository_permission": [{ "repository_id": repository.uuid, "permission": "pull_only" }],
+    }))
+    .conform(&ty)
+    .unwrap();
+    let opened = service
+        .open_ephemeral_resource(tonic::Request::new(open_ephemeral_resource::Request {
+            type_name: registry_credentials::TYPE_NAME.into(),
+            config: Some(codec::encode(&config)),
+            client_capabilities: None,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(opened.diagnostics.is_empty(), "{:?}", opened.diagnostics);
+    assert!(opened.renew_at.is_none(), "a day is enough: no renewal");
+    let result = codec::decode(opened.result.as_ref(), &ty).unwrap();
+    let password = result.attr("password").as_str().unwrap().to_string();
+    assert_eq!(result.attr("region"), &Value::from("HCM"));
+    assert_eq!(result.attr("description"), &Value::Null, "as configured");
+    let private_bytes = opened.private.unwrap();
+    assert!(!String::from_utf8_lossy(&private_bytes).contains(&password));
+    let private = Private::from_bytes(&private_bytes).unwrap();
+    let user: registry_credentials::OpenedUser = private.get("user").unwrap().unwrap();
+    assert!(
+        user.id.starts_with("ra-") && user.name.starts_with("tf-eph-"),
+        "{user:?}"
+    );
+    assert_eq!(user.region, "HCM");
+
+    let close = || {
+        service.close_ephemeral_resource(tonic::Request::new(close_ephemeral_resource::Request {
+            type_name: registry_credentials::TYPE_NAME.into(),
+            private: Some(private_bytes.clone()),
+        }))
+    };
+    let first = close().await.unwrap().into_inner();
+    assert!(first.diagnostics.is_empty(), "{:?}", first.diagnostics);
+    let users = client.users(Region::Hcm).list_all(None).await.unwrap();
+    assert!(users.is_empty(), "{users:?}");
+    let again = close().await.unwrap().into_inner();
+    assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
+    local.shutdown().await;
+}
