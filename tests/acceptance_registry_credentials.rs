@@ -7,7 +7,10 @@
 mod support;
 
 use support::controls::Fault;
-use support::credentials::*;
+use support::credentials::{
+    assert_made_and_deleted_one_user, assert_no_trace_of, login_url, provisioner_config,
+    registry_host, seen, unwrapped_output, LOGIN_SCRIPT,
+};
 use support::local::LocalVcr;
 use support::steps::Ctx;
 use support::{literal, Action, Scenario, Step};
