@@ -1,15 +1,16 @@
 //! `ephemeral "vcr_registry_credentials"` driven by a real Terraform against a real
 //! `vcr-local`, as scenarios of steps (see `support::steps`): the credentials reach a
-//! `local-exec` provisioner that logs in with them, each plan and apply makes and
-//! deletes its own short-lived user, nothing of them reaches the state or a trace log,
-//! and a Close that fails leaves a user that expires within a day, with a warning.
+//! `local-exec` provisioner that logs in to the registry with them (skopeo), each plan
+//! and apply makes and deletes its own short-lived user, nothing of them reaches the
+//! state or a trace log, and a Close that fails leaves a user that expires within a
+//! day, with a warning.
 
 mod support;
 
 use support::controls::Fault;
 use support::credentials::{
-    assert_made_and_deleted_one_user, assert_no_trace_of, login_url, provisioner_config,
-    registry_host, seen, unwrapped_output, LOGIN_SCRIPT,
+    assert_made_and_deleted_users, assert_no_trace_of, assert_registry_calls, provisioner_config,
+    push_the_image, registry_host, seen, unwrapped_output, LOGIN_SCRIPT, REPOSITORY,
 };
 use support::local::LocalVcr;
 use support::steps::Ctx;
@@ -19,35 +20,42 @@ use vcr_provider::provider::expiry::parse_api_time;
 use vcr_provider::vcr::{PolicyKind, Region, RobotAccount};
 
 const APP: &str = "vcr_repository.app";
+const PUSH: &str = "terraform_data.push";
+
+/// The repository, created, with `app:1.0` in it.
+fn repository_with_an_image<'a>() -> Step<'a> {
+    Step::apply(REPOSITORY)
+        .named("the repository and its image")
+        .expect(APP, Action::Create)
+        .check(|ctx| push_the_image(ctx.local, Region::Hcm, &ctx.attr(APP, "id")))
+}
 
 #[test]
 fn credentials_reach_a_provisioner_log_in_and_leave_nothing_behind() {
     let local = LocalVcr::start();
-    let config = provisioner_config(&login_url(&local, Region::Hcm), "push_pull");
     Scenario::new(&local)
+        .step(repository_with_an_image())
         .step(
-            Step::apply(config)
-                .named("the provisioner logs in; TF_LOG=trace")
+            Step::apply(provisioner_config("push_pull"))
+                .named("the provisioner logs in, pulls and pushes; TF_LOG=trace")
                 .file("login.sh", LOGIN_SCRIPT)
                 .env("TF_LOG", "trace")
-                .expect(APP, Action::Create)
-                .expect("terraform_data.push", Action::Create)
+                .expect(PUSH, Action::Create)
                 .pre(|ctx| ctx.local.controls().reset_requests())
                 .expect_output(&literal(
                     "ephemeral.vcr_registry_credentials.ci: Closing complete",
                 ))
                 .check(|ctx| {
+                    assert_registry_calls(ctx, true);
                     let seen = seen(ctx);
-                    assert_eq!(seen.verdict, "login ok");
                     assert!(
                         seen.username.contains("-tf-eph-"),
                         "the backend name of a generated user: {}",
                         seen.username
                     );
                     assert_eq!(seen.registry, registry_host(ctx.local, Region::Hcm));
-                    // The plan could not open the credentials (the repository id was
-                    // unknown); the apply opened them once, and closed them.
-                    assert_made_and_deleted_one_user(ctx, Region::Hcm);
+                    // The plan opened and closed its own credentials, the apply its own.
+                    assert_made_and_deleted_users(ctx, Region::Hcm, 2);
                     assert_no_trace_of(ctx, &seen.password);
                     let log = ctx.output();
                     for expected in [
@@ -70,7 +78,7 @@ fn credentials_reach_a_provisioner_log_in_and_leave_nothing_behind() {
                 .expect_output(&literal(
                     "ephemeral.vcr_registry_credentials.ci: Closing complete",
                 ))
-                .check(|ctx| assert_made_and_deleted_one_user(ctx, Region::Hcm)),
+                .check(|ctx| assert_made_and_deleted_users(ctx, Region::Hcm, 1)),
         )
         .step(
             Step::plan_only()
@@ -99,16 +107,6 @@ fn credentials_reach_a_provisioner_log_in_and_leave_nothing_behind() {
         .run();
 }
 
-/// The short-lived user vcr-local holds in HCM (there must be exactly one).
-fn the_one_user(ctx: &Ctx) -> RobotAccount {
-    let users = ctx
-        .local
-        .block_on(ctx.local.client().users(Region::Hcm).list_all(None))
-        .unwrap();
-    assert_eq!(users.len(), 1, "{users:?}");
-    users.into_iter().next().unwrap()
-}
-
 /// What a user may do on each repository, by vCR's policies.
 fn policy_kinds(user: &RobotAccount) -> Vec<Vec<PolicyKind>> {
     user.repo_permission_list
@@ -117,57 +115,74 @@ fn policy_kinds(user: &RobotAccount) -> Vec<Vec<PolicyKind>> {
         .collect()
 }
 
+/// A user that Close could not delete: the warning names it and gives the expiry vCR
+/// holds, a day after its creation; it is pull only.
+fn assert_left_with_a_warning(user: &RobotAccount, output: &str) {
+    let expires_at = user.expired_at.clone().expect("the user expires");
+    let warning = format!(
+        "Could not delete the short-lived repository user {:?} in HCM",
+        user.name
+    );
+    let at = output
+        .find(&warning)
+        .unwrap_or_else(|| panic!("no warning names {}: {output}", user.name));
+    let expiry = regex::Regex::new(r"It expires at (\S+), within a day")
+        .unwrap()
+        .captures(&output[at..])
+        .map(|c| c[1].to_string());
+    assert_eq!(expiry.as_deref(), Some(expires_at.as_str()), "{output}");
+    let created = parse_api_time(&user.created_at).unwrap();
+    let expires = parse_api_time(&expires_at).unwrap();
+    assert_eq!((expires - created).whole_minutes(), 24 * 60);
+    assert!(expires > OffsetDateTime::now_utc());
+    assert_eq!(policy_kinds(user), vec![vec![PolicyKind::Pull]]);
+}
+
 #[test]
 fn a_pull_only_user_whose_close_fails_stays_with_a_warning_until_it_expires() {
     let local = LocalVcr::start();
-    let config = provisioner_config(&login_url(&local, Region::Hcm), "pull_only");
     Scenario::new(&local)
+        .step(repository_with_an_image())
         .step(
-            Step::apply(config)
-                .named("the delete fails")
+            Step::apply(provisioner_config("pull_only"))
+                .named("pull only; every delete fails")
                 .file("login.sh", LOGIN_SCRIPT)
                 .env("VCR_MAX_RETRIES", "0")
                 .pre(|ctx| {
                     let fault = Fault::status("/hcm/v1/user/ra-*", 500).method("DELETE");
                     ctx.local.controls().add_fault(&fault);
                 })
-                .expect(APP, Action::Create)
-                .expect("terraform_data.push", Action::Create)
-                .expect_output(r#"Warning: Could not delete the short-lived repository user "tf-eph-[a-z0-9]{7}" in HCM"#)
+                .expect(PUSH, Action::Create)
                 .check(|ctx| {
                     ctx.local.controls().clear_faults();
+                    // The provisioner logged in and pulled, and the registry refused
+                    // its push.
+                    assert_registry_calls(ctx, false);
                     let seen = seen(ctx);
-                    assert_eq!(seen.verdict, "login ok");
-                    let user = the_one_user(ctx);
-                    assert_eq!(seen.username, user.backend_name);
+                    // The plan's user and the apply's stay, each with its warning.
+                    let client = ctx.local.client();
+                    let users = ctx
+                        .local
+                        .block_on(client.users(Region::Hcm).list_all(None))
+                        .unwrap();
+                    assert_eq!(users.len(), 2, "{users:?}");
                     let output = unwrapped_output(ctx);
-                    assert!(
-                        output.contains(&format!("short-lived repository user {:?}", user.name)),
-                        "the warning names the user left behind"
-                    );
-                    // The warning gives the expiry vCR holds, a day after creation.
-                    let expires_at = user.expired_at.clone().expect("the user expires");
-                    let warned = regex::Regex::new(r"It expires at (\S+), within a day")
-                        .unwrap()
-                        .captures(&output)
-                        .map(|c| c[1].to_string());
-                    assert_eq!(warned.as_deref(), Some(expires_at.as_str()), "{output}");
-                    let created = parse_api_time(&user.created_at).unwrap();
-                    let expires = parse_api_time(&expires_at).unwrap();
-                    assert_eq!((expires - created).whole_minutes(), 24 * 60);
-                    assert!(expires > OffsetDateTime::now_utc());
-                    // Pull only: it may log in and pull, not push.
+                    for user in &users {
+                        assert_left_with_a_warning(user, &output);
+                    }
+                    let applied = users.iter().find(|u| u.backend_name == seen.username);
+                    let applied = applied.expect("the provisioner's user is left");
                     assert!(ctx.local.controls().can_login(
                         Region::Hcm,
-                        &user.backend_name,
+                        &applied.backend_name,
                         &seen.password
                     ));
-                    assert_eq!(policy_kinds(&user), vec![vec![PolicyKind::Pull]]);
-                    // Gone, as its expiry would make it.
-                    let users = ctx.local.client();
-                    ctx.local
-                        .block_on(users.users(Region::Hcm).delete(&user.uuid))
-                        .unwrap();
+                    // Gone, as their expiry would make them.
+                    for user in users {
+                        ctx.local
+                            .block_on(client.users(Region::Hcm).delete(&user.uuid))
+                            .unwrap();
+                    }
                 }),
         )
         .run();
@@ -200,29 +215,38 @@ output "login" {
 }
 "#;
 
-/// The registry host the root provider block sets for HAN.
-const HAN_REGISTRY: &str = "registry-han.test:5443";
-
-const HAN_REPOSITORY: &str = r#"
-provider "vcr" {
-  endpoints {
-    registry_han = "registry-han.test:5443"
-  }
+/// vcr-local's HAN registry under another name (`localhost` for `127.0.0.1`), set in
+/// the provider block: the credentials' `registry` follows it rather than the
+/// `VCR_REGISTRY_HAN` vcr-local printed.
+fn han_registry(local: &LocalVcr) -> String {
+    registry_host(local, Region::Han).replace("127.0.0.1", "localhost")
 }
 
-resource "vcr_repository" "app" {
+fn han_repository(registry: &str) -> String {
+    format!(
+        r#"
+provider "vcr" {{
+  endpoints {{
+    registry_han = "{registry}"
+  }}
+}}
+
+resource "vcr_repository" "app" {{
   name           = "eph-han-app"
   quota_limit_gb = 5
   region         = "HAN"
+  force_destroy  = true
+}}
+"#
+    )
 }
-"#;
 
 /// The module's credentials through an ephemeral local into a provisioner and into the
 /// configuration of a second provider (as the Docker provider's `registry_auth` would
 /// take them), whose data source shows the value arrived.
-fn module_config(login_url: &str) -> String {
+fn module_config(registry: &str) -> String {
     format!(
-        r#"{HAN_REPOSITORY}
+        r#"{}
 module "creds" {{
   source        = "./creds"
   repository_id = vcr_repository.app.id
@@ -249,20 +273,22 @@ resource "terraform_data" "pull" {{
   provisioner "local-exec" {{
     command = "sh login.sh"
     environment = {{
-      USERNAME  = local.login.username
-      PASSWORD  = local.login.password
-      REGISTRY  = local.login.registry
-      LOGIN_URL = "{login_url}"
+      USERNAME = local.login.username
+      PASSWORD = local.login.password
+      REGISTRY = local.login.registry
+      IMAGE    = "${{vcr_repository.app.backend_name}}/app"
     }}
   }}
 }}
-"#
+"#,
+        han_repository(registry)
     )
 }
 
 #[test]
 fn credentials_through_a_module_an_ephemeral_local_and_a_provider_block() {
     let local = LocalVcr::start();
+    let registry = han_registry(&local);
     let no_user_left = |ctx: &Ctx| {
         for region in Region::ALL {
             assert_eq!(ctx.local.user_names(region), Vec::<String>::new());
@@ -292,26 +318,30 @@ ephemeral "vcr_registry_credentials" "twice" {
         .step(
             Step::apply(format!(
                 "{}\nresource \"terraform_data\" \"leak\" {{\n  input = local.login.password\n}}\n",
-                module_config(&login_url(&local, Region::Han))
+                module_config(&registry)
             ))
             .named("the password cannot go where Terraform stores values")
             .file("creds/main.tf", CREDS_MODULE)
             .expect_plan_error("Invalid use of ephemeral value")
             .check(no_user_left),
         )
-        .step(Step::apply(HAN_REPOSITORY).expect(APP, Action::Create))
         .step(
-            Step::apply(module_config(&login_url(&local, Region::Han)))
+            Step::apply(han_repository(&registry))
+                .expect(APP, Action::Create)
+                .check(|ctx| push_the_image(ctx.local, Region::Han, &ctx.attr(APP, "id"))),
+        )
+        .step(
+            Step::apply(module_config(&registry))
                 .file("login.sh", LOGIN_SCRIPT)
                 .expect("terraform_data.pull", Action::Create)
-                .check(move |ctx| {
+                .check(|ctx| {
+                    assert_registry_calls(ctx, false);
                     let seen = seen(ctx);
-                    assert_eq!(seen.verdict, "login ok");
-                    assert_eq!(seen.registry, HAN_REGISTRY, "registry follows endpoints");
+                    assert_eq!(seen.registry, registry, "registry follows endpoints");
                     assert_no_trace_of(ctx, &seen.password);
                     let url = ctx.attr("data.vcr_repository.through_credentials", "registry_url");
                     let backend = ctx.attr(APP, "backend_name");
-                    assert_eq!(url, format!("{HAN_REGISTRY}/{backend}"));
+                    assert_eq!(url, format!("{registry}/{backend}"));
                     no_user_left(ctx);
                 }),
         )

@@ -12,7 +12,10 @@
 
 mod support;
 
-use support::credentials::{assert_no_trace_of, login_url, provisioner_config, seen, LOGIN_SCRIPT};
+use support::credentials::{
+    assert_no_trace_of, assert_registry_calls, provisioner_config, push_the_image, seen,
+    LOGIN_SCRIPT, REPOSITORY,
+};
 use support::local::LocalVcr;
 use support::terraform::{NEWEST_AVAILABLE, OLDEST_SUPPORTED};
 use support::{literal, Action, Scenario, Step, Terraform};
@@ -195,17 +198,20 @@ fn user_lifecycle_on_the_newest_terraform() {
 fn registry_credentials_on_the_newest_terraform() {
     let terraform = Terraform::version(NEWEST_AVAILABLE);
     let local = LocalVcr::start();
-    let config = provisioner_config(&login_url(&local, Region::Hcm), "push_pull");
     Scenario::new(&local)
         .terraform(terraform)
         .step(
-            Step::apply(config)
+            Step::apply(REPOSITORY)
+                .expect(APP, Action::Create)
+                .check(|ctx| push_the_image(ctx.local, Region::Hcm, &ctx.attr(APP, "id"))),
+        )
+        .step(
+            Step::apply(provisioner_config("push_pull"))
                 .file("login.sh", LOGIN_SCRIPT)
-                .expect_all(Action::Create)
+                .expect("terraform_data.push", Action::Create)
                 .check(|ctx| {
-                    let seen = seen(ctx);
-                    assert_eq!(seen.verdict, "login ok");
-                    assert_no_trace_of(ctx, &seen.password);
+                    assert_registry_calls(ctx, true);
+                    assert_no_trace_of(ctx, &seen(ctx).password);
                     assert_eq!(ctx.local.user_names(Region::Hcm), Vec::<String>::new());
                 }),
         )
@@ -224,11 +230,10 @@ fn registry_credentials_on_the_newest_terraform() {
 fn terraform_before_1_10_refuses_ephemeral_blocks_and_serves_the_rest() {
     let terraform = Terraform::version(OLDEST_SUPPORTED);
     let local = LocalVcr::start();
-    let config = provisioner_config(&login_url(&local, Region::Hcm), "push_pull");
     Scenario::new(&local)
         .terraform(terraform)
         .step(
-            Step::apply(config)
+            Step::apply(provisioner_config("push_pull"))
                 .file("login.sh", LOGIN_SCRIPT)
                 .expect_plan_error(&literal(
                     r#"Blocks of type "ephemeral" are not expected here."#,

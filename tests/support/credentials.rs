@@ -1,49 +1,68 @@
 //! Registry credentials in a real run: a `local-exec` provisioner that receives them
-//! through its environment and logs in with them, and the checks that they leave no
-//! trace where Terraform keeps things.
+//! through its environment and uses them with a real OCI client (skopeo) against
+//! vcr-local's registry, and the checks that they leave no trace where Terraform keeps
+//! things.
 
 use vcr_provider::vcr::Region;
 
 use super::local::LocalVcr;
 use super::steps::Ctx;
 
-/// What the provisioner's script writes: the login name, the registry and the
-/// verdict of its login, and (apart) the password, so that the checks can look for it
-/// where it must not be.
+/// What the provisioner's script writes: the login name, the registry and the verdict
+/// of each registry call it made, and (apart) the password, so that the checks can
+/// look for it where it must not be.
 pub const SEEN: &str = "login.seen";
 pub const SEEN_PASSWORD: &str = "password.seen";
+/// What skopeo said, for failures and refusals.
+pub const SKOPEO_LOG: &str = "skopeo.log";
 
-/// Run by `local-exec` with the credentials in its environment: logs in as `docker
-/// login` would (vcr-local's check-login) and writes what it saw.
-pub const LOGIN_SCRIPT: &str = r#"set -eu
+/// Run by `local-exec` with the credentials in its environment: logs in to the
+/// registry with skopeo (a real OCI client, as `docker login` would), pulls
+/// `$IMAGE:1.0` and pushes it back as `$IMAGE:pushed`, and writes each verdict.
+pub const LOGIN_SCRIPT: &str = r#"set -u
 printf '%s' "$PASSWORD" > password.seen
 printf '%s\n%s\n' "$USERNAME" "$REGISTRY" > login.seen
-if printf '{"username":"%s","password":"%s"}' "$USERNAME" "$PASSWORD" |
-   curl -fsS -o /dev/null -X POST -H 'content-type: application/json' --data-binary @- "$LOGIN_URL"
-then echo "login ok" >> login.seen
-else echo "login refused" >> login.seen
-fi
+# skopeo keeps the login in this file rather than the home folder; removed at the end.
+export REGISTRY_AUTH_FILE="$PWD/registry-auth.json"
+try() {
+  what=$1; shift
+  if "$@" >/dev/null 2>>skopeo.log; then echo "$what ok"; else echo "$what refused"; fi >> login.seen
+}
+printf '%s' "$PASSWORD" |
+  try login skopeo login --tls-verify=false --username "$USERNAME" --password-stdin "$REGISTRY"
+try pull skopeo copy --src-tls-verify=false "docker://$REGISTRY/$IMAGE:1.0" "oci:$PWD/pulled:1.0"
+try push skopeo copy --dest-tls-verify=false "oci:$PWD/pulled:1.0" "docker://$REGISTRY/$IMAGE:pushed"
+rm -rf "$REGISTRY_AUTH_FILE" "$PWD/pulled"
 "#;
 
-/// vcr-local's login check for a region, which the provisioner calls.
-pub fn login_url(local: &LocalVcr, region: Region) -> String {
-    format!(
-        "{}/_local/{}/check-login",
-        local.base_url(),
-        region.as_str().to_lowercase()
-    )
+/// The image the script pulls (tag `1.0`) and pushes (tag `pushed`).
+pub const IMAGE: &str = "app";
+
+/// Puts `app:1.0` into a repository (through the registry), for the script to pull.
+pub fn push_the_image(local: &LocalVcr, region: Region, repository_id: &str) {
+    let image = super::images::Image {
+        name: IMAGE,
+        tag: Some("1.0"),
+        size_mb: 1,
+    };
+    super::images::push_image(local, region, repository_id, &image);
 }
 
-/// A repository, credentials for it, and a `terraform_data` whose provisioner gets the
-/// credentials through its environment (and, unused by `local-exec`, a connection).
-pub fn provisioner_config(login_url: &str, permission: &str) -> String {
-    format!(
-        r#"
-resource "vcr_repository" "app" {{
+/// The repository the credentials are for, alone (to be created, and given an image,
+/// before the credentials are opened).
+pub const REPOSITORY: &str = r#"
+resource "vcr_repository" "app" {
   name           = "eph-app"
   quota_limit_gb = 5
-}}
+  force_destroy  = true
+}
+"#;
 
+/// The repository, credentials for it, and a `terraform_data` whose provisioner gets
+/// the credentials through its environment (and, unused by `local-exec`, a connection).
+pub fn provisioner_config(permission: &str) -> String {
+    format!(
+        r#"{REPOSITORY}
 ephemeral "vcr_registry_credentials" "ci" {{
   description = "one CI run"
   repository_permission {{
@@ -62,10 +81,10 @@ resource "terraform_data" "push" {{
   provisioner "local-exec" {{
     command = "sh login.sh"
     environment = {{
-      USERNAME  = ephemeral.vcr_registry_credentials.ci.username
-      PASSWORD  = ephemeral.vcr_registry_credentials.ci.password
-      REGISTRY  = ephemeral.vcr_registry_credentials.ci.registry
-      LOGIN_URL = "{login_url}"
+      USERNAME = ephemeral.vcr_registry_credentials.ci.username
+      PASSWORD = ephemeral.vcr_registry_credentials.ci.password
+      REGISTRY = ephemeral.vcr_registry_credentials.ci.registry
+      IMAGE    = "${{vcr_repository.app.backend_name}}/{IMAGE}"
     }}
   }}
 }}
@@ -86,12 +105,23 @@ pub fn registry_host(local: &LocalVcr, region: Region) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
-/// What the provisioner saw: login name, registry, login verdict; and the password.
+/// What the provisioner saw: login name, registry, the verdict of each registry call
+/// (`login`, `pull`, `push`: `ok` or `refused`); and the password.
 pub struct Seen {
     pub username: String,
     pub registry: String,
-    pub verdict: String,
+    pub verdicts: Vec<(String, String)>,
     pub password: String,
+}
+
+impl Seen {
+    /// The verdicts as `["login ok", "pull ok", "push refused"]`.
+    pub fn verdicts(&self) -> Vec<String> {
+        self.verdicts
+            .iter()
+            .map(|(what, verdict)| format!("{what} {verdict}"))
+            .collect()
+    }
 }
 
 pub fn seen(ctx: &Ctx) -> Seen {
@@ -99,14 +129,38 @@ pub fn seen(ctx: &Ctx) -> Seen {
     let text = ws
         .read_file(SEEN)
         .expect("the provisioner ran and wrote what it saw");
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3, "{text}");
+    let mut lines = text.lines();
+    let (username, registry) = (lines.next(), lines.next());
+    let verdicts = lines
+        .map(|l| {
+            let (what, verdict) = l.split_once(' ').unwrap_or((l, ""));
+            (what.to_string(), verdict.to_string())
+        })
+        .collect();
     Seen {
-        username: lines[0].to_string(),
-        registry: lines[1].to_string(),
-        verdict: lines[2].to_string(),
+        username: username.unwrap_or_default().to_string(),
+        registry: registry.unwrap_or_default().to_string(),
+        verdicts,
         password: ws.read_file(SEEN_PASSWORD).unwrap_or_default(),
     }
+}
+
+/// The provisioner logged in, pulled, and pushed or was refused as `may_push` says;
+/// a refusal is the registry's `denied`.
+pub fn assert_registry_calls(ctx: &Ctx, may_push: bool) {
+    let seen = seen(ctx);
+    let push = if may_push { "push ok" } else { "push refused" };
+    let log = ctx.workspace().read_file(SKOPEO_LOG).unwrap_or_default();
+    assert_eq!(
+        seen.verdicts(),
+        ["login ok", "pull ok", push],
+        "skopeo said:\n{log}"
+    );
+    if !may_push {
+        assert!(log.contains("denied"), "skopeo said:\n{log}");
+    }
+    let auth = ctx.workspace().read_file("registry-auth.json");
+    assert_eq!(auth, None, "the script removes its login");
 }
 
 /// The password is nowhere Terraform keeps or prints things: not in the state file
@@ -164,9 +218,13 @@ pub fn user_calls(ctx: &Ctx, method: &str, region: Region) -> (u64, Vec<String>)
     (total, statuses)
 }
 
-/// One user made (POST) and one deleted (DELETE, 200), none left in the region.
-pub fn assert_made_and_deleted_one_user(ctx: &Ctx, region: Region) {
-    assert_eq!(user_calls(ctx, "POST", region), (1, vec!["200".into()]));
-    assert_eq!(user_calls(ctx, "DELETE", region), (1, vec!["200".into()]));
+/// `count` users made (POST) and as many deleted (DELETE, 200), none left in the
+/// region.
+pub fn assert_made_and_deleted_users(ctx: &Ctx, region: Region, count: u64) {
+    assert_eq!(user_calls(ctx, "POST", region), (count, vec!["200".into()]));
+    assert_eq!(
+        user_calls(ctx, "DELETE", region),
+        (count, vec!["200".into()])
+    );
     assert_eq!(ctx.local.user_names(region), Vec::<String>::new());
 }
