@@ -8,6 +8,7 @@ pub mod importing;
 pub mod listing;
 pub mod model;
 pub mod recovery;
+pub mod registry_credentials;
 pub mod repository;
 pub mod repository_data;
 pub mod repository_list;
@@ -189,6 +190,7 @@ impl tfplugin::Provider for VcrProvider {
             .data_source(repository_user_data::RepositoryUsersDataSource)
             .list_resource(repository_list::RepositoryListResource)
             .list_resource(repository_user_list::RepositoryUserListResource)
+            .ephemeral_resource(registry_credentials::RegistryCredentials)
     }
 }
 
@@ -200,7 +202,7 @@ mod tests {
     #[test]
     fn every_state_struct_matches_its_schema() {
         let components = VcrProvider.components();
-        assert_eq!(components.type_names().len(), 8);
+        assert_eq!(components.type_names().len(), 9);
         assert_eq!(components.type_mismatches(), Vec::<String>::new());
     }
 

@@ -6,12 +6,14 @@
 //! - [`workspace`]: one Terraform working directory.
 //! - [`terraform`]: which terraform runs (the default, or a pinned version).
 //! - [`local`]: vcr-local as a process; [`controls`]: its `/_local/` test controls;
+//!   [`credentials`]: a provisioner that logs in with ephemeral credentials;
 //!   [`images`]: how an image gets into a repository.
 //! - [`plan`], [`state`], [`query`]: the JSON plan, the state file and what
 //!   `terraform query -json` found, read.
 #![allow(dead_code)]
 
 pub mod controls;
+pub mod credentials;
 pub mod images;
 pub mod local;
 pub mod plan;
