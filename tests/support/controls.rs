@@ -194,7 +194,7 @@ impl<'a> Controls<'a> {
 
     /// Forgets every object, fault, counter and the clock offset.
     pub fn reset(&self) {
-        self.expect_ok("POST", "/_local/reset", None);
+        self.expect_ok("POST", "/_local/reset", Some(serde_json::json!({})));
     }
 
     /// Whether `docker login` would let this user in: `Ok` or vcr-local's reason.

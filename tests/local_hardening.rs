@@ -1,0 +1,341 @@
+//! vcr-local against abuse (issue #17): where it listens, `/_local/` against web
+//! pages, logins that do not tell users apart, bounded memory under a flood of
+//! junk, slow clients, fault patterns, oversized token requests, and its data
+//! folder. Each test names the threat it closes; RELIABILITY.md lists them.
+
+mod vcr_support;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use vcr_provider::local::{LocalConfig, RunningServer};
+use vcr_support::*;
+
+/// An HTTP/1.1 exchange over a fresh connection, exactly as written (headers
+/// included: no client adds any): the status and the body.
+async fn exchange(addr: std::net::SocketAddr, request: &str) -> (u16, String) {
+    let mut conn = TcpStream::connect(addr).await.unwrap();
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A request with `Connection: close`, the given extra header lines and body.
+fn request(method: &str, path: &str, host: &str, headers: &[&str], body: &str) -> String {
+    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for h in headers {
+        text.push_str(h);
+        text.push_str("\r\n");
+    }
+    text.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    text
+}
+
+// ---- where it listens ---------------------------------------------------------
+
+/// Runs the binary until it printed its settings (or exited), then stops it;
+/// answers whether it started, its settings and everything it wrote on stderr.
+fn run_binary(args: &[&str]) -> (bool, Vec<(String, String)>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vcr-local"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vcr-local runs");
+    let mut settings = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let (k, v) = line.split_once('=').expect("KEY=value");
+        settings.push((k.to_string(), v.to_string()));
+        if k == "VCR_CLIENT_SECRET" {
+            break;
+        }
+    }
+    let started = settings.len() == 7;
+    if started {
+        child.kill().unwrap();
+    }
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (started, settings, stderr)
+}
+
+#[test]
+fn addresses_beyond_loopback_need_allow_remote_and_get_a_warning() {
+    for args in [
+        &["--listen", "0.0.0.0:0"][..],
+        &["--listen", "[::]:0"],
+        &["--listen", "127.0.0.1:0", "--registry-hcm", "0.0.0.0:0"],
+        &["--listen", "127.0.0.1:0", "--registry-han", "0.0.0.0:0"],
+    ] {
+        let (started, _, stderr) = run_binary(args);
+        assert!(!started, "{args:?} started");
+        assert!(
+            stderr.contains("is not a loopback address") && stderr.contains("--allow-remote"),
+            "{args:?}: {stderr}"
+        );
+    }
+
+    let (started, settings, stderr) = run_binary(&["--listen", "0.0.0.0:0", "--allow-remote"]);
+    assert!(started, "{stderr}");
+    let token_url = &settings[0].1;
+    let port = token_url
+        .trim_start_matches("http://127.0.0.1:")
+        .split('/')
+        .next()
+        .unwrap();
+    assert!(
+        stderr.contains("WARNING")
+            && stderr.contains(&format!("the API on 0.0.0.0:{port} (every interface)")),
+        "the real bind address is named: {stderr}"
+    );
+    assert!(stderr.contains("VCR_LOCAL_CLIENT_SECRET"), "{stderr}");
+
+    // Loopback is the default and needs no flag, and no warning.
+    let (started, _, stderr) = run_binary(&["--listen", "127.0.0.1:0"]);
+    assert!(started && !stderr.contains("WARNING"), "{stderr}");
+}
+
+#[tokio::test]
+async fn in_process_servers_refuse_remote_addresses_too() {
+    let err = vcr_provider::local::start(LocalConfig {
+        listen: "0.0.0.0:0".parse().unwrap(),
+        ..LocalConfig::default()
+    })
+    .await
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("--allow-remote"), "{err}");
+    let srv = vcr_provider::local::start(LocalConfig {
+        listen: "0.0.0.0:0".parse().unwrap(),
+        allow_remote: true,
+        ..LocalConfig::default()
+    })
+    .await
+    .unwrap();
+    let warning = srv.remote_warning().expect("a warning");
+    assert!(
+        warning.contains(&format!("0.0.0.0:{}", srv.addr().port())),
+        "{warning}"
+    );
+    let loopback = server().await;
+    assert!(loopback.remote_warning().is_none());
+}
+
+// ---- /_local/ against web pages -------------------------------------------------
+
+/// The state a web page would try to wipe: one repository.
+async fn one_repository(srv: &RunningServer) -> vcr_provider::vcr::Client {
+    let c = client(srv);
+    c.repositories(vcr_provider::vcr::Region::Hcm)
+        .create(&vcr_provider::vcr::CreateRepository {
+            name: "keep-me".into(),
+            is_public: false,
+            quota_limit_gb: 1,
+        })
+        .await
+        .unwrap();
+    c
+}
+
+async fn repositories(c: &vcr_provider::vcr::Client) -> usize {
+    c.repositories(vcr_provider::vcr::Region::Hcm)
+        .list_all(None, None)
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn web_pages_cannot_drive_the_local_controls() {
+    let srv = server().await;
+    let c = one_repository(&srv).await;
+    let addr = srv.addr();
+    let host = addr.to_string();
+    // What a browser sends without asking first (a "simple" request), and
+    // what it sends from a page whose name was rebound to 127.0.0.1.
+    let refused: [(&str, Vec<&str>, &str, u16); 8] = [
+        (
+            "text/plain POST",
+            vec!["Content-Type: text/plain"],
+            "{}",
+            415,
+        ),
+        (
+            "form POST",
+            vec!["Content-Type: application/x-www-form-urlencoded"],
+            "a=b",
+            415,
+        ),
+        ("no Content-Type", vec![], "", 415),
+        (
+            "foreign Origin",
+            vec![
+                "Content-Type: application/json",
+                "Origin: http://evil.example",
+            ],
+            "{}",
+            403,
+        ),
+        (
+            "null Origin",
+            vec!["Content-Type: application/json", "Origin: null"],
+            "{}",
+            403,
+        ),
+        (
+            "cross-site fetch",
+            vec![
+                "Content-Type: application/json",
+                "Sec-Fetch-Site: cross-site",
+            ],
+            "{}",
+            403,
+        ),
+        (
+            "another port's page",
+            vec![
+                "Content-Type: application/json",
+                "Origin: http://127.0.0.1:1",
+            ],
+            "{}",
+            403,
+        ),
+        (
+            "same-site fetch",
+            vec![
+                "Content-Type: application/json",
+                "Sec-Fetch-Site: same-site",
+            ],
+            "{}",
+            403,
+        ),
+    ];
+    for (what, headers, body, status) in refused {
+        let (got, answer) = exchange(
+            addr,
+            &request("POST", "/_local/reset", &host, &headers, body),
+        )
+        .await;
+        assert_eq!(got, status, "{what}: {answer}");
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert!(answer["message"].is_string(), "{what}: {answer}");
+        assert_eq!(repositories(&c).await, 1, "{what} wiped the store");
+    }
+    for host in [
+        "evil.example",
+        "evil.example:8080",
+        "localhost.evil.example",
+        "10.1.2.3",
+    ] {
+        for (method, path) in [
+            ("GET", "/_local/requests"),
+            ("GET", "/_local/health"),
+            ("DELETE", "/_local/faults"),
+        ] {
+            let (got, answer) = exchange(addr, &request(method, path, host, &[], "")).await;
+            assert_eq!(got, 403, "{method} {path} with Host {host}: {answer}");
+        }
+        let json = ["Content-Type: application/json"];
+        let (got, _) = exchange(addr, &request("POST", "/_local/reset", host, &json, "{}")).await;
+        assert_eq!(got, 403, "reset with Host {host}");
+    }
+    assert_eq!(repositories(&c).await, 1);
+
+    // Scripts and tests: JSON, any loopback name, their own origin at most.
+    let json = ["Content-Type: application/json; charset=utf-8"];
+    for host in [host.as_str(), &format!("localhost:{}", addr.port())] {
+        let (got, answer) = exchange(addr, &request("GET", "/_local/health", host, &[], "")).await;
+        assert_eq!(got, 200, "{host}: {answer}");
+    }
+    let own = format!("Origin: http://{host}");
+    let (got, _) = exchange(
+        addr,
+        &request(
+            "POST",
+            "/_local/clock",
+            &host,
+            &[json[0], &own],
+            r#"{"advanceSeconds":1}"#,
+        ),
+    )
+    .await;
+    assert_eq!(got, 200);
+    let (got, answer) = exchange(addr, &request("POST", "/_local/reset", &host, &json, "")).await;
+    assert_eq!(got, 200, "{answer}");
+    assert_eq!(repositories(&c).await, 0, "a script may reset");
+}
+
+#[tokio::test]
+async fn logins_do_not_tell_unknown_users_from_wrong_secrets() {
+    let srv = server().await;
+    let c = client(&srv);
+    let users = c.users(vcr_provider::vcr::Region::Hcm);
+    let secret = users
+        .create(&vcr_provider::vcr::CreateUser {
+            name: "real-user".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let check = |username: &'static str, password: String| {
+        let srv = &srv;
+        async move {
+            local_post(
+                srv,
+                "/hcm/check-login",
+                json!({"username": username, "password": password}),
+            )
+            .await
+        }
+    };
+    let unknown = check("100001-no-user", "wrong-secret".into()).await;
+    let wrong = check("100001-real-user", "wrong-secret".into()).await;
+    assert_eq!(unknown.0, 401);
+    assert_eq!(unknown, wrong, "check-login tells them apart");
+    assert_eq!(
+        check("100001-real-user", secret.expose().to_string())
+            .await
+            .0,
+        200
+    );
+
+    // The registry's token endpoint, which docker login asks.
+    let registry = srv.registry(vcr_provider::local::LocalRegion::Hcm);
+    let http = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for user in ["100001-no-user", "100001-real-user"] {
+        let resp = http
+            .get(format!(
+                "http://{registry}/service/token?service=harbor-registry"
+            ))
+            .basic_auth(user, Some("wrong-secret"))
+            .send()
+            .await
+            .unwrap();
+        let challenge = resp.headers().get("www-authenticate").cloned();
+        answers.push((resp.status(), challenge, resp.text().await.unwrap()));
+    }
+    assert_eq!(answers[0].0, 401);
+    assert_eq!(answers[0], answers[1], "the registry tells them apart");
+}
