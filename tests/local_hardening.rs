@@ -339,3 +339,123 @@ async fn logins_do_not_tell_unknown_users_from_wrong_secrets() {
     assert_eq!(answers[0].0, 401);
     assert_eq!(answers[0], answers[1], "the registry tells them apart");
 }
+
+// ---- bounded memory under a flood of junk ----------------------------------------
+
+async fn counters(srv: &RunningServer) -> Value {
+    reqwest::get(format!("{}/requests", srv.local_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_flood_of_junk_paths_leaves_the_counters_bounded() {
+    let srv = server().await;
+    let http = reqwest::Client::new();
+    let api = srv.addr();
+    let registry = srv.registry(vcr_provider::local::LocalRegion::Hcm);
+    let junk_method = reqwest::Method::from_bytes(b"JUNK").unwrap();
+    const FLOOD: usize = 3_000;
+    for i in 0..FLOOD {
+        let (method, url) = match i % 6 {
+            0 => (reqwest::Method::GET, format!("http://{api}/junk/{i}")),
+            1 => (
+                reqwest::Method::DELETE,
+                format!("http://{api}/hcm/v1/repository/repo-{i}"),
+            ),
+            2 => (
+                reqwest::Method::GET,
+                format!("http://{registry}/v2/100001-r{i}/img/manifests/sha256:{i:064}"),
+            ),
+            3 => (
+                reqwest::Method::PATCH,
+                format!("http://{registry}/v2/100001-r/img/blobs/uploads/{i}"),
+            ),
+            4 => (junk_method.clone(), format!("http://{api}/hcm/v1/user/{i}")),
+            _ => (
+                reqwest::Method::HEAD,
+                format!("http://{registry}/v2/x{i}/y/blobs/sha256:{i}"),
+            ),
+        };
+        let resp = http.request(method, url).send().await.unwrap();
+        assert!(resp.status().is_client_error(), "{}", resp.status());
+    }
+    let seen = counters(&srv).await;
+    assert_eq!(seen["total"], FLOOD as u64);
+    let entries = seen["requests"].as_array().unwrap();
+    assert!(
+        entries.len() <= 8,
+        "{} counter entries for {FLOOD} junk requests: {entries:?}",
+        entries.len()
+    );
+    let paths: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains("/hcm/v1/repository/{repo_id}")
+            && paths.contains("/v2/{name}/manifests/{reference}")
+            && paths.contains("(no route)"),
+        "{paths:?}"
+    );
+
+    // Forgetting them gives every entry back.
+    let gone = http
+        .delete(format!("{}/requests", srv.local_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 200);
+    let seen = counters(&srv).await;
+    assert_eq!(
+        (
+            seen["total"].as_u64(),
+            seen["requests"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn uploads_in_progress_are_capped() {
+    use registry_support::{registry_token, PULL_POLICY, PUSH_POLICY};
+    let srv = server().await;
+    let r = region(&srv, "hcm");
+    let (_, repo) = r
+        .api(
+            reqwest::Method::POST,
+            "/v1/repository",
+            Some(json!({"repoName": "uploads", "isPublic": false, "quotaLimit": 1})),
+        )
+        .await;
+    let repo_id = repo["uuid"].as_str().unwrap();
+    let (login, secret, _) = r
+        .create_user("uploader", repo_id, &[PULL_POLICY, PUSH_POLICY])
+        .await;
+    let name = "100001-uploads/img";
+    let token = registry_token(&r.registry, &login, &secret, name, "pull,push")
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let mut statuses = std::collections::BTreeMap::new();
+    for _ in 0..300 {
+        let resp = http
+            .post(format!("http://{}/v2/{name}/blobs/uploads/", r.registry))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        *statuses.entry(resp.status().as_u16()).or_insert(0) += 1;
+    }
+    assert_eq!(statuses, [(202, 256), (429, 44)].into(), "{statuses:?}");
+    let health: Value = reqwest::get(format!("{}/health", srv.local_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["uploadsInProgress"], 256);
+}

@@ -2,7 +2,7 @@
 //! `/_local/requests` endpoints), and the middleware that applies them.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body as HttpBody;
 use axum::extract::{Request, State};
@@ -365,97 +365,13 @@ impl Faults {
     }
 }
 
-/// Requests seen, by path and method, with their statuses.
-#[derive(Debug, Default)]
-pub struct Counters {
-    total: u64,
-    by_route: BTreeMap<CounterKey, (u64, BTreeMap<String, u64>)>,
-}
-
-/// Listener, path and method of counted requests.
-type CounterKey = (Listener, String, String);
-
-/// One line of `GET /_local/requests`.
-#[derive(Debug, Serialize)]
-pub struct CounterDto {
-    /// `api`, `registry-hcm` or `registry-han`.
-    pub listener: &'static str,
-    pub method: String,
-    pub path: String,
-    pub count: u64,
-    pub statuses: BTreeMap<String, u64>,
-}
-
-/// `GET /_local/requests`.
-#[derive(Debug, Serialize)]
-pub struct CountersDto {
-    pub total: u64,
-    pub requests: Vec<CounterDto>,
-}
-
-impl Counters {
-    fn record(&mut self, listener: Listener, method: &str, path: &str, status: &str) {
-        self.total += 1;
-        let e = self
-            .by_route
-            .entry((listener, path.to_string(), method.to_string()))
-            .or_default();
-        e.0 += 1;
-        *e.1.entry(status.to_string()).or_default() += 1;
-    }
-
-    pub fn to_dto(&self) -> CountersDto {
-        CountersDto {
-            total: self.total,
-            requests: self
-                .by_route
-                .iter()
-                .map(|((listener, path, method), (count, statuses))| CounterDto {
-                    listener: listener.name(),
-                    method: method.clone(),
-                    path: path.clone(),
-                    count: *count,
-                    statuses: statuses.clone(),
-                })
-                .collect(),
-        }
-    }
-}
-
 /// Marks a response whose connection is to be dropped.
 #[derive(Clone, Copy)]
-struct Dropped;
+pub struct Dropped;
 
 /// Whether a request is outside the counters and faults (`/_local/`).
-fn exempt(listener: Listener, path: &str) -> bool {
+pub fn exempt(listener: Listener, path: &str) -> bool {
     listener == Listener::Api && path.starts_with(LOCAL_PREFIX)
-}
-
-/// Counts every request outside `/_local` and logs it.
-pub async fn count_requests(
-    State((app, listener)): State<(AppState, Listener)>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let method = req.method().to_string();
-    let path = req.uri().path().to_string();
-    let started = Instant::now();
-    let resp = next.run(req).await;
-    let status = if resp.extensions().get::<Dropped>().is_some() {
-        "dropped".to_string()
-    } else {
-        resp.status().as_u16().to_string()
-    };
-    tracing::info!(
-        listener = listener.name(), method = %method, path = %path, status = %status,
-        elapsed_ms = started.elapsed().as_millis() as u64, "request"
-    );
-    if !exempt(listener, &path) {
-        app.counters
-            .lock()
-            .record(listener, &method, &path, &status);
-    }
-    resp
 }
 
 /// Applies the first matching fault rule, if any.

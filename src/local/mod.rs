@@ -46,6 +46,7 @@ use parking_lot::Mutex;
 mod admin;
 pub mod api;
 pub mod core;
+mod counters;
 mod faults;
 mod guard;
 mod jwt;
@@ -249,7 +250,7 @@ pub struct Shared {
     /// Signs the registries' tokens.
     registry_key: Vec<u8>,
     faults: Mutex<faults::Faults>,
-    counters: Mutex<faults::Counters>,
+    counters: Mutex<counters::Counters>,
     /// Each region's registry `host:port`, once it listens.
     registry_hosts: [OnceLock<String>; 2],
 }
@@ -360,7 +361,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(from_fn_with_state(
             (state, listener),
-            faults::count_requests,
+            counters::count_requests,
         ))
 }
 

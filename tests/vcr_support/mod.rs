@@ -74,7 +74,9 @@ pub async fn clear_faults(server: &RunningServer) {
         .unwrap();
 }
 
-/// How many requests `METHOD path` got, and how many per status.
+/// How many requests `METHOD path` got, and how many per status. vcr-local
+/// counts by route template (`/hcm/v1/user/{user_id}/refresh`): `path` may be
+/// the template or a path of that route (the counts are the route's).
 pub async fn count(server: &RunningServer, method: &str, path: &str) -> (u64, Value) {
     let v: Value = reqwest::get(format!("{}/requests", server.local_url()))
         .await
@@ -83,11 +85,20 @@ pub async fn count(server: &RunningServer, method: &str, path: &str) -> (u64, Va
         .await
         .unwrap();
     for r in v["requests"].as_array().unwrap() {
-        if r["method"] == method && r["path"] == path {
+        if r["method"] == method && of_route(r["path"].as_str().unwrap(), path) {
             return (r["count"].as_u64().unwrap(), r["statuses"].clone());
         }
     }
     (0, json!({}))
+}
+
+/// Whether `path` is of the route `template` (`{x}` stands for one segment).
+pub fn of_route(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
 }
 
 /// Resets the counters.

@@ -52,7 +52,7 @@ pub fn registry_app(state: AppState, region: LocalRegion) -> Router {
         ))
         .layer(from_fn_with_state(
             (state, listener),
-            faults::count_requests,
+            super::counters::count_requests,
         ))
 }
 
