@@ -7,6 +7,7 @@ mod vcr_support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -458,4 +459,218 @@ async fn uploads_in_progress_are_capped() {
         .await
         .unwrap();
     assert_eq!(health["uploadsInProgress"], 256);
+}
+
+// ---- slow clients ----------------------------------------------------------------
+
+/// A vcr-local with short limits, so that the tests wait seconds, not minutes.
+async fn server_with_limits(header_secs: u64, idle_secs: u64, max: usize) -> RunningServer {
+    server_with(LocalConfig {
+        limits: vcr_provider::local::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(header_secs),
+            idle_timeout: Duration::from_secs(idle_secs),
+            max_connections: max,
+        },
+        ..LocalConfig::default()
+    })
+    .await
+}
+
+/// Whether the server closes the connection within `bound` (a bound on a
+/// hang, far above the limit under test: not a measure of speed). Whatever
+/// the server sent before closing is read and ignored.
+async fn closed_by_server(conn: &mut TcpStream, bound: Duration) -> bool {
+    let mut sink = vec![0u8; 64 * 1024];
+    let read_all = async {
+        loop {
+            match conn.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(bound, read_all).await.is_ok()
+}
+
+const HANG: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn half_sent_requests_and_idle_connections_are_dropped() {
+    let srv = server_with_limits(1, 2, 64).await;
+    let addr = srv.addr();
+    let mut half_sent = TcpStream::connect(addr).await.unwrap();
+    half_sent
+        .write_all(b"GET /_local/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let mut kept_alive = TcpStream::connect(addr).await.unwrap();
+    kept_alive
+        .write_all(b"GET /_local/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 12];
+    kept_alive.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    for (what, conn) in [
+        ("a half-sent request", &mut half_sent),
+        ("a connection that sends nothing", &mut silent),
+        ("an idle kept-alive connection", &mut kept_alive),
+    ] {
+        assert!(closed_by_server(conn, HANG).await, "{what} is held");
+    }
+}
+
+#[tokio::test]
+async fn held_connections_cannot_starve_the_server() {
+    const MAX: usize = 16;
+    let srv = server_with_limits(600, 600, MAX).await;
+    let addr = srv.addr();
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        conn.write_all(b"GET /hcm/v1/repository HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .await
+            .unwrap();
+        held.push(conn);
+    }
+    let health = tokio::time::timeout(
+        HANG,
+        exchange(
+            addr,
+            &request("GET", "/_local/health", "127.0.0.1", &[], ""),
+        ),
+    )
+    .await
+    .expect("/_local/health answers while connections are held");
+    assert_eq!(health.0, 200, "{}", health.1);
+    // The new connections took the place of the ones held longest.
+    let closed = futures_util::future::join_all(
+        held.iter_mut()
+            .map(|c| closed_by_server(c, Duration::from_millis(1500))),
+    )
+    .await;
+    let closed = closed.iter().filter(|c| **c).count();
+    assert!(
+        closed >= 40 - (MAX - 1),
+        "{closed} of 40 held connections were closed, with a cap of {MAX}"
+    );
+    // A client that works is served as usual.
+    let c = client(&srv);
+    assert_eq!(repositories(&c).await, 0);
+}
+
+/// A user that may push to `100001-uploads/img`, and its registry token.
+async fn pusher(srv: &RunningServer) -> (registry_support::Region, String) {
+    use registry_support::{registry_token, PULL_POLICY, PUSH_POLICY};
+    let r = region(srv, "hcm");
+    let (_, repo) = r
+        .api(
+            reqwest::Method::POST,
+            "/v1/repository",
+            Some(json!({"repoName": "uploads", "isPublic": false, "quotaLimit": 1})),
+        )
+        .await;
+    let repo_id = repo["uuid"].as_str().unwrap();
+    let (login, secret, _) = r
+        .create_user("uploader", repo_id, &[PULL_POLICY, PUSH_POLICY])
+        .await;
+    let token = registry_token(
+        &r.registry,
+        &login,
+        &secret,
+        "100001-uploads/img",
+        "pull,push",
+    )
+    .await
+    .unwrap();
+    (r, token)
+}
+
+#[tokio::test]
+async fn slow_uploads_that_keep_sending_complete_and_stalled_ones_are_dropped() {
+    // Limits of a second; the upload takes several.
+    let srv = server_with_limits(1, 1, 64).await;
+    let (r, token) = pusher(&srv).await;
+    const CHUNK: usize = 256 * 1024;
+    const CHUNKS: usize = 32;
+    let layer = registry_support::layer_pattern("slow upload");
+    let bytes: Vec<u8> = layer.iter().cycle().take(CHUNK * CHUNKS).copied().collect();
+    let digest = format!(
+        "sha256:{}",
+        registry_support::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes))
+    );
+    let slow = futures_util::stream::unfold(0usize, {
+        let bytes = bytes.clone();
+        move |i| {
+            let bytes = bytes.clone();
+            async move {
+                if i == CHUNKS {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                let chunk = axum::body::Bytes::copy_from_slice(&bytes[i * CHUNK..(i + 1) * CHUNK]);
+                Some((Ok::<_, std::io::Error>(chunk), i + 1))
+            }
+        }
+    });
+    let url = format!(
+        "http://{}/v2/100001-uploads/img/blobs/uploads/?digest={digest}",
+        r.registry
+    );
+    let resp = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(&token)
+        .header("content-length", bytes.len().to_string())
+        .body(reqwest::Body::wrap_stream(slow))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    let back = reqwest::Client::new()
+        .get(format!(
+            "http://{}/v2/100001-uploads/img/blobs/{digest}",
+            r.registry
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(back[..] == bytes[..], "the layer came back whole");
+
+    // vcr-local taking its time (a delay fault) is not a stalled client.
+    fault(
+        &srv,
+        json!({"path": "/hcm/v1/repository", "delayMs": 2500, "times": 1}),
+    )
+    .await;
+    assert_eq!(repositories(&client(&srv)).await, 1);
+
+    // An upload whose body stops arriving is dropped, and its bytes with it.
+    let mut stalled = TcpStream::connect(&r.registry).await.unwrap();
+    let head = format!(
+        "POST /v2/100001-uploads/img/blobs/uploads/?digest=sha256:{} HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: Bearer {token}\r\nContent-Length: 1000000\r\n\r\n",
+        "0".repeat(64),
+        r.registry
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    stalled.write_all(&bytes[..CHUNK]).await.unwrap();
+    assert!(
+        closed_by_server(&mut stalled, HANG).await,
+        "a stalled upload is held"
+    );
+    let in_progress = || async {
+        let health: Value = reqwest::get(format!("{}/health", srv.local_url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        health["uploadsInProgress"].as_u64().unwrap()
+    };
+    assert_eq!(in_progress().await, 0);
 }

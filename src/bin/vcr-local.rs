@@ -104,6 +104,7 @@ async fn main() -> ExitCode {
         client_secret: args.client_secret,
         token_ttl: Duration::from_secs(args.token_ttl_secs),
         allow_remote: args.allow_remote,
+        limits: local::ConnectionLimits::default(),
     };
     let server = match local::start(config).await {
         Ok(s) => s,

@@ -51,10 +51,12 @@ mod faults;
 mod guard;
 mod jwt;
 pub mod registry;
+mod serve;
 pub mod store;
 
 pub use api::ApiError;
 use faults::Listener;
+pub use serve::ConnectionLimits;
 
 /// The path of the IAM token endpoint.
 pub const TOKEN_PATH: &str = "/iam/accounts-api/v2/auth/token";
@@ -96,6 +98,8 @@ pub struct LocalConfig {
     /// Whether the API and registries may listen on an address other machines
     /// can reach; off, such an address is refused at start.
     pub allow_remote: bool,
+    /// Timeouts and the connection cap of each listener.
+    pub limits: ConnectionLimits,
 }
 
 impl Default for LocalConfig {
@@ -110,6 +114,7 @@ impl Default for LocalConfig {
             client_secret: DEFAULT_CLIENT_SECRET.to_string(),
             token_ttl: Duration::from_secs(1800),
             allow_remote: false,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -469,20 +474,28 @@ pub async fn start(config: LocalConfig) -> Result<RunningServer, LocalError> {
     state.set_registry_host(LocalRegion::Hcm, hcm);
     state.set_registry_host(LocalRegion::Han, han);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let serve = |listener: tokio::net::TcpListener, router: Router| {
-        let mut stopped = stopped.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        })
+    let limits = config.limits;
+    let serve = |listener, router, what| {
+        tokio::spawn(serve::serve(
+            listener,
+            router,
+            limits,
+            what,
+            stopped.clone(),
+        ))
     };
     let mut tasks = vec![
-        serve(api_listener, app(state.clone())),
-        serve(hcm_listener, registry_app(state.clone(), LocalRegion::Hcm)),
-        serve(han_listener, registry_app(state.clone(), LocalRegion::Han)),
+        serve(api_listener, app(state.clone()), "api"),
+        serve(
+            hcm_listener,
+            registry_app(state.clone(), LocalRegion::Hcm),
+            "registry-hcm",
+        ),
+        serve(
+            han_listener,
+            registry_app(state.clone(), LocalRegion::Han),
+            "registry-han",
+        ),
     ];
     let sweeper = state.clone();
     let mut stopped_sweep = stopped.clone();
