@@ -674,3 +674,36 @@ async fn slow_uploads_that_keep_sending_complete_and_stalled_ones_are_dropped() 
     };
     assert_eq!(in_progress().await, 0);
 }
+
+// ---- fault patterns ------------------------------------------------------------
+
+#[tokio::test]
+async fn fault_rules_are_bounded() {
+    let srv = server().await;
+    let long = format!("/{}", "*a".repeat(300));
+    let (status, body) = local_post(&srv, "/faults", json!({"status": 503, "path": long})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("at most 512"),
+        "{body}"
+    );
+
+    // A path past 2048 characters matches no rule, even `*`.
+    fault(&srv, json!({"status": 503, "path": "/hcm/*"})).await;
+    let http = reqwest::Client::new();
+    let over = format!("http://{}/hcm/{}", srv.addr(), "x".repeat(2100));
+    let resp = http.get(over).send().await.unwrap();
+    assert_eq!(resp.status(), 404, "a long path is not matched");
+    let short = format!("http://{}/hcm/{}", srv.addr(), "x".repeat(100));
+    assert_eq!(http.get(short).send().await.unwrap().status(), 503);
+
+    for _ in 1..100 {
+        fault(&srv, json!({"delayMs": 1, "path": "/nothing"})).await;
+    }
+    let (status, body) = local_post(&srv, "/faults", json!({"delayMs": 1})).await;
+    assert_eq!(status, 400, "the 101st rule: {body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("at most 100"),
+        "{body}"
+    );
+}
