@@ -707,3 +707,38 @@ async fn fault_rules_are_bounded() {
         "{body}"
     );
 }
+
+// ---- oversized token requests ------------------------------------------------------
+
+#[tokio::test]
+async fn a_huge_form_to_a_token_endpoint_is_413() {
+    let srv = server().await;
+    let huge = format!("grant_type=client_credentials&pad={}", "a".repeat(10 << 20));
+    let http = reqwest::Client::new();
+    let iam = http
+        .post(srv.token_url())
+        .basic_auth(
+            vcr_provider::local::DEFAULT_CLIENT_ID,
+            Some(vcr_provider::local::DEFAULT_CLIENT_SECRET),
+        )
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(huge.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(iam.status(), 413);
+    let body: Value = iam.json().await.unwrap();
+    assert_eq!(body["errorCode"], "BODY_TOO_LARGE", "{body}");
+
+    let registry = srv.registry(vcr_provider::local::LocalRegion::Hcm);
+    let reg = http
+        .post(format!("http://{registry}/service/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reg.status(), 413);
+    let body: Value = reg.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "SIZE_INVALID", "{body}");
+}
