@@ -742,3 +742,103 @@ async fn a_huge_form_to_a_token_endpoint_is_413() {
     let body: Value = reg.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], "SIZE_INVALID", "{body}");
 }
+
+// ---- the data folder -------------------------------------------------------------
+
+/// Modes of everything under `dir` (itself included), by path.
+fn modes(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u32, bool)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let meta = std::fs::metadata(dir).unwrap();
+    out.push((dir.to_path_buf(), meta.permissions().mode() & 0o777, true));
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(modes(&path));
+        } else {
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            out.push((path, mode, false));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_data_folder_is_private_and_used_by_one_vcr_local_at_a_time() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    // An existing folder others can read is tightened, with a warning.
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_arg = data.to_str().unwrap();
+    let mut first = Command::new(env!("CARGO_BIN_EXE_vcr-local"))
+        .args(["--listen", "127.0.0.1:0", "--data", data_arg])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut settings = std::collections::HashMap::new();
+    let mut lines = BufReader::new(first.stdout.take().unwrap()).lines();
+    while !settings.contains_key("VCR_CLIENT_SECRET") {
+        let line = lines.next().expect("settings").unwrap();
+        let (k, v) = line.split_once('=').unwrap();
+        settings.insert(k.to_string(), v.to_string());
+    }
+    let mut log = BufReader::new(first.stderr.take().unwrap()).lines();
+    let warned = log
+        .by_ref()
+        .take(5)
+        .map(Result::unwrap)
+        .find(|l| l.contains("made it 0700"));
+    assert!(warned.is_some(), "no warning about the folder's mode");
+    // Keep draining its log, so that it never blocks on a full pipe.
+    std::thread::spawn(move || log.for_each(drop));
+
+    // A real push, so that blobs and the database's journal exist.
+    let base = settings["VCR_TOKEN_URL"]
+        .split("/iam/")
+        .next()
+        .unwrap()
+        .to_string();
+    let r = registry_support::Region {
+        token_url: settings["VCR_TOKEN_URL"].clone(),
+        client_id: settings["VCR_CLIENT_ID"].clone(),
+        client_secret: settings["VCR_CLIENT_SECRET"].clone(),
+        endpoint: settings["VCR_ENDPOINT_HCM"].clone(),
+        registry: settings["VCR_REGISTRY_HCM"].clone(),
+    };
+    r.api(
+        reqwest::Method::POST,
+        "/v1/repository",
+        Some(json!({"repoName": "private", "isPublic": false, "quotaLimit": 1})),
+    )
+    .await;
+    r.push_image("private", "img", 1).await;
+    let all = modes(&data);
+    assert!(
+        all.iter()
+            .any(|(p, _, _)| p.to_string_lossy().contains("blobs/sha256/")),
+        "{all:?}"
+    );
+    for (path, mode, is_dir) in &all {
+        let want = if *is_dir { 0o700 } else { 0o600 };
+        assert_eq!(*mode, want, "{} is {mode:o}", path.display());
+    }
+
+    // A second vcr-local on the same folder refuses to start; the first serves on.
+    let second = Command::new(env!("CARGO_BIN_EXE_vcr-local"))
+        .args(["--listen", "127.0.0.1:0", "--data", data_arg])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let why = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        why.contains("another vcr-local is using the data folder"),
+        "{why}"
+    );
+    let health = reqwest::get(format!("{base}/_local/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
