@@ -117,6 +117,23 @@ fn addresses_beyond_loopback_need_allow_remote_and_get_a_warning() {
     assert!(started && !stderr.contains("WARNING"), "{stderr}");
 }
 
+#[test]
+fn help_recommends_the_environment_for_the_secret_and_never_shows_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_vcr-local"))
+        .arg("--help")
+        .env("VCR_LOCAL_CLIENT_SECRET", "a-secret-of-my-own")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{help}");
+    assert!(!help.contains("a-secret-of-my-own"), "{help}");
+    assert!(
+        help.contains("Prefer setting VCR_LOCAL_CLIENT_SECRET") && help.contains("process list"),
+        "{help}"
+    );
+    assert!(help.contains("--allow-remote"), "{help}");
+}
+
 #[tokio::test]
 async fn in_process_servers_refuse_remote_addresses_too() {
     let err = vcr_provider::local::start(LocalConfig {
