@@ -69,11 +69,12 @@ pub const IMAGE_FIELDS: [&str; 4] = ["name", "artifactCount", "pullCount", "upda
 /// See [`IMAGE_FIELDS`].
 pub const ARTIFACT_FIELDS: [&str; 5] = ["digest", "tags", "size", "pushTime", "mediaType"];
 
-/// **Assumed**: how the `name` filter of the image and artifact lists matches is not
-/// documented (part of a name? a tag? a digest?). Callers that need an exact answer
-/// (a tag, a digest, a name prefix) apply their own rule to what comes back, and an
-/// artifact is looked up in the unfiltered list.
-pub const LIST_FILTERS_ARE_LOOSE: bool = true;
+/// **Assumed**: the `name` filter of the image list lets through at least every image
+/// whose name contains the text (vcr-local and Harbor match a part of the name), so a
+/// caller may send a prefix and apply its own rule to what comes back. What the
+/// artifact list's `name` filter matches (a tag? a digest? a part of either?) is not
+/// documented: an artifact is looked up in the unfiltered list.
+pub const IMAGE_NAME_FILTER_MATCHES_PART: bool = true;
 
 /// **Assumed**: `description` is not in the reference's request schema of `POST
 /// /v1/user`, though the console sets one; it is sent only when the user set one.
