@@ -576,6 +576,32 @@ mod tests {
         }
     }
 
+    /// The query as the client puts it on the wire (`RequestBuilder::query`): a `/`
+    /// in an image name travels percent-encoded, and an empty `name` is still sent.
+    #[test]
+    fn image_names_are_percent_encoded_in_the_query() {
+        let on_the_wire = |call: ApiRequest| {
+            let built = reqwest::Client::new()
+                .get("http://127.0.0.1:1/v1")
+                .query(&call.query)
+                .build()
+                .unwrap();
+            built.url().query().unwrap_or_default().to_string()
+        };
+        assert_eq!(
+            on_the_wire(repository::list_artifacts("r", "web/frontend", None, 1, 50)),
+            "imageName=web%2Ffrontend&name=&page=1&size=50"
+        );
+        assert_eq!(
+            on_the_wire(repository::list_images("r", Some("web/a b&c"), 2, 50)),
+            "name=web%2Fa+b%26c&page=2&size=50"
+        );
+        assert_eq!(
+            on_the_wire(repository::list_images("r", None, 1, 50)),
+            "name=&page=1&size=50"
+        );
+    }
+
     #[test]
     fn a_user_description_is_sent_only_when_set() {
         let with = user::create(&CreateUser {
