@@ -37,6 +37,20 @@ resource "vcr_repository_user" "ci" {
     permission    = "push_pull"
   }
 }
+resource "vcr_repository" "han" {
+  name           = "images-han"
+  quota_limit_gb = 1
+  region         = "HAN"
+  force_destroy  = true
+}
+resource "vcr_repository_user" "han_ci" {
+  name   = "images-han-ci"
+  region = "HAN"
+  repository_permission {
+    repository_id = vcr_repository.han.id
+    permission    = "push_pull"
+  }
+}
 "#;
 
 /// The resources and every data source under test.
@@ -57,6 +71,12 @@ data "vcr_image" "by_digest" {{
   repository_id = vcr_repository.app.id
   name          = "web/frontend"
   digest        = data.vcr_image.newest.digest
+}}
+data "vcr_image" "han" {{
+  repository_id = vcr_repository.han.id
+  region        = "HAN"
+  name          = "tools/helm"
+  tag           = "3"
 }}
 data "vcr_images" "all" {{
   repository_id = vcr_repository.app.id
@@ -87,23 +107,18 @@ fn client() -> Client {
     })
 }
 
-/// The CI user's docker login, from state.
-fn login(ctx: &Ctx) -> RegistryAuth {
-    RegistryAuth::Basic(ctx.attr(CI, "backend_name"), ctx.attr(CI, "secret"))
-}
-
-/// `<registry_url>/<image>:<tag>` of the repository in state.
-fn reference(ctx: &Ctx, image: &str, tag: &str) -> Reference {
-    format!("{}/{image}:{tag}", ctx.attr(APP, "registry_url"))
-        .parse()
-        .unwrap()
-}
-
-/// Pushes a one-layer image with `text` as its layer; answers the manifest's
-/// digest as the registry reports it.
+/// Pushes a one-layer image with `text` as its layer to the HCM repository as
+/// the CI user; answers the manifest's digest as the registry reports it.
 fn push(ctx: &Ctx, image: &str, tag: &str, text: &str) -> String {
-    let to = reference(ctx, image, tag);
-    let auth = login(ctx);
+    push_to(ctx, (APP, CI), image, tag, text)
+}
+
+/// As [`push`], to a repository in state as a user in state (their addresses).
+fn push_to(ctx: &Ctx, (repo, user): (&str, &str), image: &str, tag: &str, text: &str) -> String {
+    let to: Reference = format!("{}/{image}:{tag}", ctx.attr(repo, "registry_url"))
+        .parse()
+        .unwrap();
+    let auth = RegistryAuth::Basic(ctx.attr(user, "backend_name"), ctx.attr(user, "secret"));
     let layer = ImageLayer::oci_v1(text.as_bytes().to_vec(), None);
     let config = Config::oci_v1(br#"{"architecture":"amd64","os":"linux"}"#.to_vec(), None);
     ctx.local.block_on(async {
@@ -117,11 +132,13 @@ fn push(ctx: &Ctx, image: &str, tag: &str, text: &str) -> String {
     })
 }
 
-/// The digests pushed: `v1`, then `v2` (also tagged `latest`).
+/// The digests pushed: `v1`, then `v2` (also tagged `latest`), and one in HAN.
 #[derive(Default)]
 struct Pushed {
     v1: String,
     v2: String,
+    /// `tools/helm:3` in HAN.
+    helm: String,
 }
 
 #[test]
@@ -143,7 +160,9 @@ fn image_lookups_pin_what_was_pushed() {
                     for i in 0..FILLERS {
                         push(ctx, &format!("fill/img-{i:02}"), "1", "filler");
                     }
-                    *pushed.borrow_mut() = Pushed { v1, v2 };
+                    let han = ("vcr_repository.han", "vcr_repository_user.han_ci");
+                    let helm = push_to(ctx, han, "tools/helm", "3", "chart");
+                    *pushed.borrow_mut() = Pushed { v1, v2, helm };
                 }),
         )
         .step(
@@ -231,6 +250,17 @@ fn check_lookups(ctx: &Ctx, pushed: &Pushed) {
         format!("{registry_url}/web/frontend@{}", pushed.v2).as_str()
     );
 
+    // In HAN, through HAN's registry host.
+    let han = ctx.state("data.vcr_image.han");
+    let han_registry = &ctx.local.settings["VCR_REGISTRY_HAN"];
+    let han_uri = format!(
+        "{han_registry}/{}/tools/helm@{}",
+        ctx.attr("vcr_repository.han", "backend_name"),
+        pushed.helm
+    );
+    assert_eq!(han["image_uri"], han_uri.as_str());
+    assert_eq!(han["region"], "HAN");
+
     // Every page read: the fillers and web/frontend, sorted by name.
     let all = ctx.state("data.vcr_images.all")["images"]
         .as_array()
@@ -272,9 +302,16 @@ fn count_calls_per_page(ctx: &Ctx) {
     let repo = format!("/hcm/v1/repository/{id}");
     // vcr_images "all": 51 images, two pages of 50; "web": one page.
     assert_eq!(count("GET", format!("{repo}/images")), 3);
-    // Three vcr_image, each one page of artifacts and one repository read.
+    // Three vcr_image in HCM, each one page of artifacts and one repository read;
+    // one in HAN.
     assert_eq!(count("GET", format!("{repo}/images/artifacts")), 3);
     assert_eq!(count("GET", repo.clone()), 3);
+    let han = format!(
+        "/han/v1/repository/{}",
+        ctx.attr("vcr_repository.han", "id")
+    );
+    assert_eq!(count("GET", format!("{han}/images/artifacts")), 1);
+    assert_eq!(count("GET", han), 1);
     let api_calls: u64 = controls
         .requests()
         .requests
@@ -282,7 +319,12 @@ fn count_calls_per_page(ctx: &Ctx) {
         .filter(|r| r.path.starts_with("/hcm/v1/") || r.path.starts_with("/han/v1/"))
         .map(|r| r.count)
         .sum();
-    assert_eq!(api_calls, 9, "no other vCR call: {:?}", controls.requests());
+    assert_eq!(
+        api_calls,
+        11,
+        "no other vCR call: {:?}",
+        controls.requests()
+    );
 }
 
 fn missing_tag() -> String {
