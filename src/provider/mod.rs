@@ -4,6 +4,7 @@
 pub mod config;
 pub mod errors;
 pub mod expiry;
+pub mod image_data;
 pub mod model;
 pub mod recovery;
 pub mod registry_credentials;
@@ -184,6 +185,8 @@ impl tfplugin::Provider for VcrProvider {
             .data_source(repository_data::RepositoriesDataSource)
             .data_source(repository_user_data::RepositoryUserDataSource)
             .data_source(repository_user_data::RepositoryUsersDataSource)
+            .data_source(image_data::ImageDataSource)
+            .data_source(image_data::ImagesDataSource)
             .ephemeral_resource(registry_credentials::RegistryCredentials)
     }
 }
@@ -196,7 +199,7 @@ mod tests {
     #[test]
     fn every_state_struct_matches_its_schema() {
         let components = VcrProvider.components();
-        assert_eq!(components.type_names().len(), 7);
+        assert_eq!(components.type_names().len(), 9);
         assert_eq!(components.type_mismatches(), Vec::<String>::new());
     }
 

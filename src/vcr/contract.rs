@@ -59,6 +59,23 @@ pub const MAX_WALK_PAGES: u32 = 10_000;
 /// `shared/vcr-api.md`, Repositories).
 pub const IMAGE_LIST_NEEDS_NAME: bool = true;
 
+/// **Assumed**, Harbor-like: the reference publishes no fields for ImageDto and
+/// ArtifactDto. ImageDto is taken as `{"name","artifactCount","pullCount","updateTime"}`
+/// and ArtifactDto as `{"digest","tags","size","pushTime","mediaType"}` (`size` in
+/// bytes). The names are decoded in one place, [`super::Image`] and
+/// [`super::Artifact`]; these lists say them for readers and are checked against the
+/// decoders by a test.
+pub const IMAGE_FIELDS: [&str; 4] = ["name", "artifactCount", "pullCount", "updateTime"];
+/// See [`IMAGE_FIELDS`].
+pub const ARTIFACT_FIELDS: [&str; 5] = ["digest", "tags", "size", "pushTime", "mediaType"];
+
+/// **Assumed**: the `name` filter of the image list lets through at least every image
+/// whose name contains the text (vcr-local and Harbor match a part of the name), so a
+/// caller may send a prefix and apply its own rule to what comes back. What the
+/// artifact list's `name` filter matches (a tag? a digest? a part of either?) is not
+/// documented: an artifact is looked up in the unfiltered list.
+pub const IMAGE_NAME_FILTER_MATCHES_PART: bool = true;
+
 /// **Assumed**: `description` is not in the reference's request schema of `POST
 /// /v1/user`, though the console sets one; it is sent only when the user set one.
 pub const USER_DESCRIPTION_ONLY_WHEN_SET: bool = true;

@@ -44,9 +44,9 @@ mod users;
 use error::error_chain;
 pub use error::{BoxError, UnexpectedAnswer, VcrError};
 pub use models::{
-    AccessLevel, AttachUser, CreateRepository, CreateUser, HistoryEntry, Image, ListRepositories,
-    Page, Permission, PermissionRequest, Policy, PolicyKind, RepoPermission, Repository,
-    RobotAccount, UpdateUser,
+    AccessLevel, Artifact, AttachUser, CreateRepository, CreateUser, HistoryEntry, Image,
+    ListRepositories, Page, Permission, PermissionRequest, Policy, PolicyKind, RepoPermission,
+    Repository, RobotAccount, UpdateUser,
 };
 pub use region::{ParseRegionError, Region};
 pub use repositories::Repositories;
@@ -428,6 +428,11 @@ mod tests {
             quota_limit_gb: 1,
         }));
         send(c.repositories(Region::Hcm).list_images("x"));
+        send(c.repositories(Region::Hcm).search_images("x", Some("web/")));
+        send(
+            c.repositories(Region::Hcm)
+                .list_artifacts("x", "web/app", None),
+        );
         send(c.users(Region::Han).find_by_name("x"));
         send(c.users(Region::Han).create(&CreateUser::default()));
         send(c.users(Region::Han).refresh_secret("x"));

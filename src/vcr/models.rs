@@ -228,23 +228,46 @@ pub struct RobotAccount {
     pub repo_permission_list: Vec<RepoPermission>,
 }
 
-/// An image in a repository (`ImageDto`). **Assumed** shape: the public
-/// material does not describe it; unknown fields are ignored.
+/// An image in a repository (`ImageDto`). **Assumed** shape, Harbor-like: the
+/// reference publishes no fields; unknown fields are ignored. This struct and
+/// [`Artifact`] are the one place that names the assumed fields.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Image {
-    /// The image name (without repository and tag).
+    /// The image name, under the repository (may hold `/`, e.g. `tools/helm`).
     #[serde(deserialize_with = "lenient_string")]
     pub name: String,
-    /// Its tags.
+    /// How many artifacts (manifests) it holds.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub artifact_count: u64,
+    /// How many times it was pulled.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub pull_count: u64,
+    /// When it last changed, as the server wrote it.
+    #[serde(deserialize_with = "lenient_string")]
+    pub update_time: String,
+}
+
+/// An artifact of an image: a manifest, by digest, with its tags (`ArtifactDto`).
+/// **Assumed** shape, Harbor-like; unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Artifact {
+    /// `sha256:...`.
+    #[serde(deserialize_with = "lenient_string")]
+    pub digest: String,
+    /// Its tags (none for an untagged manifest).
     #[serde(deserialize_with = "lenient_vec")]
     pub tags: Vec<String>,
-    /// Its size in MB, when given.
-    #[serde(deserialize_with = "lenient_f64")]
-    pub size_mb: f64,
-    /// When it was last pushed, when given.
+    /// Bytes of the manifest and what it references.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub size: u64,
+    /// When it was pushed, as the server wrote it.
     #[serde(deserialize_with = "lenient_string")]
-    pub pushed_at: String,
+    pub push_time: String,
+    /// The manifest's media type.
+    #[serde(deserialize_with = "lenient_string")]
+    pub media_type: String,
 }
 
 /// An entry of a repository's history. **Assumed** shape; unknown fields are
@@ -503,6 +526,56 @@ mod tests {
             u.repo_permission_list[0].policy_dto_list[0].kind(),
             Some(PolicyKind::Push)
         );
+    }
+
+    #[test]
+    fn image_and_artifact_read_the_assumed_field_names() {
+        use super::super::contract::{ARTIFACT_FIELDS, IMAGE_FIELDS};
+        let values = [
+            serde_json::json!("web/frontend"),
+            serde_json::json!(2),
+            serde_json::json!("7"),
+            serde_json::json!("2026-01-02T03:04:05Z"),
+        ];
+        let image: serde_json::Map<String, serde_json::Value> = IMAGE_FIELDS
+            .iter()
+            .map(|f| f.to_string())
+            .zip(values)
+            .collect();
+        let image: Image = serde_json::from_value(image.into()).unwrap();
+        assert_eq!(
+            image,
+            Image {
+                name: "web/frontend".into(),
+                artifact_count: 2,
+                pull_count: 7,
+                update_time: "2026-01-02T03:04:05Z".into(),
+            }
+        );
+        let values = [
+            serde_json::json!("sha256:ab"),
+            serde_json::json!(["v2", "latest"]),
+            serde_json::json!(1234.0),
+            serde_json::json!("2026-01-02T03:04:05Z"),
+            serde_json::json!("application/vnd.oci.image.manifest.v1+json"),
+        ];
+        let artifact: serde_json::Map<String, serde_json::Value> = ARTIFACT_FIELDS
+            .iter()
+            .map(|f| f.to_string())
+            .zip(values)
+            .collect();
+        let artifact: Artifact = serde_json::from_value(artifact.into()).unwrap();
+        assert_eq!(artifact.digest, "sha256:ab");
+        assert_eq!(artifact.tags, ["v2", "latest"]);
+        assert_eq!(artifact.size, 1234);
+        assert_eq!(artifact.push_time, "2026-01-02T03:04:05Z");
+        assert_eq!(
+            artifact.media_type,
+            "application/vnd.oci.image.manifest.v1+json"
+        );
+        // Missing or null fields take their defaults.
+        let bare: Artifact = serde_json::from_str(r#"{"digest":"sha256:cd","tags":null}"#).unwrap();
+        assert!(bare.tags.is_empty() && bare.size == 0);
     }
 
     #[test]

@@ -162,22 +162,48 @@ pub mod repository {
         })
     }
 
-    /// The image list; `name` is always sent (see
+    /// The image list; `name` is always sent, empty when there is no filter (see
     /// [`contract::IMAGE_LIST_NEEDS_NAME`]).
-    pub fn list_images(id: &str, page: u32, size: u32) -> ApiRequest {
-        let name = if contract::IMAGE_LIST_NEEDS_NAME {
-            Some("")
-        } else {
-            None
+    pub fn list_images(id: &str, name: Option<&str>, page: u32, size: u32) -> ApiRequest {
+        let name = match (name, contract::IMAGE_LIST_NEEDS_NAME) {
+            (Some(n), _) => Some(n),
+            (None, true) => Some(""),
+            (None, false) => None,
         };
         ApiRequest::get(&["v1", "repository", id, "images"])
             .query_opt("name", name)
             .paged(page, size)
     }
 
+    pub fn image_detail(id: &str, image_name: &str) -> ApiRequest {
+        ApiRequest::get(&["v1", "repository", id, "images", "detail"])
+            .query("imageName", image_name)
+    }
+
+    /// The artifacts of an image; `name` (a tag or digest filter) is always sent, as
+    /// for the image list.
+    pub fn list_artifacts(
+        id: &str,
+        image_name: &str,
+        name: Option<&str>,
+        page: u32,
+        size: u32,
+    ) -> ApiRequest {
+        ApiRequest::get(&["v1", "repository", id, "images", "artifacts"])
+            .query("imageName", image_name)
+            .query("name", name.unwrap_or_default())
+            .paged(page, size)
+    }
+
     pub fn delete_image(id: &str, image_name: &str) -> ApiRequest {
         ApiRequest::delete(&["v1", "repository", id, "images", "delete"])
             .query("imageName", image_name)
+    }
+
+    pub fn delete_artifact(id: &str, image_name: &str, digest: &str) -> ApiRequest {
+        ApiRequest::delete(&["v1", "repository", id, "images", "artifacts", "delete"])
+            .query("imageName", image_name)
+            .query("digest", digest)
     }
 
     pub fn history(id: &str, page: u32, size: u32) -> ApiRequest {
@@ -412,9 +438,42 @@ mod tests {
                 true,
             ),
             row(
-                repository::list_images("repo-1", 1, 50),
+                repository::list_images("repo-1", None, 1, 50),
                 "GET /v1/repository/repo-1/images",
                 &[("name", ""), ("page", "1"), ("size", "50")],
+                None,
+                true,
+            ),
+            row(
+                repository::list_images("repo-1", Some("tools/helm"), 2, 10),
+                "GET /v1/repository/repo-1/images",
+                &[("name", "tools/helm"), ("page", "2"), ("size", "10")],
+                None,
+                true,
+            ),
+            row(
+                repository::image_detail("repo-1", "tools/helm"),
+                "GET /v1/repository/repo-1/images/detail",
+                &[("imageName", "tools/helm")],
+                None,
+                true,
+            ),
+            row(
+                repository::list_artifacts("repo-1", "tools/helm", None, 1, 50),
+                "GET /v1/repository/repo-1/images/artifacts",
+                &[
+                    ("imageName", "tools/helm"),
+                    ("name", ""),
+                    ("page", "1"),
+                    ("size", "50"),
+                ],
+                None,
+                true,
+            ),
+            row(
+                repository::delete_artifact("repo-1", "tools/helm", "sha256:ab"),
+                "DELETE /v1/repository/repo-1/images/artifacts/delete",
+                &[("imageName", "tools/helm"), ("digest", "sha256:ab")],
                 None,
                 true,
             ),
@@ -515,6 +574,32 @@ mod tests {
             assert_eq!(b.body, r.body, "{}", r.call);
             assert_eq!(b.idempotency == Idempotent, r.resendable, "{}", r.call);
         }
+    }
+
+    /// The query as the client puts it on the wire (`RequestBuilder::query`): a `/`
+    /// in an image name travels percent-encoded, and an empty `name` is still sent.
+    #[test]
+    fn image_names_are_percent_encoded_in_the_query() {
+        let on_the_wire = |call: ApiRequest| {
+            let built = reqwest::Client::new()
+                .get("http://127.0.0.1:1/v1")
+                .query(&call.query)
+                .build()
+                .unwrap();
+            built.url().query().unwrap_or_default().to_string()
+        };
+        assert_eq!(
+            on_the_wire(repository::list_artifacts("r", "web/frontend", None, 1, 50)),
+            "imageName=web%2Ffrontend&name=&page=1&size=50"
+        );
+        assert_eq!(
+            on_the_wire(repository::list_images("r", Some("web/a b&c"), 2, 50)),
+            "name=web%2Fa+b%26c&page=2&size=50"
+        );
+        assert_eq!(
+            on_the_wire(repository::list_images("r", None, 1, 50)),
+            "name=&page=1&size=50"
+        );
     }
 
     #[test]
