@@ -25,6 +25,32 @@ pub fn api(what: impl Into<String>) -> impl FnOnce(VcrError) -> Diagnostics {
     move |e| api_error(&what, &e).into()
 }
 
+/// How to plan without reaching IAM, appended to every failed credentials check.
+const SKIP_HINT: &str = "The provider checks the credentials as it starts, so that a plan fails rather than an apply. To plan without reaching IAM (offline), set skip_credentials_validation = true (or VCR_SKIP_CREDENTIALS_VALIDATION=true).";
+
+/// The diagnostic for a failed check of the credentials at configure: refused
+/// credentials name `client_id`, `client_secret` and their variables.
+pub fn credentials_error(err: &VcrError) -> Diagnostic {
+    match err {
+        VcrError::Auth {
+            status: 400 | 401 | 403,
+            ..
+        } => Diagnostic::error(
+            "Invalid vCR credentials: client_id or client_secret",
+            format!(
+                "{}\n\nVNG Cloud IAM refused the service account's client_id and client_secret. Check both values, set in the provider \"vcr\" block or in VCR_CLIENT_ID and VCR_CLIENT_SECRET (the block wins), and that the service account is active.\n\n{SKIP_HINT}",
+                cause(err)
+            ),
+        ),
+        _ => {
+            let mut d = api_error("obtain an IAM token to check client_id and client_secret", err);
+            d.detail.push_str("\n\n");
+            d.detail.push_str(SKIP_HINT);
+            d
+        }
+    }
+}
+
 /// The provider block's name (and variable) for a client setting.
 pub fn setting_name(client_setting: &str) -> &'static str {
     match client_setting {
