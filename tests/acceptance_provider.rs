@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use support::local::LocalVcr;
-use support::{literal, Action, Scenario, Step, Workspace};
+use support::{literal, words, Action, Scenario, Step, Workspace};
 
 const PROVIDER_BLOCK: &str = r#"
 provider "vcr" {
@@ -119,14 +119,6 @@ fn wrong_types_and_values_in_the_provider_block_get_diagnostics_not_panics() {
 // ---- credentials checked at plan, honest errors, no secrets in clear --------------
 
 const TOKEN_PATH: &str = "/iam/accounts-api/v2/auth/token";
-
-/// A regex matching these words as Terraform prints them: wrapped at any space.
-fn words(text: &str) -> String {
-    text.split(' ')
-        .map(regex::escape)
-        .collect::<Vec<_>>()
-        .join(r"\s+")
-}
 
 /// A new repository: planning it needs no call to vCR, only the provider's start.
 const NEW_REPOSITORY: &str = r#"

@@ -119,13 +119,21 @@ impl Transport {
                     tracing::debug!(method = %method, path, status = a.status, attempt, elapsed_ms, "vCR request");
                     let retryable = retry::is_retryable_status(a.status)
                         && (resendable || retry::was_refused(a.status));
-                    (retryable, a.retry_after, format!("answered {}", a.status))
+                    (
+                        retryable,
+                        a.retry_after,
+                        format!("vCR answered {}", a.status),
+                    )
                 }
                 Err(Failure::TooLarge) => (false, None, String::new()),
                 Err(Failure::NoAnswer(error)) => {
                     let retryable = self.worth_another_try(error, target.url, resendable);
                     tracing::debug!(method = %method, path, attempt, elapsed_ms, retryable, "no answer: {}", error_chain(error));
-                    (retryable, None, format!("failed: {}", error_chain(error)))
+                    (
+                        retryable,
+                        None,
+                        format!("vCR request failed: {}", error_chain(error)),
+                    )
                 }
             };
             if !retryable || attempt >= self.max_retries {
@@ -146,7 +154,7 @@ impl Transport {
             let delay = self.backoff.delay_with_hint(attempt, hint);
             tracing::warn!(
                 method = %method, path, attempt = attempt + 1, max_retries = self.max_retries,
-                delay_ms = delay.as_millis() as u64, "the request {what}: retrying"
+                delay_ms = delay.as_millis() as u64, "{what}: retrying"
             );
             tokio::time::sleep(delay).await;
             attempt += 1;

@@ -131,26 +131,32 @@ pub async fn advance_clock(server: &RunningServer, seconds: i64) {
     assert_eq!(status, 200);
 }
 
-/// The client's log events, as text, while the guard lives (on this thread: use a
-/// current-thread runtime, as `#[tokio::test]` does).
+/// The log events of this thread, as text, while the value lives (use a
+/// current-thread runtime, as `#[tokio::test]` does). One global subscriber serves
+/// every test of the binary, so that no test's events are filtered by another's.
 pub struct Logs {
     buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
+}
+
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 impl Logs {
     pub fn capture() -> Logs {
+        static INIT: std::sync::Once = std::sync::Once::new();
+        INIT.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(|| ThreadWriter)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        });
         let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let writer = LogWriter(buf.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        Logs {
-            buf,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
+        CAPTURE.with(|c| *c.borrow_mut() = Some(buf.clone()));
+        Logs { buf }
     }
 
     pub fn text(&self) -> String {
@@ -158,12 +164,22 @@ impl Logs {
     }
 }
 
-#[derive(Clone)]
-struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+impl Drop for Logs {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| *c.borrow_mut() = None);
+    }
+}
 
-impl std::io::Write for LogWriter {
+/// Writes into the capture of the current thread, if any.
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
+        CAPTURE.with(|c| {
+            if let Some(buf) = c.borrow().as_ref() {
+                buf.lock().unwrap().extend_from_slice(data);
+            }
+        });
         Ok(data.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
