@@ -51,9 +51,10 @@ fn an_iam_permission_denied_says_which_policy_to_attach() {
                         .body(denied);
                     ctx.local.controls().add_fault(&refusal);
                 })
+                .expect("vcr_repository.app", Action::Create)
                 .expect_apply_error(&words("Error: Could not create repository"))
                 .expect_output(&words(
-                    "The IAM gateway in front of vCR said: forbidden: You don't have permission to access this resource [IAM_PERMISSION_DENIED]",
+                    "VNG Cloud's IAM gateway said: forbidden: You don't have permission to access this resource [IAM_PERMISSION_DENIED]",
                 ))
                 .expect_output(&words("The IAM service account lacks the vcrFullAccess policy, which vCR requires"))
                 .expect_output(&words("on its Permission tab choose Attach Policies and attach vcrFullAccess"))
@@ -87,6 +88,7 @@ fn a_redirect_to_another_host_is_not_followed() {
                         .header("Location", moved);
                     ctx.local.controls().add_fault(&redirect);
                 })
+                .expect("vcr_repository.app", Action::Create)
                 .expect_apply_error(&words("Error: Could not create repository"))
                 .expect_output(&words(&format!(
                     "POST /hcm/v1/repository: the server answered 301, pointing to {moved}."

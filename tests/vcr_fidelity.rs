@@ -83,7 +83,7 @@ async fn every_error_body_shape_reaches_the_message() {
         clear_faults(&srv).await;
         fault(
             &srv,
-            json!({"method": "GET", "path": REPOS, "status": status, "body": body, "times": 1}),
+            json!({"method": "GET", "path": REPOS, "status": status, "body": body}),
         )
         .await;
         let err = c

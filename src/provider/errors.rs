@@ -65,7 +65,7 @@ fn cause(err: &VcrError) -> String {
     match err {
         VcrError::Auth { .. } => format!("The IAM token endpoint said: {err}"),
         VcrError::Forbidden { .. } if err.lacks_vcr_policy() => {
-            format!("The IAM gateway in front of vCR said: {err}")
+            format!("VNG Cloud's IAM gateway said: {err}")
         }
         _ if err.message().is_some_and(|m| m.excerpt) => {
             format!("The server answered with something other than vCR's error: {err}")
@@ -230,7 +230,7 @@ mod tests {
         let d = api_error("create repository \"app\" in HCM", &err);
         assert!(
             d.detail
-                .starts_with("The IAM gateway in front of vCR said: forbidden: Permission denied [IAM_PERMISSION_DENIED]"),
+                .starts_with("VNG Cloud's IAM gateway said: forbidden: Permission denied [IAM_PERMISSION_DENIED]"),
             "{}",
             d.detail
         );
