@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint docs demo release install terraform gpg reliability fuzz bench clean
+.PHONY: all build test lint docs demo release install terraform gpg registry-clients reliability fuzz bench clean
 
 all: build
 
@@ -26,13 +26,23 @@ gpg:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg >/dev/null; \
 	} || { echo "make test needs gpg for the release signature test: install gnupg" >&2; exit 1; }
 
+## skopeo and docker (Debian's skopeo and docker.io) for the registry interop test
+## (tests/interop.rs), installed when missing. skopeo is required; the docker part runs
+## where a docker daemon can start.
+registry-clients:
+	@command -v skopeo >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1 || { \
+	  echo "Installing skopeo and docker.io (the registry interop test drives them) ..." >&2; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo docker.io >/dev/null; \
+	} || true
+	@command -v skopeo >/dev/null 2>&1 || { echo "make test needs skopeo for tests/interop.rs: install skopeo" >&2; exit 1; }
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests, and
-## the Terraform version matrix.
-test: terraform gpg lint
+## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests, the
+## registry with skopeo and docker, and the Terraform version matrix.
+test: terraform gpg registry-clients lint
 	$(CARGO) test --all-targets
 
 ## Rewrites the generated parts of docs/ from the schema and examples/.

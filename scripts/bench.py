@@ -18,6 +18,10 @@ Python 3 standard library only. Measures the release build (in cargo's target di
            and per provider process, API calls per created, read, updated and
            destroyed repository.
   hot      the criterion benches (benches/hot_paths.rs).
+  registry push and pull throughput of one image (200 MiB; --image-mb) through
+           vcr-local's registry next to Debian's docker-registry (distribution 2.8),
+           skopeo the client of both, and vcr-local's peak RSS at two image sizes
+           (scripts/bench_registry.py).
 
 Results go to <target dir>/bench/results.json and, for a full run (or with --write),
 between the markers `<!-- bench:begin -->` and `<!-- bench:end -->` of BENCHMARKS.md.
@@ -60,7 +64,7 @@ VCR_LOCAL = os.path.join(RELEASE, "vcr-local")
 TOOLS = os.path.join(ROOT, ".tools")
 GO_DIR = os.path.join(TOOLS, "go-providers")
 WORK = os.path.join(TARGET, "bench")
-ALL_SERIES = "tf,cpu,process,api,hot"
+ALL_SERIES = "tf,cpu,process,api,hot,registry"
 MARK_BEGIN = "<!-- bench:begin -->"
 MARK_END = "<!-- bench:end -->"
 MAGIC = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
@@ -901,6 +905,10 @@ def markdown(res, args):
         for name, e in h["benches"].items():
             o.append(f"| {name} | {fmt_ns(e['median_ns'])} | {fmt_ns(e['lo_ns'])} to {fmt_ns(e['hi_ns'])} |")
         o.append("")
+
+    if "registry" in res:
+        import bench_registry
+        o.extend(bench_registry.markdown(res["registry"]))
     return "\n".join(o)
 
 
@@ -926,7 +934,8 @@ def main():
     ap.add_argument("--handshakes", type=int, default=201, help="start-to-handshake runs per binary (default 201)")
     ap.add_argument("--schema-rounds", type=int, default=7, help="rounds of providers schema -json (default 7)")
     ap.add_argument("--only", default=ALL_SERIES,
-                    help="series to run (default all: tf,cpu,process,api,hot)")
+                    help="series to run (default all: tf,cpu,process,api,hot,registry)")
+    ap.add_argument("--image-mb", type=int, default=200, help="image size of the registry series (default 200 MiB)")
     ap.add_argument("--quick", action="store_true",
                     help="N=10, one round, few runs, BENCHMARKS.md left alone: to try the harness")
     ap.add_argument("--no-write", action="store_true", help="leave BENCHMARKS.md alone")
@@ -936,6 +945,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.ns, args.rounds, args.handshakes, args.schema_rounds = "10", 1, 11, 2
+        args.image_mb = 20
     ns = [int(x) for x in args.ns.split(",") if x]
     only = set(args.only.split(","))
     full = only == set(ALL_SERIES.split(",")) and args.ns == "100,500" and args.rounds >= 3
@@ -963,6 +973,10 @@ def main():
         res["api"] = series_api(tf, max(ns))
     if "hot" in only:
         res["hot"] = series_hot(args.quick)
+    if "registry" in only:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import bench_registry
+        res["registry"] = bench_registry.series_registry(VCR_LOCAL, args.image_mb, min(3, args.rounds), WORK)
 
     with open(os.path.join(WORK, "results.json"), "w") as f:
         json.dump(res, f, indent=1)

@@ -3,7 +3,13 @@
 # Builds the provider, starts vcr-local on a fresh data folder, installs the provider
 # into a local filesystem mirror so that `terraform init` runs as it would from the
 # registry (lock file and all), applies examples/quickstart, shows that the next plan
-# is empty, destroys, and stops vcr-local. Leaves nothing running.
+# is empty, then pushes a tiny image (built without a Docker daemon) with the CI
+# user's credentials, pulls it with the pull-only user, shows that user's push
+# refused and the repository's image_count after a refresh, destroys, and stops
+# vcr-local. The image goes through docker when a docker daemon answers, else
+# skopeo when it is installed, else the project's own client
+# (examples/registry-client); DEMO_CLIENT=docker|skopeo|own picks one. Leaves nothing
+# running.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -20,8 +26,8 @@ fail() {
 }
 trap fail ERR
 
-step "Building the provider and vcr-local (debug profile)"
-cargo build --bins --quiet
+step "Building the provider, vcr-local and the registry client (debug profile)"
+cargo build --bins --example registry-client --quiet
 # Where cargo put them: ./target, or CARGO_TARGET_DIR, or a cargo config's target-dir.
 bin="$(bash scripts/target-dir.sh)/debug"
 echo "    $bin"
@@ -105,7 +111,75 @@ for name in ci_docker_login ci_docker_push deploy_docker_pull mirror_docker_pull
   echo "    $("$tf" output -raw "$name")"
 done
 
-step "terraform destroy"
+image=$("$tf" output -raw app_image)
+registry=${image%%/*}
+ci_user=$("$tf" output -raw ci_username)
+deploy_user=$("$tf" output -raw deploy_username)
+client=${DEMO_CLIENT:-}
+if [ -z "$client" ]; then
+  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then client=docker
+  elif command -v skopeo >/dev/null 2>&1; then client=skopeo
+  else client=own; fi
+fi
+own="$bin/examples/registry-client"
+auth="$demo/registry-auth"
+mkdir -p "$auth"
+# Each client logs in with the secret on stdin, never on the command line.
+login() { # user secret-output
+  case "$client" in
+    docker) "$tf" output -raw "$2" | DOCKER_CONFIG="$auth/$1" docker login "$registry" -u "$1" --password-stdin 2>&1 | grep -v -e WARNING -e credential -e '^$' ;;
+    skopeo) "$tf" output -raw "$2" | skopeo login --authfile "$auth/$1.json" --tls-verify=false -u "$1" --password-stdin "$registry" >/dev/null ;;
+    own) : ;;
+  esac
+}
+push() { # user secret-output reference
+  case "$client" in
+    docker) docker tag demo-hello:1.0 "$3" && DOCKER_CONFIG="$auth/$1" docker push "$3" ;;
+    skopeo) skopeo copy --quiet --authfile "$auth/$1.json" --dest-tls-verify=false "oci:$demo/image:1.0" "docker://$3" ;;
+    own) REGISTRY_USER=$1 REGISTRY_PASSWORD=$("$tf" output -raw "$2") "$own" push "$demo/image" 1.0 "$3" ;;
+  esac
+}
+pull() { # user secret-output reference
+  case "$client" in
+    docker) docker rmi "$3" >/dev/null 2>&1 || true; DOCKER_CONFIG="$auth/$1" docker pull "$3" ;;
+    skopeo) skopeo inspect --authfile "$auth/$1.json" --tls-verify=false "docker://$3" | grep -E '"(Digest|Architecture)"' ;;
+    own) REGISTRY_USER=$1 REGISTRY_PASSWORD=$("$tf" output -raw "$2") "$own" pull "$3" ;;
+  esac
+}
+
+step "Building a tiny image (client: $client)"
+"$own" build "$demo/image" 1.0 "hello from the quickstart"
+if [ "$client" = docker ]; then
+  # With a daemon, the same image the usual way: a Dockerfile with nothing to fetch.
+  mkdir -p "$demo/context"
+  printf 'FROM scratch\nCOPY hello.txt /hello.txt\n' >"$demo/context/Dockerfile"
+  echo "hello from the quickstart" >"$demo/context/hello.txt"
+  docker build --quiet -t demo-hello:1.0 "$demo/context" 2>&1 | grep -v -e DEPRECATED -e buildx -e '^ *$' | sed 's/^/    /' || true
+  docker image inspect demo-hello:1.0 >/dev/null
+fi
+
+step "Log in and push as the CI user ($ci_user, push_pull) with $client"
+login "$ci_user" ci_secret
+push "$ci_user" ci_secret "$image"
+
+step "Log in and pull as the deploy user ($deploy_user, pull_only)"
+login "$deploy_user" deploy_secret
+pull "$deploy_user" deploy_secret "$image"
+
+step "The deploy user's push is refused"
+if refusal=$(push "$deploy_user" deploy_secret "${image%:*}:not-allowed" 2>&1); then
+  echo "expected the pull-only user's push to be refused:" >&2
+  echo "$refusal" >&2
+  false
+fi
+echo "$refusal" | grep -m1 -i 'denied' | sed 's/^ */    /'
+
+step "terraform apply -refresh-only: the repository now holds the image"
+"$tf" apply -refresh-only -auto-approve -input=false -no-color >"$demo/refresh.txt"
+echo "    image_count = $("$tf" output -raw app_image_count), quota_used_gb = $("$tf" output -raw app_quota_used_gb)"
+test "$("$tf" output -raw app_image_count)" = 1
+
+step "terraform destroy (force_destroy deletes the pushed image first)"
 "$tf" destroy -auto-approve -input=false -no-color | tail -1
 
 step "Stopping vcr-local"

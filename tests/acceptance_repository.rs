@@ -40,9 +40,10 @@ fn create_then_import_in_every_form() {
                     assert_eq!(applied["quota_limit_gb"], 5);
                     let backend = ctx.attr(APP, "backend_name");
                     assert!(backend.ends_with("-my-app"), "{backend}");
+                    // The registry host follows VCR_REGISTRY_HCM: vcr-local's own.
                     assert_eq!(
                         applied["registry_url"],
-                        format!("vcr.vngcloud.vn/{backend}")
+                        format!("{}/{backend}", local.settings["VCR_REGISTRY_HCM"])
                     );
                     assert_eq!(local.repository_names(Region::Hcm), vec!["my-app"]);
                 }),
@@ -164,7 +165,7 @@ resource "vcr_repository" "south" {
                     assert_eq!(north["access_level"], "public");
                     assert!(ctx
                         .attr("vcr_repository.north", "registry_url")
-                        .starts_with("vcr-han.vngcloud.vn/"));
+                        .starts_with(&format!("{}/", local.settings["VCR_REGISTRY_HAN"])));
                 }),
         )
         // Import by the region-prefixed id finds the HAN repository.
@@ -417,16 +418,18 @@ fn a_wrong_endpoint_is_an_error_not_a_deleted_repository() {
 
 #[test]
 fn a_quota_below_the_usage_fails_at_plan() {
-    let local = LocalVcr::start();
+    // A real image over 1 GiB: kept on disk rather than in memory.
+    let data = tempfile::tempdir().unwrap();
+    let local = LocalVcr::start_with(&["--data", data.path().to_str().unwrap()]);
     Scenario::new(&local)
-        .step(Step::apply(repo_config("full-app", 3, "")).expect(APP, Action::Create))
+        .step(Step::apply(repo_config("full-app", 2, "")).expect(APP, Action::Create))
         .step(
-            Step::apply(repo_config("full-app", 2, "force_destroy = true"))
+            Step::apply(repo_config("full-app", 1, "force_destroy = true"))
                 .pre(|ctx| {
                     let image = Image {
                         name: "big",
                         tag: None,
-                        size_mb: 2200,
+                        size_mb: 1100,
                     };
                     push_image(ctx.local, Region::Hcm, &ctx.attr(APP, "id"), &image);
                 })
@@ -434,7 +437,7 @@ fn a_quota_below_the_usage_fails_at_plan() {
                 .expect_output("already use"),
         )
         .step(
-            Step::apply(repo_config("full-app", 3, "force_destroy = true"))
+            Step::apply(repo_config("full-app", 2, "force_destroy = true"))
                 .expect(APP, Action::Update)
                 .expect_value(APP, "force_destroy", false, true),
         )

@@ -88,21 +88,24 @@ fn quickstart_applies_plans_empty_and_destroys() {
                 .check(|ctx| {
                     let out = ctx.outputs();
                     let login = out["ci_docker_login"]["value"].as_str().unwrap();
+                    // The registry hosts follow VCR_REGISTRY_*: vcr-local's own.
+                    let hcm = &local.settings["VCR_REGISTRY_HCM"];
+                    let han = &local.settings["VCR_REGISTRY_HAN"];
                     assert!(
-                        login.contains("docker login vcr.vngcloud.vn -u ")
+                        login.contains(&format!("docker login {hcm} -u "))
                             && login.contains("-quick-ci"),
                         "{login}"
                     );
                     let push = out["ci_docker_push"]["value"].as_str().unwrap();
                     assert!(
-                        push.contains("docker push vcr.vngcloud.vn/")
+                        push.contains(&format!("docker push {hcm}/"))
                             && push.contains("-quickstart-app/my-app:1.0"),
                         "{push}"
                     );
                     assert!(out["mirror_docker_pull"]["value"]
                         .as_str()
                         .unwrap()
-                        .starts_with("docker pull vcr-han.vngcloud.vn/"));
+                        .starts_with(&format!("docker pull {han}/")));
                     assert_eq!(out["ci_secret"]["sensitive"], true);
                     assert_eq!(local.repository_names(Region::Hcm), vec!["quickstart-app"]);
                     assert_eq!(

@@ -72,20 +72,44 @@ fn dynamic_value_decoder_survives_random_and_mutated_input() {
 async fn vcr_local_answers_random_requests_without_server_errors() {
     let target = props::LocalTarget::new().await;
     let mut rng = StdRng::seed_from_u64(0x10ca1);
-    let bodies: [&[u8]; 5] = [
+    let mut seen = std::collections::BTreeMap::new();
+    let bodies: [&[u8]; 7] = [
         br#"{"repoName":"fuzz-repo","isPublic":false,"quotaLimit":1}"#,
+        br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}"#,
+        br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:0000"}]}"#,
         br#"{"name":"fuzzuser","permissionRequestList":[]}"#,
         br#"{"repoId":1,"quotaLimit":"x"}"#,
         b"[[[[",
         b"",
     ];
-    for _ in 0..3_000 {
-        let mut input = vec![rng.random::<u8>(), rng.random::<u8>(), rng.random::<u8>()];
+    for _ in 0..4_000 {
+        let mut input = vec![
+            rng.random::<u8>(),
+            rng.random::<u8>(),
+            rng.random::<u8>(),
+            rng.random::<u8>(),
+        ];
         let segment_len = rng.random_range(0..12);
         input.extend((0..segment_len).map(|_| rng.random_range(b'a'..=b'z')));
         input.push(0);
         let body = bodies[rng.random_range(0..bodies.len())];
         input.extend(mutate(&mut rng, body));
-        props::local_request_is_answered(&target, &input).await;
+        if let Some(answered) = props::local_request_is_answered(&target, &input).await {
+            *seen.entry(answered).or_insert(0u32) += 1;
+        }
+    }
+    // The run reached both adapters past their doors, not only their refusals.
+    for registry in [false, true] {
+        let ok = seen
+            .iter()
+            .filter(|((r, s), _)| *r == registry && *s < 300)
+            .map(|(_, n)| n)
+            .sum::<u32>();
+        let refused = seen
+            .iter()
+            .filter(|((r, s), _)| *r == registry && *s >= 400)
+            .map(|(_, n)| n)
+            .sum::<u32>();
+        assert!(ok > 20 && refused > 20, "registry={registry}: {seen:?}");
     }
 }

@@ -23,7 +23,13 @@ fn repo(name: &str, quota: u64) -> CreateRepository {
 
 #[tokio::test]
 async fn repository_calls() {
-    let srv = server().await;
+    // Real images of 2 GiB in all: kept on disk rather than in memory.
+    let data = tempfile::tempdir().unwrap();
+    let srv = server_with(LocalConfig {
+        data_dir: Some(data.path().to_path_buf()),
+        ..LocalConfig::default()
+    })
+    .await;
     let c = client(&srv);
     let repos = c.repositories(Region::Hcm);
 
@@ -41,7 +47,8 @@ async fn repository_calls() {
     assert_eq!(created.access_level, AccessLevel::Public);
     assert_eq!(created.quota_limit, 2);
     assert_eq!(created.quota_used, 0.0);
-    assert_eq!(created.registry_url, "vcr.vngcloud.vn/100001-my-app");
+    let registry = srv.registry(vcr_provider::local::LocalRegion::Hcm);
+    assert_eq!(created.registry_url, format!("{registry}/100001-my-app"));
     assert!(!created.created_at.is_empty());
     let other = repos.create(&repo("other-app", 1)).await.unwrap();
 
@@ -85,6 +92,13 @@ async fn repository_calls() {
         images.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
         ["web", "worker"]
     );
+    // The artifacts of an image carry its tags and size (ImageDto does not).
+    let artifacts = repos
+        .list_artifacts(&created.uuid, "web", None)
+        .await
+        .unwrap();
+    assert_eq!(artifacts[0].tags, ["latest"]);
+    assert!(artifacts[0].size > 1536 << 20);
 
     let err = repos.delete(&created.uuid).await.unwrap_err();
     assert!(err.is_conflict(), "{err}");
@@ -157,7 +171,7 @@ async fn user_calls() {
     let lib = repos.create(&repo("lib-repo", 1)).await.unwrap();
 
     let policies = users.policies().await.unwrap();
-    assert_eq!(policies.len(), 2);
+    assert_eq!(policies.len(), 3, "Pull Images, Push Images and All");
     assert!(policies.iter().any(|p| p.kind() == Some(PolicyKind::Pull)));
     assert!(policies.iter().any(|p| p.kind() == Some(PolicyKind::Push)));
     let push_pull = Permission::PushPull.policy_ids(&policies).unwrap();
@@ -481,7 +495,8 @@ async fn regions_hold_separate_data() {
     let a = hcm.create(&repo("same-name", 1)).await.unwrap();
     let b = han.create(&repo("same-name", 1)).await.unwrap();
     assert_ne!(a.uuid, b.uuid);
-    assert_eq!(b.registry_url, "vcr-han.vngcloud.vn/100001-same-name");
+    let registry = srv.registry(vcr_provider::local::LocalRegion::Han);
+    assert_eq!(b.registry_url, format!("{registry}/100001-same-name"));
     assert!(han.get(&a.uuid).await.unwrap_err().is_not_found());
     assert!(hcm.get(&b.uuid).await.unwrap_err().is_not_found());
     hcm.create(&repo("hcm-only", 1)).await.unwrap();
@@ -956,8 +971,17 @@ async fn state_survives_a_restart_with_a_data_dir() {
         .await
         .unwrap()
         .is_empty());
-    let file = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
-    assert!(!file.contains(secret.expose()), "secrets are stored hashed");
+    let mut stored = Vec::new();
+    for name in ["vcr-local.db", "vcr-local.db-wal"] {
+        stored.extend(std::fs::read(dir.path().join(name)).unwrap_or_default());
+    }
+    assert!(stored.len() > 4096, "the database is on disk");
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(stored.contains("kept-user"), "users are on disk");
+    assert!(
+        !stored.contains(secret.expose()),
+        "secrets are stored hashed"
+    );
 }
 
 #[tokio::test]

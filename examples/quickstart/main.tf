@@ -14,10 +14,12 @@ terraform {
 # and for vcr-local VCR_TOKEN_URL, VCR_ENDPOINT_HCM, VCR_ENDPOINT_HAN.
 provider "vcr" {}
 
-# Private images of the application, in Ho Chi Minh City.
+# Private images of the application, in Ho Chi Minh City. A destroy deletes the
+# images pushed to it too.
 resource "vcr_repository" "app" {
   name           = "quickstart-app"
   quota_limit_gb = 10
+  force_destroy  = true
 }
 
 # A public mirror in Hanoi: anyone may pull from it.
@@ -92,6 +94,28 @@ output "mirror_docker_push" {
 output "mirror_docker_pull" {
   description = "A public repository: no login needed to pull."
   value       = "docker pull ${vcr_repository.mirror.registry_url}/base:latest"
+}
+
+output "app_image" {
+  description = "Where the application's image goes."
+  value       = "${vcr_repository.app.registry_url}/hello:1.0"
+}
+
+output "ci_username" {
+  value = vcr_repository_user.ci.backend_name
+}
+
+output "deploy_username" {
+  value = vcr_repository_user.deploy.backend_name
+}
+
+output "app_image_count" {
+  description = "Images in the repository, as of the last refresh."
+  value       = vcr_repository.app.image_count
+}
+
+output "app_quota_used_gb" {
+  value = vcr_repository.app.quota_used_gb
 }
 
 output "ci_secret" {

@@ -18,5 +18,5 @@ fn target() -> &'static props::LocalTarget {
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    runtime().block_on(props::local_request_is_answered(target(), data));
+    let _ = runtime().block_on(props::local_request_is_answered(target(), data));
 });

@@ -1,5 +1,5 @@
 //! `vcr-local`: a local stand-in for the vCR API (IAM token endpoint and both
-//! regions). See `docs/vcr-local.md`.
+//! regions, and a Docker registry per region). See `docs/vcr-local.md`.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -10,12 +10,14 @@ use std::time::Duration;
 use clap::Parser;
 use vcr_provider::local::{self, LocalConfig};
 
-/// A local stand-in for VNG Cloud vContainer Registry: the IAM token endpoint
-/// and the vCR API of regions HCM and HAN, in one process.
+/// A local stand-in for VNG Cloud vContainer Registry: the IAM token endpoint,
+/// the vCR API of regions HCM and HAN, and each region's Docker registry, in
+/// one process.
 ///
-/// At start it prints the settings a provider needs (VCR_TOKEN_URL,
-/// VCR_ENDPOINT_HCM, VCR_ENDPOINT_HAN, VCR_CLIENT_ID, VCR_CLIENT_SECRET), one
-/// per line on stdout. Logs go to stderr (RUST_LOG sets the level).
+/// At start it prints the settings a provider and docker need (VCR_TOKEN_URL,
+/// VCR_ENDPOINT_HCM, VCR_ENDPOINT_HAN, VCR_REGISTRY_HCM, VCR_REGISTRY_HAN,
+/// VCR_CLIENT_ID, VCR_CLIENT_SECRET), one per line on stdout. Logs go to
+/// stderr (RUST_LOG sets the level).
 #[derive(Debug, Parser)]
 #[command(name = "vcr-local", version)]
 struct Args {
@@ -23,8 +25,19 @@ struct Args {
     #[arg(long, env = "VCR_LOCAL_LISTEN", default_value = local::DEFAULT_LISTEN)]
     listen: SocketAddr,
 
-    /// Keep the state in this directory (created if missing); it survives a
-    /// restart and a crash.
+    /// Where region HCM's Docker registry listens [default: the --listen host,
+    /// port 5080, or a free port when --listen's port is 0].
+    #[arg(long, env = "VCR_LOCAL_REGISTRY_HCM", value_name = "ADDR")]
+    registry_hcm: Option<SocketAddr>,
+
+    /// Where region HAN's Docker registry listens [default: the --listen host,
+    /// port 5081, or a free port when --listen's port is 0].
+    #[arg(long, env = "VCR_LOCAL_REGISTRY_HAN", value_name = "ADDR")]
+    registry_han: Option<SocketAddr>,
+
+    /// Keep the state (records and image blobs) in this directory, created
+    /// private (0700) if missing and locked while this vcr-local runs; it
+    /// survives a restart and a crash.
     #[arg(
         long,
         env = "VCR_LOCAL_DATA",
@@ -68,6 +81,8 @@ async fn main() -> ExitCode {
 
     let config = LocalConfig {
         listen: args.listen,
+        registry_hcm: args.registry_hcm,
+        registry_han: args.registry_han,
         data_dir: if args.in_memory { None } else { args.data },
         account_id: args.account_id,
         client_id: args.client_id,

@@ -6,17 +6,80 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body as HttpBody;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, Body};
-use super::AppState;
+use super::api::ApiError;
+use super::{AppState, LocalRegion};
 
 /// The path prefix of the endpoints that are not part of the contract. They
 /// are neither counted nor subject to faults.
 pub const LOCAL_PREFIX: &str = "/_local";
+/// The longest path pattern a fault may have (matching is O(pattern × path)).
+pub const MAX_PATTERN: usize = 512;
+/// The most headers a fault may add.
+pub const MAX_FAULT_HEADERS: usize = 20;
+/// The longest body a fault may answer.
+pub const MAX_FAULT_BODY: usize = 64 * 1024;
+
+/// Which of vcr-local's listeners a request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Listener {
+    /// The IAM and management API (and `/_local/`).
+    Api,
+    /// A region's registry.
+    Registry(LocalRegion),
+}
+
+impl Listener {
+    /// `api`, `registry-hcm` or `registry-han`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Listener::Api => "api",
+            Listener::Registry(LocalRegion::Hcm) => "registry-hcm",
+            Listener::Registry(LocalRegion::Han) => "registry-han",
+        }
+    }
+}
+
+/// `retryAfter`: seconds or an HTTP date.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RetryAfter {
+    Seconds(u64),
+    Text(String),
+}
+
+/// A `POST /_local/faults` body, as sent; [`FaultRequest::validate`] makes it
+/// a rule.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultRequest {
+    /// Only this method (any when absent or `*`).
+    method: Option<String>,
+    /// A path pattern; `*` matches any run of characters.
+    path: Option<String>,
+    /// `api`, `registry` (both regions), `registry-hcm` or `registry-han`;
+    /// any listener when absent.
+    listener: Option<String>,
+    /// Answer this status (300 to 599) instead of performing the request.
+    status: Option<u16>,
+    /// With `status`: answer this text (served as JSON) instead of an error
+    /// body of vcr-local's own.
+    body: Option<String>,
+    /// Headers to add to the answer (with `status` or `replaceBody`), e.g.
+    /// `Location` for a redirect.
+    headers: Option<BTreeMap<String, String>>,
+    retry_after: Option<RetryAfter>,
+    delay_ms: Option<u64>,
+    drop_after: Option<bool>,
+    replace_body: Option<String>,
+    times: Option<u64>,
+    fraction: Option<f64>,
+    message: Option<String>,
+}
 
 /// A fault to inject into matching requests.
 #[derive(Debug, Clone, Serialize)]
@@ -27,8 +90,14 @@ pub struct FaultRule {
     pub method: Option<String>,
     /// A path pattern; `*` matches any run of characters (`/` included).
     pub path: String,
+    /// `None` matches every listener.
+    pub listener: Option<String>,
     /// Answer this status instead of performing the request.
     pub status: Option<u16>,
+    /// The body to answer with `status` (served as JSON).
+    pub body: Option<String>,
+    /// Headers added to the answer.
+    pub headers: BTreeMap<String, String>,
     /// `Retry-After` to send with `status`.
     pub retry_after: Option<String>,
     /// Wait this long before handling the request.
@@ -48,99 +117,200 @@ pub struct FaultRule {
     pub hits: u64,
 }
 
-impl FaultRule {
-    /// Reads a rule from a `POST /_local/faults` body.
-    pub fn from_body(b: &Body) -> Result<FaultRule, ApiError> {
-        let method = b
-            .opt_str("method")?
-            .map(|m| m.trim().to_ascii_uppercase())
-            .filter(|m| !m.is_empty() && m != "*");
-        let path = b.opt_str("path")?.unwrap_or_else(|| "*".to_string());
-        if !path.starts_with('/') && !path.starts_with('*') {
-            return Err(ApiError::invalid("path must start with '/' or '*'"));
-        }
-        let status = match b.opt_int("status", "an HTTP status from 400 to 599")? {
-            None => None,
-            Some(s) if (400..=599).contains(&s) => Some(s as u16),
-            Some(s) => {
-                return Err(ApiError::invalid(format!(
-                    "status {s}: must be from 400 to 599"
-                )))
-            }
-        };
-        let retry_after = match b.0.get("retryAfter") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                return Err(ApiError::invalid(
-                    "retryAfter must be a number of seconds or an HTTP date",
-                ))
-            }
-        };
-        let delay_ms =
-            match b.opt_int("delayMs", "a whole number of milliseconds from 0 to 600000")? {
-                None => 0,
-                Some(d) if (0..=600_000).contains(&d) => d as u64,
-                Some(d) => {
-                    return Err(ApiError::invalid(format!(
-                        "delayMs {d}: must be from 0 to 600000"
-                    )))
-                }
-            };
-        let drop_after = match b.0.get("dropAfter") {
-            None | Some(serde_json::Value::Null) => false,
-            Some(serde_json::Value::Bool(v)) => *v,
-            Some(_) => return Err(ApiError::invalid("dropAfter must be true or false")),
-        };
-        let remaining = match b.opt_int("times", "a whole number, at least 1")? {
-            None => None,
-            Some(t) if t >= 1 => Some(t as u64),
-            Some(t) => return Err(ApiError::invalid(format!("times {t}: must be at least 1"))),
-        };
-        let fraction = match b.0.get("fraction") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(v) => match v.as_f64() {
-                Some(f) if f > 0.0 && f <= 1.0 => Some(f),
-                _ => {
-                    return Err(ApiError::invalid(
-                        "fraction must be a number above 0 and at most 1",
-                    ))
-                }
-            },
-        };
-        let replace_body = b.opt_str("replaceBody")?;
-        let actions = [status.is_some(), drop_after, replace_body.is_some()];
-        if actions.iter().filter(|x| **x).count() > 1 {
-            return Err(ApiError::invalid(
-                "give only one of status, dropAfter and replaceBody",
-            ));
-        }
-        if !actions.contains(&true) && delay_ms == 0 {
-            return Err(ApiError::invalid(
-                "a fault needs status, dropAfter, replaceBody or delayMs",
-            ));
-        }
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::invalid(message)
+}
+
+impl FaultRequest {
+    /// Checks the request's rules and makes it a rule.
+    pub fn validate(self) -> Result<FaultRule, ApiError> {
+        self.check_matching()?;
+        self.check_numbers()?;
+        self.check_answer()?;
+        let headers = self.headers.unwrap_or_default();
         Ok(FaultRule {
             id: format!("fault-{}", uuid::Uuid::new_v4()),
-            method,
-            path,
-            status,
-            retry_after,
-            delay_ms,
-            drop_after,
-            replace_body,
-            remaining,
-            fraction,
-            message: b.opt_str("message")?,
+            method: self
+                .method
+                .map(|m| m.trim().to_ascii_uppercase())
+                .filter(|m| !m.is_empty() && m != "*"),
+            path: self.path.unwrap_or_else(|| "*".to_string()),
+            listener: self.listener.map(|l| l.trim().to_ascii_lowercase()),
+            status: self.status,
+            body: self.body,
+            headers,
+            retry_after: self.retry_after.map(|r| match r {
+                RetryAfter::Seconds(n) => n.to_string(),
+                RetryAfter::Text(t) => t,
+            }),
+            delay_ms: self.delay_ms.unwrap_or(0),
+            drop_after: self.drop_after.unwrap_or(false),
+            replace_body: self.replace_body,
+            remaining: self.times,
+            fraction: self.fraction,
+            message: self.message,
             hits: 0,
         })
     }
 
-    fn matches(&self, method: &str, path: &str) -> bool {
+    /// Which requests it matches: a bounded path pattern, a known listener.
+    fn check_matching(&self) -> Result<(), ApiError> {
+        let path = self.path.as_deref().unwrap_or("*");
+        if !path.starts_with('/') && !path.starts_with('*') {
+            return Err(invalid("path must start with '/' or '*'"));
+        }
+        if path.len() > MAX_PATTERN {
+            return Err(invalid(format!(
+                "path may be at most {MAX_PATTERN} characters"
+            )));
+        }
+        let listener = self
+            .listener
+            .as_deref()
+            .map(|l| l.trim().to_ascii_lowercase());
+        if listener.is_some_and(|l| {
+            !["api", "registry", "registry-hcm", "registry-han"].contains(&l.as_str())
+        }) {
+            return Err(invalid(
+                "listener must be api, registry, registry-hcm or registry-han",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_numbers(&self) -> Result<(), ApiError> {
+        if let Some(s) = self.status {
+            if !(300..=599).contains(&s) {
+                return Err(invalid(format!("status {s}: must be from 300 to 599")));
+            }
+        }
+        if self.delay_ms.is_some_and(|d| d > 600_000) {
+            return Err(invalid("delayMs must be from 0 to 600000"));
+        }
+        if self.times == Some(0) {
+            return Err(invalid("times 0: must be at least 1"));
+        }
+        if self.fraction.is_some_and(|f| !(f > 0.0 && f <= 1.0)) {
+            return Err(invalid("fraction must be a number above 0 and at most 1"));
+        }
+        Ok(())
+    }
+
+    /// What it does: one action at most, a body and headers only with one,
+    /// and something to do.
+    fn check_answer(&self) -> Result<(), ApiError> {
+        let actions = [
+            self.status.is_some(),
+            self.drop_after.unwrap_or(false),
+            self.replace_body.is_some(),
+        ];
+        if actions.iter().filter(|x| **x).count() > 1 {
+            return Err(invalid(
+                "give only one of status, dropAfter and replaceBody",
+            ));
+        }
+        if self.body.is_some() && self.status.is_none() {
+            return Err(invalid(
+                "body goes with status (use replaceBody to change a real answer's body)",
+            ));
+        }
+        if [&self.body, &self.replace_body]
+            .iter()
+            .any(|b| b.as_ref().is_some_and(|b| b.len() > MAX_FAULT_BODY))
+        {
+            return Err(invalid(format!(
+                "body and replaceBody may be at most {MAX_FAULT_BODY} bytes"
+            )));
+        }
+        let headers = self.headers.as_ref();
+        if let Some(h) = headers {
+            check_headers(h)?;
+        }
+        if headers.is_some_and(|h| !h.is_empty())
+            && self.status.is_none()
+            && self.replace_body.is_none()
+        {
+            return Err(invalid("headers go with status or replaceBody"));
+        }
+        if !actions.contains(&true) && self.delay_ms.unwrap_or(0) == 0 {
+            return Err(invalid(
+                "a fault needs status, dropAfter, replaceBody or delayMs",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_headers(headers: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    if headers.len() > MAX_FAULT_HEADERS {
+        return Err(invalid(format!("at most {MAX_FAULT_HEADERS} headers")));
+    }
+    for (name, value) in headers {
+        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err()
+        {
+            return Err(invalid(format!(
+                "headers: {:?} is not a valid header",
+                super::core::rules::truncate(name, 60)
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl FaultRule {
+    fn matches(&self, listener: Listener, method: &str, path: &str) -> bool {
+        let listener_ok = match self.listener.as_deref() {
+            None => true,
+            Some("registry") => matches!(listener, Listener::Registry(_)),
+            Some(l) => l == listener.name(),
+        };
         self.remaining != Some(0)
+            && listener_ok
             && self.method.as_deref().is_none_or(|m| m == method)
             && glob(&self.path, path)
+    }
+
+    /// The answer of a rule with a status.
+    fn answer(&self, status: u16, listener: Listener) -> Response {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let message = self
+            .message
+            .clone()
+            .unwrap_or_else(|| format!("fault {} injected by vcr-local", self.id));
+        let mut resp = match (&self.body, listener) {
+            (Some(body), _) => json_response(status, body.clone()),
+            (None, Listener::Registry(_)) => {
+                let body =
+                    serde_json::json!({"errors": [{"code": "INJECTED_FAULT", "message": message}]});
+                json_response(status, body.to_string())
+            }
+            (None, Listener::Api) => {
+                let mut err = ApiError::new(status, "INJECTED_FAULT", message);
+                err.retry_after = self.retry_after.clone();
+                err.into_response()
+            }
+        };
+        if let Some(ra) = self
+            .retry_after
+            .as_ref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, ra);
+        }
+        self.add_headers(&mut resp);
+        resp
+    }
+
+    fn add_headers(&self, resp: &mut Response) {
+        for (name, value) in &self.headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                resp.headers_mut().insert(n, v);
+            }
+        }
     }
 }
 
@@ -175,9 +345,9 @@ pub struct Faults {
 
 impl Faults {
     /// The first rule that applies to this request, counting it as used.
-    fn pick(&mut self, method: &str, path: &str) -> Option<FaultRule> {
+    fn pick(&mut self, listener: Listener, method: &str, path: &str) -> Option<FaultRule> {
         for r in self.rules.iter_mut() {
-            if !r.matches(method, path) {
+            if !r.matches(listener, method, path) {
                 continue;
             }
             if let Some(f) = r.fraction {
@@ -199,12 +369,17 @@ impl Faults {
 #[derive(Debug, Default)]
 pub struct Counters {
     total: u64,
-    by_route: BTreeMap<(String, String), (u64, BTreeMap<String, u64>)>,
+    by_route: BTreeMap<CounterKey, (u64, BTreeMap<String, u64>)>,
 }
+
+/// Listener, path and method of counted requests.
+type CounterKey = (Listener, String, String);
 
 /// One line of `GET /_local/requests`.
 #[derive(Debug, Serialize)]
 pub struct CounterDto {
+    /// `api`, `registry-hcm` or `registry-han`.
+    pub listener: &'static str,
     pub method: String,
     pub path: String,
     pub count: u64,
@@ -219,11 +394,11 @@ pub struct CountersDto {
 }
 
 impl Counters {
-    fn record(&mut self, method: &str, path: &str, status: &str) {
+    fn record(&mut self, listener: Listener, method: &str, path: &str, status: &str) {
         self.total += 1;
         let e = self
             .by_route
-            .entry((path.to_string(), method.to_string()))
+            .entry((listener, path.to_string(), method.to_string()))
             .or_default();
         e.0 += 1;
         *e.1.entry(status.to_string()).or_default() += 1;
@@ -235,7 +410,8 @@ impl Counters {
             requests: self
                 .by_route
                 .iter()
-                .map(|((path, method), (count, statuses))| CounterDto {
+                .map(|((listener, path, method), (count, statuses))| CounterDto {
+                    listener: listener.name(),
                     method: method.clone(),
                     path: path.clone(),
                     count: *count,
@@ -250,8 +426,17 @@ impl Counters {
 #[derive(Clone, Copy)]
 struct Dropped;
 
+/// Whether a request is outside the counters and faults (`/_local/`).
+fn exempt(listener: Listener, path: &str) -> bool {
+    listener == Listener::Api && path.starts_with(LOCAL_PREFIX)
+}
+
 /// Counts every request outside `/_local` and logs it.
-pub async fn count_requests(State(app): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn count_requests(
+    State((app, listener)): State<(AppState, Listener)>,
+    req: Request,
+    next: Next,
+) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let started = Instant::now();
@@ -262,52 +447,61 @@ pub async fn count_requests(State(app): State<AppState>, req: Request, next: Nex
         resp.status().as_u16().to_string()
     };
     tracing::info!(
-        method = %method, path = %path, status = %status,
+        listener = listener.name(), method = %method, path = %path, status = %status,
         elapsed_ms = started.elapsed().as_millis() as u64, "request"
     );
-    if !path.starts_with(LOCAL_PREFIX) {
-        app.counters.lock().record(&method, &path, &status);
+    if !exempt(listener, &path) {
+        app.counters
+            .lock()
+            .record(listener, &method, &path, &status);
     }
     resp
 }
 
 /// Applies the first matching fault rule, if any.
-pub async fn inject_faults(State(app): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn inject_faults(
+    State((app, listener)): State<(AppState, Listener)>,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path();
-    if path.starts_with(LOCAL_PREFIX) {
+    if exempt(listener, path) {
         return next.run(req).await;
     }
-    let Some(rule) = app.faults.lock().pick(req.method().as_str(), path) else {
+    let Some(rule) = app
+        .faults
+        .lock()
+        .pick(listener, req.method().as_str(), path)
+    else {
         return next.run(req).await;
     };
     if rule.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(rule.delay_ms)).await;
     }
     if let Some(status) = rule.status {
-        let mut err = ApiError::new(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            "INJECTED_FAULT",
-            rule.message
-                .clone()
-                .unwrap_or_else(|| format!("fault {} injected by vcr-local", rule.id)),
-        );
-        err.retry_after = rule.retry_after.clone();
-        return err.into_response();
+        return rule.answer(status, listener);
     }
     let resp = next.run(req).await;
     if rule.drop_after {
         return dropped_response();
     }
-    if let Some(body) = rule.replace_body {
-        let mut out = Response::new(HttpBody::from(body));
-        *out.status_mut() = resp.status();
-        out.headers_mut().insert(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/json"),
-        );
+    if let Some(body) = &rule.replace_body {
+        let mut out = json_response(resp.status(), body.clone());
+        rule.add_headers(&mut out);
         return out;
     }
     resp
+}
+
+/// A body of any text, served as JSON.
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut out = Response::new(HttpBody::from(body));
+    *out.status_mut() = status;
+    out.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    out
 }
 
 /// A response that makes the server abort the connection: its body fails
@@ -339,5 +533,68 @@ mod tests {
         assert!(glob("*", "/anything"));
         assert!(!glob("/han/*", "/hcm/v1"));
         assert!(glob("/a*b*c", "/aXbYbc"));
+    }
+
+    fn rule(json: serde_json::Value) -> Result<FaultRule, ApiError> {
+        serde_json::from_value::<FaultRequest>(json)
+            .unwrap()
+            .validate()
+    }
+
+    #[test]
+    fn fault_requests_are_validated() {
+        use serde_json::json;
+        let table: &[(serde_json::Value, Option<&str>)] = &[
+            (json!({"status": 503}), None),
+            (
+                json!({"status": 301, "headers": {"Location": "http://elsewhere/"}}),
+                None,
+            ),
+            (
+                json!({"status": 403, "body": "[{\"code\":\"IAM_PERMISSION_DENIED\"}]"}),
+                None,
+            ),
+            (json!({"replaceBody": "{}", "headers": {"X-A": "b"}}), None),
+            (json!({"delayMs": 5, "listener": "registry-han"}), None),
+            (json!({"status": 200}), Some("300 to 599")),
+            (json!({"path": "/x"}), Some("needs status")),
+            (json!({"status": 500, "dropAfter": true}), Some("only one")),
+            (json!({"body": "x"}), Some("body goes with status")),
+            (
+                json!({"delayMs": 1, "headers": {"A": "b"}}),
+                Some("headers go with"),
+            ),
+            (
+                json!({"status": 500, "headers": {"bad name": "b"}}),
+                Some("not a valid header"),
+            ),
+            (json!({"status": 500, "path": "x"}), Some("start with")),
+            (
+                json!({"status": 500, "path": format!("/{}", "*".repeat(600))}),
+                Some("at most 512"),
+            ),
+            (json!({"status": 500, "listener": "nope"}), Some("listener")),
+            (json!({"status": 500, "times": 0}), Some("at least 1")),
+            (json!({"status": 500, "fraction": 1.5}), Some("fraction")),
+            (json!({"delayMs": 600_001}), Some("delayMs")),
+        ];
+        for (input, refusal) in table {
+            match (rule(input.clone()), refusal) {
+                (Ok(_), None) => {}
+                (Err(e), Some(needle)) => {
+                    assert!(e.message.contains(needle), "{input}: {}", e.message)
+                }
+                (got, want) => panic!("{input}: got {got:?}, want refusal {want:?}"),
+            }
+        }
+        assert!(
+            serde_json::from_value::<FaultRequest>(json!({"stauts": 500})).is_err(),
+            "unknown fields are refused"
+        );
+        let r = rule(json!({"status": 503, "retryAfter": 2, "method": "get"})).unwrap();
+        assert_eq!(
+            (r.retry_after.as_deref(), r.method.as_deref()),
+            (Some("2"), Some("GET"))
+        );
     }
 }

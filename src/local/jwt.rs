@@ -1,12 +1,34 @@
-//! HS256 JSON Web Tokens, as vcr-local's IAM issues them.
+//! HS256 JSON Web Tokens: the IAM's access tokens and the registry's tokens,
+//! each signed with its own key derived from the stored signing key, so that
+//! neither kind is ever accepted as the other.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// Claims that expire.
+pub trait Expiring {
+    /// Unix seconds after which the token is refused.
+    fn exp(&self) -> i64;
+}
+
+impl Expiring for Claims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+/// A key for one purpose, derived from the stored signing key.
+pub fn derive_key(key: &[u8], purpose: &str) -> Vec<u8> {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
 
 /// The claims vcr-local puts in a token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -40,7 +62,7 @@ impl Refusal {
 }
 
 /// Signs the claims.
-pub fn sign(key: &[u8], claims: &Claims) -> String {
+pub fn sign<C: Serialize>(key: &[u8], claims: &C) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
     let signing_input = format!("{header}.{payload}");
@@ -51,7 +73,11 @@ pub fn sign(key: &[u8], claims: &Claims) -> String {
 }
 
 /// Checks the signature (in constant time) and the expiry against `now`.
-pub fn verify(key: &[u8], token: &str, now: i64) -> Result<Claims, Refusal> {
+pub fn verify<C: DeserializeOwned + Expiring>(
+    key: &[u8],
+    token: &str,
+    now: i64,
+) -> Result<C, Refusal> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -72,12 +98,12 @@ pub fn verify(key: &[u8], token: &str, now: i64) -> Result<Claims, Refusal> {
     mac.update(b".");
     mac.update(p.as_bytes());
     mac.verify_slice(&sig).map_err(|_| Refusal::BadSignature)?;
-    let claims: Claims = URL_SAFE_NO_PAD
+    let claims: C = URL_SAFE_NO_PAD
         .decode(p)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(Refusal::Malformed)?;
-    if now >= claims.exp {
+    if now >= claims.exp() {
         return Err(Refusal::Expired);
     }
     Ok(claims)
@@ -101,12 +127,16 @@ mod tests {
     #[test]
     fn round_trip_and_refusals() {
         let t = sign(b"key", &claims(100));
-        assert_eq!(verify(b"key", &t, 99).unwrap(), claims(100));
-        assert_eq!(verify(b"key", &t, 100), Err(Refusal::Expired));
-        assert_eq!(verify(b"other", &t, 0), Err(Refusal::BadSignature));
-        assert_eq!(verify(b"key", "a.b", 0), Err(Refusal::Malformed));
+        assert_eq!(verify::<Claims>(b"key", &t, 99).unwrap(), claims(100));
+        assert_eq!(verify::<Claims>(b"key", &t, 100), Err(Refusal::Expired));
+        assert_eq!(
+            verify::<Claims>(b"other", &t, 0),
+            Err(Refusal::BadSignature)
+        );
+        assert_eq!(verify::<Claims>(b"key", "a.b", 0), Err(Refusal::Malformed));
         let mut tampered = t.clone();
         tampered.insert(t.find('.').unwrap() + 2, 'x');
-        assert!(verify(b"key", &tampered, 0).is_err());
+        assert!(verify::<Claims>(b"key", &tampered, 0).is_err());
+        assert_ne!(derive_key(b"key", "a"), derive_key(b"key", "b"));
     }
 }

@@ -1,7 +1,7 @@
 //! `vcr-local`: a local stand-in for the vCR API (IAM token endpoint and both
 //! regions), for trying the provider and for tests, with no cloud account.
 //!
-//! One process serves, under one address:
+//! One process serves, under its API address:
 //!
 //! | path | what |
 //! |---|---|
@@ -10,8 +10,13 @@
 //! | `/han/v1/...` | the vCR API of region HAN (endpoint `http://ADDR/han`) |
 //! | `/_local/...` | test controls, not part of the contract |
 //!
-//! It defines its own wire types ([`wire`]) from the contract; it shares none
-//! with the client in [`crate::vcr`].
+//! and, on one more address per region, that region's Docker registry (`/v2/`
+//! and the token endpoint `/service/token`).
+//!
+//! Inside, one domain core ([`core`]) holds the rules; the management API
+//! ([`api`]) and the registry ([`registry`]) are thin adapters over it. It
+//! defines its own wire types from the contract; it shares none with the
+//! client in [`crate::vcr`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), vcr_provider::local::LocalError> {
@@ -27,29 +32,27 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Deref;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicI64;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header;
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, post};
 use axum::Router;
-use base64::Engine as _;
 use parking_lot::Mutex;
 
 mod admin;
-mod api;
-mod error;
+pub mod api;
+pub mod core;
 mod faults;
 mod jwt;
-mod rules;
-mod store;
-pub mod wire;
+pub mod registry;
+pub mod store;
 
-pub use error::ApiError;
+pub use api::ApiError;
+use faults::Listener;
 
 /// The path of the IAM token endpoint.
 pub const TOKEN_PATH: &str = "/iam/accounts-api/v2/auth/token";
@@ -61,14 +64,23 @@ pub const DEFAULT_CLIENT_SECRET: &str = "vcr-local-secret";
 pub const DEFAULT_ACCOUNT_ID: u64 = 100_001;
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-/// The largest request body accepted.
+/// The default port of region HCM's registry (when `--listen`'s port is not 0).
+pub const DEFAULT_REGISTRY_PORT_HCM: u16 = 5080;
+/// The default port of region HAN's registry (when `--listen`'s port is not 0).
+pub const DEFAULT_REGISTRY_PORT_HAN: u16 = 5081;
+/// The largest request body the management API accepts (the registry streams).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// How to run vcr-local.
 #[derive(Debug, Clone)]
 pub struct LocalConfig {
-    /// Where to listen (`127.0.0.1:0` picks a free port).
+    /// Where the API listens (`127.0.0.1:0` picks a free port).
     pub listen: SocketAddr,
+    /// Where region HCM's registry listens; `None`: the listen host, on port
+    /// 5080, or a free port when the listen port is 0.
+    pub registry_hcm: Option<SocketAddr>,
+    /// Where region HAN's registry listens; `None`: as for HCM, port 5081.
+    pub registry_han: Option<SocketAddr>,
     /// Where to keep the state; `None` keeps it in memory only.
     pub data_dir: Option<PathBuf>,
     /// The account id, prefix of every `backendName`.
@@ -85,6 +97,8 @@ impl Default for LocalConfig {
     fn default() -> Self {
         LocalConfig {
             listen: DEFAULT_LISTEN.parse().expect("a valid address"),
+            registry_hcm: None,
+            registry_han: None,
             data_dir: None,
             account_id: DEFAULT_ACCOUNT_ID,
             client_id: DEFAULT_CLIENT_ID.to_string(),
@@ -94,17 +108,36 @@ impl Default for LocalConfig {
     }
 }
 
+impl LocalConfig {
+    /// Where a region's registry listens.
+    pub fn registry_addr(&self, region: LocalRegion) -> SocketAddr {
+        let (given, default_port) = match region {
+            LocalRegion::Hcm => (self.registry_hcm, DEFAULT_REGISTRY_PORT_HCM),
+            LocalRegion::Han => (self.registry_han, DEFAULT_REGISTRY_PORT_HAN),
+        };
+        given.unwrap_or_else(|| {
+            let port = if self.listen.port() == 0 {
+                0
+            } else {
+                default_port
+            };
+            SocketAddr::new(self.listen.ip(), port)
+        })
+    }
+}
+
 /// Why vcr-local could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
-    /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr} ({what}): {source}")]
     Bind {
         addr: SocketAddr,
+        what: &'static str,
         #[source]
         source: std::io::Error,
     },
-    /// The data directory or its state file is not usable.
+    /// The data directory is not usable.
     #[error("{0}")]
     Data(String),
     /// The configuration is not usable.
@@ -113,7 +146,7 @@ pub enum LocalError {
 }
 
 /// A region of vcr-local (its own type: vcr-local shares nothing with the client).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LocalRegion {
     Hcm,
     Han,
@@ -139,8 +172,9 @@ impl LocalRegion {
         }
     }
 
-    /// The docker registry host shown in `registryUrl` (the real region's).
-    pub fn registry_host(self) -> &'static str {
+    /// The real region's docker registry host (shown when no local registry
+    /// is listening, as for an app served in-process).
+    pub fn real_registry_host(self) -> &'static str {
         match self {
             LocalRegion::Hcm => "vcr.vngcloud.vn",
             LocalRegion::Han => "vcr-han.vngcloud.vn",
@@ -154,17 +188,10 @@ impl LocalRegion {
             .find(|r| r.code().eq_ignore_ascii_case(s.trim()))
     }
 
-    fn data(self, s: &store::Snapshot) -> &store::RegionData {
+    fn index(self) -> usize {
         match self {
-            LocalRegion::Hcm => &s.hcm,
-            LocalRegion::Han => &s.han,
-        }
-    }
-
-    fn data_mut(self, s: &mut store::Snapshot) -> &mut store::RegionData {
-        match self {
-            LocalRegion::Hcm => &mut s.hcm,
-            LocalRegion::Han => &mut s.han,
+            LocalRegion::Hcm => 0,
+            LocalRegion::Han => 1,
         }
     }
 }
@@ -176,12 +203,16 @@ pub struct AppState(Arc<Shared>);
 /// What [`AppState`] holds.
 pub struct Shared {
     config: LocalConfig,
-    store: store::Store,
-    signing_key: Vec<u8>,
+    /// The domain core: records, blobs, uploads, clock.
+    pub core: core::Core,
+    /// Signs the IAM's access tokens.
+    iam_key: Vec<u8>,
+    /// Signs the registries' tokens.
+    registry_key: Vec<u8>,
     faults: Mutex<faults::Faults>,
     counters: Mutex<faults::Counters>,
-    /// Seconds added to the system clock (`/_local/clock`).
-    clock_offset: AtomicI64,
+    /// Each region's registry `host:port`, once it listens.
+    registry_hosts: [OnceLock<String>; 2],
 }
 
 impl Deref for AppState {
@@ -193,7 +224,7 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Opens the state (loading the data directory, if any).
+    /// Opens the state (locking and loading the data directory, if any).
     pub fn new(config: LocalConfig) -> Result<AppState, LocalError> {
         if config.client_id.is_empty() || config.client_id.contains(':') {
             return Err(LocalError::Config(
@@ -210,77 +241,47 @@ impl AppState {
                 "the token lifetime must be at least 1 second".into(),
             ));
         }
-        let store = store::Store::open(config.data_dir.as_deref())?;
-        let key = store.read(|s| base64::engine::general_purpose::STANDARD.decode(&s.signing_key));
-        let signing_key =
-            key.map_err(|_| LocalError::Data("the state file's signing key is not base64".into()))?;
+        let core = core::Core::open(config.data_dir.as_deref(), config.account_id)?;
+        let iam_key = jwt::derive_key(core.signing_key(), "vcr-local IAM access tokens");
+        let registry_key = jwt::derive_key(core.signing_key(), "vcr-local registry tokens");
         Ok(AppState(Arc::new(Shared {
             config,
-            store,
-            signing_key,
+            core,
+            iam_key,
+            registry_key,
             faults: Mutex::default(),
             counters: Mutex::default(),
-            clock_offset: AtomicI64::new(0),
+            registry_hosts: [OnceLock::new(), OnceLock::new()],
         })))
     }
 
     /// vcr-local's clock, in Unix seconds (system time plus the offset set
     /// with `/_local/clock`).
     pub fn now(&self) -> i64 {
-        let sys = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        sys + self.clock_offset.load(std::sync::atomic::Ordering::SeqCst)
+        self.core.clock.now()
     }
 
     /// The configuration.
     pub fn config(&self) -> &LocalConfig {
         &self.config
     }
+
+    /// The `host:port` of a region's registry: where it listens, or the real
+    /// region's host when it does not listen (an app served in-process).
+    pub fn registry_host(&self, region: LocalRegion) -> String {
+        self.registry_hosts[region.index()]
+            .get()
+            .cloned()
+            .unwrap_or_else(|| region.real_registry_host().to_string())
+    }
+
+    fn set_registry_host(&self, region: LocalRegion, addr: SocketAddr) {
+        let _ = self.registry_hosts[region.index()].set(loopback_if_unspecified(addr).to_string());
+    }
 }
 
-/// The whole application: IAM, both regions, `/_local/`.
+/// The management API: IAM, both regions, `/_local/`.
 pub fn app(state: AppState) -> Router {
-    let region_routes = |region: LocalRegion| {
-        Router::new()
-            .route(
-                "/v1/repository",
-                get(api::list_repos).post(api::create_repo),
-            )
-            .route(
-                "/v1/repository/{repo_id}",
-                get(api::get_repo).delete(api::delete_repo),
-            )
-            .route("/v1/repository/{repo_id}/quotas", put(api::set_quota))
-            .route("/v1/repository/{repo_id}/user", get(api::repo_users))
-            .route("/v1/repository/{repo_id}/attach", put(api::attach))
-            .route("/v1/repository/{repo_id}/detach", put(api::detach))
-            .route("/v1/repository/{repo_id}/images", get(api::list_images))
-            .route(
-                "/v1/repository/{repo_id}/images/delete",
-                delete(api::delete_image),
-            )
-            .route("/v1/repository/{repo_id}/history", get(api::history))
-            .route("/v1/user", get(api::list_users).post(api::create_user))
-            .route("/v1/user/permissions", get(api::policies))
-            .route(
-                "/v1/user/{user_id}",
-                put(api::update_user).delete(api::delete_user),
-            )
-            .route("/v1/user/{user_id}/enable", put(api::enable_user))
-            .route("/v1/user/{user_id}/disable", put(api::disable_user))
-            .route(
-                "/v1/user/{user_id}/permission",
-                put(api::set_user_permissions),
-            )
-            .route("/v1/user/{user_id}/refresh", get(api::refresh_secret))
-            .route_layer(from_fn_with_state(state.clone(), api::require_token))
-            .with_state(api::RegionCtx {
-                app: state.clone(),
-                region,
-            })
-    };
     let local = Router::new()
         .route("/health", get(admin::health))
         .route("/reset", post(admin::reset))
@@ -296,39 +297,49 @@ pub fn app(state: AppState) -> Router {
             "/requests",
             get(admin::requests).delete(admin::reset_requests),
         )
-        .route(
-            "/{region}/repositories/{repo}/images",
-            post(admin::add_image),
-        )
-        .route(
-            "/{region}/repositories/{repo}/images/{name}",
-            delete(admin::remove_image),
-        )
         .route("/{region}/check-login", post(admin::check_login));
+    let listener = Listener::Api;
     Router::new()
         .route(TOKEN_PATH, post(api::issue_token))
         .nest("/_local", local)
         .with_state(state.clone())
-        .nest(LocalRegion::Hcm.prefix(), region_routes(LocalRegion::Hcm))
-        .nest(LocalRegion::Han.prefix(), region_routes(LocalRegion::Han))
+        .nest(
+            LocalRegion::Hcm.prefix(),
+            api::region_routes(state.clone(), LocalRegion::Hcm),
+        )
+        .nest(
+            LocalRegion::Han.prefix(),
+            api::region_routes(state.clone(), LocalRegion::Han),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(json_errors))
-        .layer(from_fn_with_state(state.clone(), faults::inject_faults))
-        .layer(from_fn_with_state(state, faults::count_requests))
+        .layer(from_fn_with_state(
+            (state.clone(), listener),
+            faults::inject_faults,
+        ))
+        .layer(from_fn_with_state(
+            (state, listener),
+            faults::count_requests,
+        ))
+}
+
+/// The registry of one region (see [`registry`]).
+pub fn registry_app(state: AppState, region: LocalRegion) -> Router {
+    registry::registry_app(state, region)
 }
 
 async fn not_found(req: Request) -> Response {
     ApiError::not_found(format!(
         "no such endpoint: {} {}",
         req.method(),
-        req.uri().path()
+        core::rules::truncate(req.uri().path(), 200)
     ))
     .into_response()
 }
 
-/// Gives every error answer without a JSON body (axum's own 405, 413, ...)
-/// the contract's error shape.
+/// Gives every error answer of the management API without a JSON body
+/// (axum's own 405, 413, ...) the contract's error shape.
 async fn json_errors(req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let resp = next.run(req).await;
@@ -341,19 +352,24 @@ async fn json_errors(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return resp;
     }
-    let message = match status.as_u16() {
-        405 => format!("method {method} is not allowed on {path}"),
-        413 => format!("the request body is too large: at most {MAX_BODY_BYTES} bytes"),
-        _ => format!(
-            "{} {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("error")
+    let path = core::rules::truncate(&path, 200);
+    let (code, message) = match status.as_u16() {
+        405 => (
+            "METHOD_NOT_ALLOWED",
+            format!("method {method} is not allowed on {path}"),
         ),
-    };
-    let code = match status.as_u16() {
-        405 => "METHOD_NOT_ALLOWED",
-        413 => "BODY_TOO_LARGE",
-        _ => "ERROR",
+        413 => (
+            "BODY_TOO_LARGE",
+            format!("the request body is too large: at most {MAX_BODY_BYTES} bytes"),
+        ),
+        _ => (
+            "ERROR",
+            format!(
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("error")
+            ),
+        ),
     };
     let mut out = ApiError::new(status, code, message).into_response();
     if let Some(allow) = resp.headers().get(header::ALLOW) {
@@ -362,61 +378,100 @@ async fn json_errors(req: Request, next: Next) -> Response {
     out
 }
 
-/// A running vcr-local. Stops when [`RunningServer::shutdown`] is awaited or
-/// when dropped.
-pub struct RunningServer {
-    addr: SocketAddr,
-    state: AppState,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
+    let ip = match addr.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port())
 }
 
-/// Binds the listen address and serves in a background task.
+/// How often abandoned uploads are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// A running vcr-local: the API and both registries. Stops when
+/// [`RunningServer::shutdown`] is awaited or when dropped.
+pub struct RunningServer {
+    addr: SocketAddr,
+    registries: [SocketAddr; 2],
+    state: AppState,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+async fn bind(
+    addr: SocketAddr,
+    what: &'static str,
+) -> Result<(tokio::net::TcpListener, SocketAddr), LocalError> {
+    let fail = |source| LocalError::Bind { addr, what, source };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(fail)?;
+    let bound = listener.local_addr().map_err(fail)?;
+    Ok((listener, bound))
+}
+
+/// Binds the API and both registries and serves them in background tasks.
 pub async fn start(config: LocalConfig) -> Result<RunningServer, LocalError> {
     let state = AppState::new(config.clone())?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| LocalError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| LocalError::Bind {
-        addr: config.listen,
-        source,
-    })?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = app(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    tracing::info!(%addr, data = ?config.data_dir, "vcr-local listening");
+    let (api_listener, addr) = bind(config.listen, "the API, --listen").await?;
+    let (hcm_listener, hcm) = bind(
+        config.registry_addr(LocalRegion::Hcm),
+        "the HCM registry, --registry-hcm",
+    )
+    .await?;
+    let (han_listener, han) = bind(
+        config.registry_addr(LocalRegion::Han),
+        "the HAN registry, --registry-han",
+    )
+    .await?;
+    state.set_registry_host(LocalRegion::Hcm, hcm);
+    state.set_registry_host(LocalRegion::Han, han);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let serve = |listener: tokio::net::TcpListener, router: Router| {
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        })
+    };
+    let mut tasks = vec![
+        serve(api_listener, app(state.clone())),
+        serve(hcm_listener, registry_app(state.clone(), LocalRegion::Hcm)),
+        serve(han_listener, registry_app(state.clone(), LocalRegion::Han)),
+    ];
+    let sweeper = state.clone();
+    let mut stopped_sweep = stopped.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(SWEEP_EVERY) => sweeper.core.sweep_uploads(),
+                _ = stopped_sweep.wait_for(|s| *s) => return Ok(()),
+            }
+        }
+    }));
+    tracing::info!(%addr, registry_hcm = %hcm, registry_han = %han, data = ?config.data_dir, "vcr-local listening");
     Ok(RunningServer {
         addr,
+        registries: [hcm, han],
         state,
-        stop: Some(stop),
-        task: Some(task),
+        stop,
+        tasks,
     })
 }
 
 impl RunningServer {
-    /// The bound address.
+    /// The API's bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://HOST:PORT`, with a loopback host when listening on all
-    /// interfaces.
+    /// `http://HOST:PORT` of the API, with a loopback host when listening on
+    /// all interfaces.
     pub fn base_url(&self) -> String {
-        let ip = match self.addr.ip() {
-            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+        format!("http://{}", loopback_if_unspecified(self.addr))
     }
 
     /// The IAM token URL.
@@ -440,20 +495,27 @@ impl RunningServer {
         format!("{}{}", self.base_url(), LocalRegion::Han.prefix())
     }
 
+    /// A region's registry, `host:port` (what `docker login` takes).
+    pub fn registry(&self, region: LocalRegion) -> String {
+        loopback_if_unspecified(self.registries[region.index()]).to_string()
+    }
+
     /// The `/_local` base URL.
     pub fn local_url(&self) -> String {
         format!("{}{}", self.base_url(), faults::LOCAL_PREFIX)
     }
 
-    /// The settings a provider needs, in order: `VCR_TOKEN_URL`,
-    /// `VCR_ENDPOINT_HCM`, `VCR_ENDPOINT_HAN`, `VCR_CLIENT_ID`,
-    /// `VCR_CLIENT_SECRET`.
+    /// The settings a provider (and docker) needs, in order: `VCR_TOKEN_URL`,
+    /// `VCR_ENDPOINT_HCM`, `VCR_ENDPOINT_HAN`, `VCR_REGISTRY_HCM`,
+    /// `VCR_REGISTRY_HAN`, `VCR_CLIENT_ID`, `VCR_CLIENT_SECRET`.
     pub fn settings(&self) -> Vec<(String, String)> {
         let c = self.state.config();
         vec![
             ("VCR_TOKEN_URL".into(), self.token_url()),
             ("VCR_ENDPOINT_HCM".into(), self.endpoint_hcm()),
             ("VCR_ENDPOINT_HAN".into(), self.endpoint_han()),
+            ("VCR_REGISTRY_HCM".into(), self.registry(LocalRegion::Hcm)),
+            ("VCR_REGISTRY_HAN".into(), self.registry(LocalRegion::Han)),
             ("VCR_CLIENT_ID".into(), c.client_id.clone()),
             ("VCR_CLIENT_SECRET".into(), c.client_secret.clone()),
         ]
@@ -467,10 +529,8 @@ impl RunningServer {
     /// Stops accepting connections, lets requests in flight finish (for at
     /// most 5 seconds), and returns once the server has stopped.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take() {
+        let _ = self.stop.send(true);
+        for mut task in std::mem::take(&mut self.tasks) {
             if tokio::time::timeout(Duration::from_secs(5), &mut task)
                 .await
                 .is_err()
@@ -485,8 +545,6 @@ impl Drop for RunningServer {
     /// Signals the server to stop; it finishes in the background (closing
     /// idle connections at once, letting requests in flight complete).
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
     }
 }

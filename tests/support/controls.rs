@@ -1,6 +1,6 @@
 //! A typed client for vcr-local's `/_local/` test controls: faults, request counters,
-//! the clock, reset, and `docker login` checks. (Fake images live apart, in
-//! `images.rs`: they will give way to real pushes to vcr-local's registry.)
+//! the clock, reset, and `docker login` checks. (Images are real pushes to
+//! vcr-local's registry, in `images.rs`.)
 
 use std::collections::BTreeMap;
 

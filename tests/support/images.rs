@@ -1,33 +1,44 @@
 //! Images in a repository, for the tests that need a repository which is not empty.
 //!
-//! The only place that knows how an image gets into vcr-local: today a fake image
-//! through `POST /_local/{region}/repositories/{repo}/images`; when vcr-local serves a
-//! Docker registry this becomes a real push, and no test needs to change.
+//! The only place that knows how an image gets into vcr-local: a real push through
+//! the region's Docker registry (as a throw-away push user made through the API),
+//! with a layer of the given size streamed, never held in memory.
 
-use serde_json::json;
 use vcr_provider::vcr::Region;
 
 use super::local::LocalVcr;
+
+#[path = "../registry_support/mod.rs"]
+pub mod registry_support;
 
 /// An image to put into a repository.
 pub struct Image<'a> {
     pub name: &'a str,
     /// `None`: `latest`.
     pub tag: Option<&'a str>,
-    /// Its size, which counts against the repository's quota.
+    /// Its size in MiB, which counts against the repository's quota.
     pub size_mb: u64,
 }
 
-/// Puts an image into the repository with this id; panics if vcr-local refuses.
-pub fn push_image(local: &LocalVcr, region: Region, repository_id: &str, image: &Image) {
-    let path = format!(
-        "/_local/{}/repositories/{repository_id}/images",
-        region.as_str().to_lowercase()
-    );
-    let mut body = json!({ "name": image.name, "sizeMb": image.size_mb });
-    if let Some(tag) = image.tag {
-        body["tag"] = json!(tag);
+/// How to reach a region's API and registry.
+pub fn region(local: &LocalVcr, region: Region) -> registry_support::Region {
+    let code = region.as_str();
+    registry_support::Region {
+        token_url: local.settings["VCR_TOKEN_URL"].clone(),
+        client_id: local.settings["VCR_CLIENT_ID"].clone(),
+        client_secret: local.settings["VCR_CLIENT_SECRET"].clone(),
+        endpoint: local.settings[&format!("VCR_ENDPOINT_{code}")].clone(),
+        registry: local.settings[&format!("VCR_REGISTRY_{code}")].clone(),
     }
-    let (status, answer) = local.controls().call("POST", &path, Some(body));
-    assert_eq!(status, 201, "pushing {} failed: {answer}", image.name);
+}
+
+/// Pushes an image into the repository with this id; panics if vcr-local refuses.
+pub fn push_image(local: &LocalVcr, region_code: Region, repository_id: &str, image: &Image) {
+    let r = region(local, region_code);
+    local.block_on(r.push_image_tagged(
+        repository_id,
+        image.name,
+        image.tag.unwrap_or("latest"),
+        image.size_mb,
+    ));
 }

@@ -1,6 +1,9 @@
 //! Helpers shared by the tests that run the vCR client against vcr-local.
 #![allow(dead_code)]
 
+#[path = "../registry_support/mod.rs"]
+pub mod registry_support;
+
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -96,22 +99,30 @@ pub async fn reset_counts(server: &RunningServer) {
         .unwrap();
 }
 
-/// Pushes a fake image.
+/// How to reach a region (`hcm` or `han`) of the server, API and registry.
+pub fn region(server: &RunningServer, region: &str) -> registry_support::Region {
+    let r = vcr_provider::local::LocalRegion::parse(region).expect("hcm or han");
+    registry_support::Region {
+        token_url: server.token_url(),
+        client_id: vcr_provider::local::DEFAULT_CLIENT_ID.to_string(),
+        client_secret: vcr_provider::local::DEFAULT_CLIENT_SECRET.to_string(),
+        endpoint: server.endpoint(region).unwrap(),
+        registry: server.registry(r),
+    }
+}
+
+/// Pushes a real image (`<image>:latest`, one layer of `size_mb` MiB) to a
+/// repository (by id or name) through the registry; answers the repository.
 pub async fn push_image(
     server: &RunningServer,
-    region: &str,
+    region_code: &str,
     repo: &str,
     name: &str,
     size_mb: u64,
 ) -> Value {
-    let (status, body) = local_post(
-        server,
-        &format!("/{region}/repositories/{repo}/images"),
-        json!({"name": name, "sizeMb": size_mb}),
-    )
-    .await;
-    assert_eq!(status, 201, "image pushed: {body}");
-    body
+    region(server, region_code)
+        .push_image(repo, name, size_mb)
+        .await
 }
 
 /// What `docker login` would answer: 200 or 401.

@@ -88,14 +88,26 @@ pub struct SecretDto {
     pub secret_key: String,
 }
 
-/// ImageDto (**assumed** shape: the contract does not describe it).
+/// ImageDto (**assumed**, Harbor-like: the contract publishes no fields).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageDto {
     pub name: String,
+    pub artifact_count: u64,
+    pub pull_count: u64,
+    pub update_time: String,
+}
+
+/// ArtifactDto (**assumed**, Harbor-like): a manifest or index of an image.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactDto {
+    pub digest: String,
     pub tags: Vec<String>,
-    pub size_mb: u64,
-    pub pushed_at: String,
+    /// Bytes of the manifest and everything it references.
+    pub size: u64,
+    pub push_time: String,
+    pub media_type: String,
 }
 
 /// An entry of a repository's history (**assumed** shape).

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::wire::ErrorDto;
+use crate::local::core::{DomainError, RegistryErrorKind};
 
 /// An error answer.
 #[derive(Debug, Clone)]
@@ -81,6 +82,35 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The management API's answer to a domain error: vCR's JSON shape, with the
+/// status the contract gives each kind of refusal.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let message = e.to_string();
+        match e {
+            DomainError::Invalid(_) => ApiError::invalid(message),
+            DomainError::NotFound(_) => ApiError::not_found(message),
+            DomainError::Conflict { code, .. } => ApiError::conflict(code, message),
+            DomainError::Unauthenticated(_) => ApiError::unauthorized(message),
+            DomainError::Denied(_) => ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", message),
+            DomainError::QuotaExceeded(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "QUOTA_EXCEEDED", message)
+            }
+            DomainError::TooMany(_) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", message)
+            }
+            DomainError::Registry { kind, .. } => match kind {
+                RegistryErrorKind::BlobUnknown
+                | RegistryErrorKind::BlobUploadUnknown
+                | RegistryErrorKind::ManifestUnknown
+                | RegistryErrorKind::NameUnknown => ApiError::not_found(message),
+                _ => ApiError::invalid(message),
+            },
+            DomainError::Storage(_) => ApiError::internal(message),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();
@@ -89,7 +119,9 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
             _ => "MALFORMED_JSON",
         };
-        let status = if status.is_client_error() {
+        // A body of the wrong shape (axum's 422) is a plain 400 here, as the
+        // contract answers every invalid request.
+        let status = if status.is_client_error() && status != StatusCode::UNPROCESSABLE_ENTITY {
             status
         } else {
             StatusCode::BAD_REQUEST

@@ -1,0 +1,271 @@
+//! Blobs on the data plane: which repository holds which digest, uploads
+//! streamed to storage and checked against their digest, cross-repository
+//! mounts, and the quota (bytes of the distinct blobs a repository holds).
+
+use axum::body::Bytes;
+use futures_util::{Stream, StreamExt};
+use rusqlite::{params, OptionalExtension};
+
+use super::error::RegistryErrorKind;
+use super::model::{RepoRef, MIB};
+use super::uploads::{Lease, Session};
+use super::{Change, Core, DomainError, DomainResult};
+use crate::local::store::{BlobReader, UploadSink};
+use crate::local::LocalRegion;
+
+fn blob_unknown(digest: &str) -> DomainError {
+    DomainError::registry(
+        RegistryErrorKind::BlobUnknown,
+        format!("blob {digest} is not in this repository"),
+    )
+}
+
+/// The quota refusal, in the words Harbor uses.
+pub fn quota_message(adding: u64, usage_after: u64, limit_gb: u64) -> String {
+    format!(
+        "Quota exceeded when processing the request of adding {:.1} MiB of storage resource, \
+         which when updated to current usage of {:.1} MiB will exceed the configured upper limit of {limit_gb} GiB.",
+        adding as f64 / MIB as f64,
+        usage_after as f64 / MIB as f64,
+    )
+}
+
+impl Core {
+    /// Bytes of the distinct blobs the repository holds.
+    pub fn usage(&self, repo_uuid: &str) -> DomainResult<u64> {
+        self.read(|conn| {
+            let used: i64 = conn.query_row(
+                "SELECT COALESCE(SUM(size), 0) FROM repo_blobs WHERE repo_uuid = ?1",
+                [repo_uuid],
+                |r| r.get(0),
+            )?;
+            Ok(used as u64)
+        })
+    }
+
+    /// Records that the repository holds a blob, within its quota (a blob it
+    /// holds already costs nothing).
+    pub(super) fn hold_blob(
+        &self,
+        c: &Change<'_>,
+        repo: &RepoRef,
+        digest: &str,
+        size: u64,
+    ) -> DomainResult<()> {
+        let held: bool = c.tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2)",
+            params![repo.uuid, digest],
+            |r| r.get(0),
+        )?;
+        if held {
+            return Ok(());
+        }
+        let used: i64 = c.tx.query_row(
+            "SELECT COALESCE(SUM(size), 0) FROM repo_blobs WHERE repo_uuid = ?1",
+            [&repo.uuid],
+            |r| r.get(0),
+        )?;
+        let after = used as u64 + size;
+        if after > repo.quota_bytes() {
+            return Err(DomainError::QuotaExceeded(quota_message(
+                size,
+                after,
+                repo.quota_limit_gb,
+            )));
+        }
+        c.tx.execute(
+            "INSERT INTO repo_blobs (repo_uuid, digest, size) VALUES (?1, ?2, ?3)",
+            params![repo.uuid, digest, size as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The size of a blob the repository holds.
+    pub fn blob_size(&self, repo: &RepoRef, digest: &str) -> DomainResult<u64> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT size FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2",
+                params![repo.uuid, digest],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map(|s| s as u64)
+            .ok_or_else(|| blob_unknown(digest))
+        })
+    }
+
+    /// Opens a blob the repository holds (never one only another holds).
+    pub async fn open_blob(&self, repo: &RepoRef, digest: &str) -> DomainResult<BlobReader> {
+        self.blob_size(repo, digest)?;
+        self.blobs
+            .open(digest)
+            .await?
+            .ok_or_else(|| blob_unknown(digest))
+    }
+
+    /// Starts an upload into the repository; answers its id.
+    pub async fn start_upload(&self, region: LocalRegion, repo: &RepoRef) -> DomainResult<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let sink = self.blobs.sink(&id).await?;
+        self.uploads
+            .add(Session::new(id.clone(), region, repo.uuid.clone(), sink))?;
+        Ok(id)
+    }
+
+    /// Takes an upload for one request.
+    pub fn lease_upload(
+        &self,
+        id: &str,
+        region: LocalRegion,
+        repo: &RepoRef,
+    ) -> DomainResult<Lease<'_>> {
+        self.uploads.lease(id, region, &repo.uuid)
+    }
+
+    /// How many bytes an upload holds so far.
+    pub fn upload_size(&self, id: &str, region: LocalRegion, repo: &RepoRef) -> DomainResult<u64> {
+        self.uploads.size(id, region, &repo.uuid)
+    }
+
+    /// Streams a request body into an upload. Refuses, as soon as it is
+    /// clear, an upload that could never fit in the repository's quota.
+    pub async fn append<S, E>(
+        &self,
+        lease: &mut Lease<'_>,
+        repo: &RepoRef,
+        mut body: S,
+    ) -> DomainResult<u64>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let limit = repo.quota_bytes();
+        let session = lease.session();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
+                DomainError::registry(
+                    RegistryErrorKind::BlobUploadInvalid,
+                    format!("the upload's body could not be read: {e}"),
+                )
+            })?;
+            let adding = session.size + chunk.len() as u64;
+            if adding > limit {
+                let used = self.usage(&repo.uuid)?;
+                return Err(DomainError::QuotaExceeded(quota_message(
+                    adding,
+                    used + adding,
+                    repo.quota_limit_gb,
+                )));
+            }
+            session.hash(&chunk);
+            session.sink.write(chunk).await?;
+        }
+        Ok(session.size)
+    }
+
+    /// Completes an upload: its bytes must have the digest the client named;
+    /// then the blob is stored (once, whoever else holds it) and the
+    /// repository holds it, within its quota.
+    pub async fn finish_upload(
+        &self,
+        lease: Lease<'_>,
+        repo: &RepoRef,
+        digest: &str,
+    ) -> DomainResult<u64> {
+        let mut session = lease.finish();
+        let actual = session.digest();
+        if actual != digest {
+            session.sink.discard();
+            return Err(DomainError::registry(
+                RegistryErrorKind::DigestInvalid,
+                format!("the uploaded bytes have digest {actual}, not {digest}"),
+            ));
+        }
+        if let Err(e) = session.sink.finish().await {
+            session.sink.discard();
+            return Err(e.into());
+        }
+        let size = session.size;
+        let sink = session.sink;
+        self.write(|c| {
+            if let Err(e) = self.hold_blob(c, repo, digest, size) {
+                sink.discard();
+                return Err(e);
+            }
+            self.blobs.commit(sink, digest)?;
+            Ok(size)
+        })
+    }
+
+    /// Cancels an upload.
+    pub fn cancel_upload(&self, lease: Lease<'_>) {
+        lease.finish().sink.discard();
+    }
+
+    /// Writes a small blob given whole (a manifest) into a sink, ready for
+    /// [`crate::local::store::BlobStore::commit`] once the repository may hold it.
+    pub(super) async fn small_blob_sink(&self, bytes: Bytes) -> DomainResult<UploadSink> {
+        let mut sink = self.blobs.sink(&uuid::Uuid::new_v4().to_string()).await?;
+        if let Err(e) = async {
+            sink.write(bytes).await?;
+            sink.finish().await
+        }
+        .await
+        {
+            sink.discard();
+            return Err(e.into());
+        }
+        Ok(sink)
+    }
+
+    /// Mounts a blob from another repository the caller may pull from:
+    /// `true` when the target now holds it, `false` when the source does not
+    /// hold it (the client then uploads it).
+    pub fn mount_blob(
+        &self,
+        target: &RepoRef,
+        source: &RepoRef,
+        digest: &str,
+    ) -> DomainResult<bool> {
+        self.write(|c| {
+            let size: Option<i64> =
+                c.tx.query_row(
+                    "SELECT size FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2",
+                    params![source.uuid, digest],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(size) = size else {
+                return Ok(false);
+            };
+            self.hold_blob(c, target, digest, size as u64)?;
+            Ok(true)
+        })
+    }
+
+    /// The repository stops holding a blob (its bytes go when no repository
+    /// holds them).
+    pub fn delete_blob(&self, repo: &RepoRef, digest: &str) -> DomainResult<()> {
+        self.write(|c| {
+            let n = c.tx.execute(
+                "DELETE FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2",
+                params![repo.uuid, digest],
+            )?;
+            if n == 0 {
+                return Err(blob_unknown(digest));
+            }
+            c.released.push(digest.to_string());
+            Ok(())
+        })
+    }
+
+    /// Sweeps abandoned uploads (also done whenever an upload starts).
+    pub fn sweep_uploads(&self) {
+        self.uploads.sweep();
+    }
+
+    /// Uploads in progress.
+    pub fn uploads_in_progress(&self) -> usize {
+        self.uploads.len()
+    }
+}

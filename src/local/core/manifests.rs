@@ -1,0 +1,507 @@
+//! Manifests and tags: OCI image manifests and indexes, Docker schema 2
+//! manifests and manifest lists. A manifest is stored as a blob of its
+//! repository (it counts toward the quota) and may only name blobs the
+//! repository holds and, for an index, manifests of the same image.
+
+use axum::body::Bytes;
+use rusqlite::{params, OptionalExtension};
+use sha2::{Digest as _, Sha256};
+
+use super::error::RegistryErrorKind;
+use super::model::RepoRef;
+use super::secrets::hex;
+use super::{rules, Change, Core, DomainError, DomainResult};
+
+/// The largest manifest accepted (distribution's own limit).
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const KNOWN: [&str; 4] = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
+
+/// A manifest as stored: where to find it and how to serve it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestMeta {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+}
+
+/// What a manifest names.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Parsed {
+    media_type: String,
+    /// Config and layers (image manifests).
+    blobs: Vec<String>,
+    /// Manifests (indexes and lists).
+    children: Vec<String>,
+}
+
+fn invalid(message: impl Into<String>) -> DomainError {
+    DomainError::registry(RegistryErrorKind::ManifestInvalid, message)
+}
+
+fn unknown(image: &str, reference: &str) -> DomainError {
+    DomainError::registry(
+        RegistryErrorKind::ManifestUnknown,
+        format!(
+            "no manifest {:?} in image {image:?}",
+            rules::truncate(reference, 80)
+        ),
+    )
+}
+
+/// The digest of bytes, `sha256:…`.
+pub fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
+}
+
+/// Reads what a manifest names, and its media type: from `Content-Type`, else
+/// from its `mediaType` field, else from its shape.
+fn parse(content_type: Option<&str>, bytes: &[u8]) -> DomainResult<Parsed> {
+    let json: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| invalid(format!("the manifest is not JSON: {e}")))?;
+    let header = content_type
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|c| !c.is_empty());
+    if header
+        .as_deref()
+        .is_some_and(|h| h.starts_with("application/vnd.docker.distribution.manifest.v1"))
+    {
+        return Err(invalid(
+            "Docker image manifest schema 1 is not supported: push schema 2 or OCI",
+        ));
+    }
+    if json.get("schemaVersion").and_then(|v| v.as_u64()) != Some(2) {
+        return Err(invalid("schemaVersion must be 2"));
+    }
+    let field = json.get("mediaType").and_then(|v| v.as_str());
+    let media_type = match (header.as_deref().filter(|h| KNOWN.contains(h)), field) {
+        (Some(h), Some(f)) if f != h => {
+            return Err(invalid(format!(
+                "the manifest's mediaType {f:?} is not its Content-Type {h:?}"
+            )))
+        }
+        (Some(h), _) => h.to_string(),
+        (None, Some(f)) if KNOWN.contains(&f) => f.to_string(),
+        (None, _) if json.get("manifests").is_some() => OCI_INDEX.to_string(),
+        (None, _) if json.get("config").is_some() => OCI_MANIFEST.to_string(),
+        _ => {
+            return Err(invalid(
+                "not an image manifest, image index or manifest list",
+            ))
+        }
+    };
+    let digests = |list: &str, skip_foreign: bool| -> DomainResult<Vec<String>> {
+        let Some(items) = json.get(list) else {
+            return Ok(Vec::new());
+        };
+        let items = items
+            .as_array()
+            .ok_or_else(|| invalid(format!("{list} must be an array")))?;
+        let mut out = Vec::new();
+        for (i, d) in items.iter().enumerate() {
+            if skip_foreign && d.get("urls").is_some() {
+                continue; // a non-distributable layer fetched from elsewhere
+            }
+            out.push(descriptor_digest(d, &format!("{list}[{i}]"))?);
+        }
+        Ok(out)
+    };
+    let mut parsed = Parsed {
+        media_type,
+        ..Parsed::default()
+    };
+    if parsed.media_type == OCI_INDEX || parsed.media_type == DOCKER_LIST {
+        parsed.children = digests("manifests", false)?;
+    } else {
+        let config = json
+            .get("config")
+            .ok_or_else(|| invalid("an image manifest needs a config"))?;
+        parsed.blobs.push(descriptor_digest(config, "config")?);
+        parsed.blobs.extend(digests("layers", true)?);
+    }
+    Ok(parsed)
+}
+
+fn descriptor_digest(d: &serde_json::Value, at: &str) -> DomainResult<String> {
+    let digest = d
+        .get("digest")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| invalid(format!("{at}.digest is required")))?;
+    rules::digest(digest).map_err(|e| invalid(format!("{at}: {e}")))?;
+    Ok(digest.to_string())
+}
+
+impl Core {
+    /// Stores a manifest under a tag or its digest; answers its digest.
+    pub async fn put_manifest(
+        &self,
+        repo: &RepoRef,
+        image: &str,
+        reference: &str,
+        content_type: Option<&str>,
+        bytes: Bytes,
+    ) -> DomainResult<String> {
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(DomainError::registry(
+                RegistryErrorKind::SizeInvalid,
+                format!("a manifest may be at most {MAX_MANIFEST_BYTES} bytes"),
+            ));
+        }
+        let digest = digest_of(&bytes);
+        let tag = if reference.contains(':') {
+            rules::digest(reference)?;
+            if reference != digest {
+                return Err(DomainError::registry(
+                    RegistryErrorKind::DigestInvalid,
+                    format!("the manifest's digest is {digest}, not {reference}"),
+                ));
+            }
+            None
+        } else {
+            rules::tag(reference)?;
+            Some(reference)
+        };
+        let parsed = parse(content_type, &bytes)?;
+        let size = bytes.len() as u64;
+        let mut sink = Some(self.small_blob_sink(bytes).await?);
+        let out = self.write(|c| {
+            let artifact_size = self.check_references(c, repo, image, &parsed)? + size;
+            self.hold_blob(c, repo, &digest, size)?;
+            self.blobs
+                .commit(sink.take().expect("committed once"), &digest)?;
+            self.record_manifest(c, repo, image, &digest, &parsed, size, artifact_size)?;
+            if let Some(tag) = tag {
+                c.tx.execute(
+                    "INSERT INTO tags (repo_uuid, image, tag, digest) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (repo_uuid, image, tag) DO UPDATE SET digest = excluded.digest",
+                    params![repo.uuid, image, tag, digest],
+                )?;
+            }
+            let what = format!(
+                "{image}{}",
+                tag.map(|t| format!(":{t}")).unwrap_or_default()
+            );
+            self.log(
+                c.tx,
+                &repo.uuid,
+                "PUSH_ARTIFACT",
+                &format!("{what} pushed ({digest})"),
+            )?;
+            Ok(digest.clone())
+        });
+        if let Some(unused) = sink {
+            unused.discard();
+        }
+        out
+    }
+
+    /// Checks that every blob and child manifest named is in the repository
+    /// (the image, for children); answers the bytes they add up to.
+    fn check_references(
+        &self,
+        c: &Change<'_>,
+        repo: &RepoRef,
+        image: &str,
+        parsed: &Parsed,
+    ) -> DomainResult<u64> {
+        let mut total = 0u64;
+        let mut seen = std::collections::HashSet::new();
+        for blob in &parsed.blobs {
+            let size: Option<i64> =
+                c.tx.query_row(
+                    "SELECT size FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2",
+                    params![repo.uuid, blob],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let size = size.ok_or_else(|| {
+                DomainError::registry(
+                    RegistryErrorKind::ManifestBlobUnknown,
+                    format!("the manifest names blob {blob}, which this repository does not hold: push it first"),
+                )
+            })?;
+            if seen.insert(blob) {
+                total += size as u64;
+            }
+        }
+        for child in &parsed.children {
+            let size: Option<i64> = c
+                .tx
+                .query_row(
+                    "SELECT artifact_size FROM manifests WHERE repo_uuid = ?1 AND image = ?2 AND digest = ?3",
+                    params![repo.uuid, image, child],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let size = size.ok_or_else(|| {
+                DomainError::registry(
+                    RegistryErrorKind::ManifestBlobUnknown,
+                    format!("the index names manifest {child}, which image {image:?} does not hold: push it first"),
+                )
+            })?;
+            if seen.insert(child) {
+                total += size as u64;
+            }
+        }
+        Ok(total)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_manifest(
+        &self,
+        c: &Change<'_>,
+        repo: &RepoRef,
+        image: &str,
+        digest: &str,
+        parsed: &Parsed,
+        size: u64,
+        artifact_size: u64,
+    ) -> DomainResult<()> {
+        let now = self.clock.now();
+        c.tx.execute(
+            "INSERT INTO images (repo_uuid, name, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (repo_uuid, name) DO UPDATE SET updated_at = excluded.updated_at",
+            params![repo.uuid, image, now],
+        )?;
+        c.tx.execute(
+            "INSERT INTO manifests (repo_uuid, image, digest, media_type, size, artifact_size, pushed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (repo_uuid, image, digest) DO UPDATE SET pushed_at = excluded.pushed_at",
+            params![repo.uuid, image, digest, parsed.media_type, size as i64, artifact_size as i64, now],
+        )?;
+        let refs = parsed
+            .blobs
+            .iter()
+            .map(|d| (d, false))
+            .chain(parsed.children.iter().map(|d| (d, true)));
+        for (reference, is_manifest) in refs {
+            c.tx.execute(
+                "INSERT OR IGNORE INTO manifest_refs (repo_uuid, image, manifest_digest, ref_digest, is_manifest)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![repo.uuid, image, digest, reference, is_manifest],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A manifest by tag or digest.
+    pub fn manifest(
+        &self,
+        repo: &RepoRef,
+        image: &str,
+        reference: &str,
+    ) -> DomainResult<ManifestMeta> {
+        if reference.contains(':') {
+            rules::digest(reference)?;
+        } else {
+            rules::tag(reference)?;
+        }
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT m.digest, m.media_type, m.size FROM manifests m
+                 WHERE m.repo_uuid = ?1 AND m.image = ?2 AND (m.digest = ?3 OR m.digest =
+                    (SELECT digest FROM tags WHERE repo_uuid = ?1 AND image = ?2 AND tag = ?3))",
+                params![repo.uuid, image, reference],
+                |r| {
+                    Ok(ManifestMeta {
+                        digest: r.get(0)?,
+                        media_type: r.get(1)?,
+                        size: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| unknown(image, reference))
+        })
+    }
+
+    /// A manifest's bytes, counting a pull of its image.
+    pub async fn pull_manifest(
+        &self,
+        repo: &RepoRef,
+        image: &str,
+        reference: &str,
+    ) -> DomainResult<(ManifestMeta, Bytes)> {
+        let meta = self.manifest(repo, image, reference)?;
+        let bytes = self
+            .blobs
+            .read_small(&meta.digest, MAX_MANIFEST_BYTES)
+            .await?
+            .ok_or_else(|| unknown(image, reference))?;
+        self.write(|c| {
+            c.tx.execute(
+                "UPDATE images SET pull_count = pull_count + 1 WHERE repo_uuid = ?1 AND name = ?2",
+                params![repo.uuid, image],
+            )?;
+            Ok(())
+        })?;
+        Ok((meta, bytes))
+    }
+
+    /// Deletes a tag (by tag) or a manifest with its tags (by digest).
+    pub fn delete_manifest(
+        &self,
+        repo: &RepoRef,
+        image: &str,
+        reference: &str,
+    ) -> DomainResult<()> {
+        self.manifest(repo, image, reference)?;
+        self.write(|c| {
+            if reference.contains(':') {
+                self.remove_manifests(c, repo, image, &[reference.to_string()])?;
+            } else {
+                c.tx.execute(
+                    "DELETE FROM tags WHERE repo_uuid = ?1 AND image = ?2 AND tag = ?3",
+                    params![repo.uuid, image, reference],
+                )?;
+            }
+            self.log(
+                c.tx,
+                &repo.uuid,
+                "DELETE_ARTIFACT",
+                &format!("{image} {reference} deleted"),
+            )
+        })
+    }
+
+    /// Removes manifests (and their tags); the repository stops holding the
+    /// blobs that nothing left in it names, and the image goes with its last
+    /// manifest.
+    pub(super) fn remove_manifests(
+        &self,
+        c: &mut Change<'_>,
+        repo: &RepoRef,
+        image: &str,
+        digests: &[String],
+    ) -> DomainResult<()> {
+        let mut candidates: Vec<String> = Vec::new();
+        for digest in digests {
+            let mut stmt = c.tx.prepare_cached(
+                "SELECT ref_digest FROM manifest_refs WHERE repo_uuid = ?1 AND image = ?2 AND manifest_digest = ?3",
+            )?;
+            let refs = stmt
+                .query_map(params![repo.uuid, image, digest], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            candidates.extend(refs);
+            candidates.push(digest.clone());
+            c.tx.execute(
+                "DELETE FROM manifests WHERE repo_uuid = ?1 AND image = ?2 AND digest = ?3",
+                params![repo.uuid, image, digest],
+            )?;
+        }
+        candidates.sort();
+        candidates.dedup();
+        for digest in candidates {
+            let named: bool = c.tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM manifests WHERE repo_uuid = ?1 AND digest = ?2)
+                     OR EXISTS (SELECT 1 FROM manifest_refs WHERE repo_uuid = ?1 AND ref_digest = ?2)",
+                params![repo.uuid, digest],
+                |r| r.get(0),
+            )?;
+            if !named {
+                c.tx.execute(
+                    "DELETE FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2",
+                    params![repo.uuid, digest],
+                )?;
+                c.released.push(digest);
+            }
+        }
+        c.tx.execute(
+            "DELETE FROM images WHERE repo_uuid = ?1 AND name = ?2
+             AND NOT EXISTS (SELECT 1 FROM manifests WHERE repo_uuid = ?1 AND image = ?2)",
+            params![repo.uuid, image],
+        )?;
+        Ok(())
+    }
+
+    /// Tags of an image in order, at most `n` after `last`; and whether more follow.
+    pub fn tags(
+        &self,
+        repo: &RepoRef,
+        image: &str,
+        n: Option<u64>,
+        last: Option<&str>,
+    ) -> DomainResult<(Vec<String>, bool)> {
+        self.read(|conn| {
+            let exists: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM images WHERE repo_uuid = ?1 AND name = ?2)",
+                params![repo.uuid, image],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                return Err(DomainError::registry(
+                    RegistryErrorKind::NameUnknown,
+                    format!("no image {image:?} in repository {:?}", repo.backend_name),
+                ));
+            }
+            let limit = n.map(|n| n.min(i64::MAX as u64 - 1) as i64 + 1).unwrap_or(-1);
+            let mut stmt = conn.prepare_cached(
+                "SELECT tag FROM tags WHERE repo_uuid = ?1 AND image = ?2 AND (?3 IS NULL OR tag > ?3)
+                 ORDER BY tag LIMIT ?4",
+            )?;
+            let mut tags = stmt
+                .query_map(params![repo.uuid, image, last, limit], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let more = n.is_some_and(|n| tags.len() as u64 > n);
+            if more {
+                tags.pop();
+            }
+            Ok((tags, more))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    #[test]
+    fn manifests_are_read_by_type_and_shape() {
+        let m = format!(
+            r#"{{"schemaVersion":2,"config":{{"digest":"{}"}},"layers":[{{"digest":"{}"}},{{"digest":"{}","urls":["x"]}}]}}"#,
+            d('a'),
+            d('b'),
+            d('c')
+        );
+        let p = parse(Some(DOCKER_MANIFEST), m.as_bytes()).unwrap();
+        assert_eq!(p.media_type, DOCKER_MANIFEST);
+        assert_eq!(p.blobs, vec![d('a'), d('b')]);
+        assert_eq!(parse(None, m.as_bytes()).unwrap().media_type, OCI_MANIFEST);
+        let i = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{DOCKER_LIST}","manifests":[{{"digest":"{}"}}]}}"#,
+            d('e')
+        );
+        let p = parse(Some("application/json"), i.as_bytes()).unwrap();
+        assert_eq!(
+            (p.media_type.as_str(), p.children.clone()),
+            (DOCKER_LIST, vec![d('e')])
+        );
+        assert!(
+            parse(Some(OCI_INDEX), i.as_bytes()).is_err(),
+            "type disagrees"
+        );
+        assert!(parse(None, b"{}").is_err());
+        assert!(parse(None, b"not json").is_err());
+        assert!(parse(
+            Some("application/vnd.docker.distribution.manifest.v1+prettyjws"),
+            m.as_bytes()
+        )
+        .is_err());
+        let bad = r#"{"schemaVersion":2,"config":{"digest":"sha256:nope"}}"#;
+        assert!(parse(None, bad.as_bytes()).is_err());
+    }
+}

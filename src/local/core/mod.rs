@@ -1,0 +1,253 @@
+//! vcr-local's domain: repositories, users, grants, images and blobs, with the
+//! contract's rules, authentication (`authenticate() -> Principal`) and
+//! authorization (`authorize(principal, repository, action)`). The management
+//! API and the registry are two thin adapters over this core; each maps
+//! [`DomainError`] to its own wire shape.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::store::{self, BlobStore, DataDir, Db};
+use super::{LocalError, LocalRegion};
+
+pub mod auth;
+pub mod blobs;
+pub mod error;
+pub mod images;
+pub mod manifests;
+pub mod model;
+pub mod repos;
+pub mod rules;
+pub mod secrets;
+pub mod uploads;
+pub mod users;
+
+pub use error::{DomainError, DomainResult, RegistryErrorKind};
+
+/// Entries of history kept per repository; older ones are dropped.
+pub const HISTORY_CAP: i64 = 1000;
+
+/// vcr-local's clock: the system's plus an offset (`/_local/clock`), so that
+/// tests can expire users and tokens without waiting.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset: AtomicI64,
+}
+
+impl Clock {
+    /// Unix seconds.
+    pub fn now(&self) -> i64 {
+        let sys = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        sys + self.offset()
+    }
+
+    /// The offset in seconds.
+    pub fn offset(&self) -> i64 {
+        self.offset.load(Ordering::SeqCst)
+    }
+
+    /// Sets the offset in seconds.
+    pub fn set_offset(&self, seconds: i64) {
+        self.offset.store(seconds, Ordering::SeqCst);
+    }
+}
+
+/// The domain core: records, blob contents, uploads in progress, the clock.
+pub struct Core {
+    db: Db,
+    blobs: BlobStore,
+    uploads: uploads::Uploads,
+    account_id: u64,
+    /// The key that signs every token (kept in the database so that tokens
+    /// stay valid across a restart).
+    signing_key: Vec<u8>,
+    pub clock: Clock,
+    data_dir: Option<DataDir>,
+}
+
+impl Core {
+    /// Opens the data folder (locking it), or starts empty in memory.
+    pub fn open(data_dir: Option<&std::path::Path>, account_id: u64) -> Result<Core, LocalError> {
+        let dir = data_dir.map(DataDir::open).transpose()?;
+        let path = dir.as_ref().map(|d| d.path().to_path_buf());
+        let db = Db::open(path.as_deref())?;
+        if let Some(p) = &path {
+            store::legacy::import(p, &mut db.lock())?;
+        }
+        let blobs = match &path {
+            Some(p) => BlobStore::on_disk(p)
+                .map_err(|e| LocalError::Data(format!("cannot use {}: {e}", p.display())))?,
+            None => BlobStore::in_memory(),
+        };
+        let signing_key = signing_key(&db.lock())
+            .map_err(|e| LocalError::Data(format!("cannot read the signing key: {e}")))?;
+        let core = Core {
+            db,
+            blobs,
+            uploads: uploads::Uploads::default(),
+            account_id,
+            signing_key,
+            clock: Clock::default(),
+            data_dir: dir,
+        };
+        core.remove_unheld_blobs()
+            .map_err(|e| LocalError::Data(format!("cannot check the stored blobs: {e}")))?;
+        Ok(core)
+    }
+
+    /// The account id (prefix of every backend name).
+    pub fn account_id(&self) -> u64 {
+        self.account_id
+    }
+
+    /// The key that signs tokens.
+    pub fn signing_key(&self) -> &[u8] {
+        &self.signing_key
+    }
+
+    /// The data folder, if any.
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        self.data_dir.as_ref().map(|d| d.path().to_path_buf())
+    }
+
+    /// `{accountId}-{name}`.
+    pub fn backend_name(&self, name: &str) -> String {
+        format!("{}-{name}", self.account_id)
+    }
+
+    /// Reads under the lock.
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> DomainResult<R>) -> DomainResult<R> {
+        f(&self.db.lock())
+    }
+
+    /// Changes records in one transaction. Blobs the change stopped holding
+    /// (listed in [`Change::released`]) are deleted once no repository holds
+    /// them, still under the lock, so that no upload can link them meanwhile.
+    fn write<R>(&self, f: impl FnOnce(&mut Change<'_>) -> DomainResult<R>) -> DomainResult<R> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut change = Change {
+            tx: &tx,
+            released: Vec::new(),
+        };
+        let out = f(&mut change)?;
+        let released = std::mem::take(&mut change.released);
+        tx.commit()?;
+        for digest in released {
+            if !blob_held_anywhere(&conn, &digest)? {
+                self.blobs.remove(&digest);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes blob contents that no repository holds (left by a crash
+    /// between the database commit and the file removal).
+    fn remove_unheld_blobs(&self) -> DomainResult<()> {
+        let conn = self.db.lock();
+        for digest in self.blobs.digests()? {
+            if !blob_held_anywhere(&conn, &digest)? {
+                tracing::info!(digest, "removing a blob no repository holds");
+                self.blobs.remove(&digest);
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets every repository, user, image and upload of both regions (the
+    /// signing key stays).
+    pub fn reset(&self) -> DomainResult<()> {
+        self.uploads.clear();
+        let conn = self.db.lock();
+        store::db::clear(&conn)?;
+        for digest in self.blobs.digests()? {
+            self.blobs.remove(&digest);
+        }
+        Ok(())
+    }
+
+    /// Appends to a repository's history, dropping the oldest entries past
+    /// [`HISTORY_CAP`].
+    fn log(
+        &self,
+        tx: &Transaction<'_>,
+        repo_uuid: &str,
+        action: &str,
+        detail: &str,
+    ) -> DomainResult<()> {
+        tx.execute(
+            "INSERT INTO history (repo_uuid, action, detail, at) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![repo_uuid, action, detail, self.clock.now()],
+        )?;
+        tx.execute(
+            "DELETE FROM history WHERE repo_uuid = ?1 AND id <= (
+                SELECT id FROM history WHERE repo_uuid = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+            rusqlite::params![repo_uuid, HISTORY_CAP],
+        )?;
+        Ok(())
+    }
+}
+
+/// A transaction in progress, and the blobs it stopped holding.
+pub struct Change<'a> {
+    pub tx: &'a Transaction<'a>,
+    pub released: Vec<String>,
+}
+
+/// Whether any repository of any region holds the blob.
+fn blob_held_anywhere(conn: &Connection, digest: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM repo_blobs WHERE digest = ?1)",
+        [digest],
+        |r| r.get(0),
+    )
+}
+
+/// The stored signing key, made on first use.
+fn signing_key(conn: &Connection) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if let Some(key) = store::db::meta(conn, "signing_key").map_err(|e| e.to_string())? {
+        return b64
+            .decode(key)
+            .map_err(|_| "the stored signing key is not base64".to_string());
+    }
+    let key: [u8; 32] = rand::random();
+    store::db::set_meta(conn, "signing_key", &b64.encode(key)).map_err(|e| e.to_string())?;
+    Ok(key.to_vec())
+}
+
+/// The region's code as stored.
+fn region_code(region: LocalRegion) -> &'static str {
+    region.code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_is_capped() {
+        let core = Core::open(None, 7).unwrap();
+        let repo = core
+            .create_repository(LocalRegion::Hcm, "capped", false, 1)
+            .unwrap();
+        for q in 0..(HISTORY_CAP as u64 + 50) {
+            core.set_quota(LocalRegion::Hcm, &repo.uuid, 1 + q % 3)
+                .unwrap();
+        }
+        let history = core.history(LocalRegion::Hcm, &repo.uuid).unwrap();
+        assert_eq!(history.len() as i64, HISTORY_CAP);
+        assert!(history[0].detail.contains("quota changed"), "newest first");
+        assert!(
+            history.iter().all(|h| h.action == "UPDATE_QUOTA"),
+            "the oldest went first"
+        );
+    }
+}

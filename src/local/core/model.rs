@@ -1,0 +1,244 @@
+//! The domain's objects as the core hands them to the adapters: repositories,
+//! users and their grants, images and artifacts, who is asking and what for.
+
+use super::super::LocalRegion;
+
+/// A permission policy a user can be granted on a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Its stable id (`GET /v1/user/permissions`).
+    pub id: &'static str,
+    /// Its text, as the real service words it.
+    pub action: &'static str,
+    /// What it allows on the registry.
+    pub rights: Rights,
+}
+
+/// The three policies the real service lists. The provider never attaches
+/// `All` (reported broken on the real service); here it is pull and push.
+pub const POLICIES: [Policy; 3] = [
+    Policy {
+        id: "b7f3c2d0-5a1e-4c8b-9f2a-1d0e6c3b7a01",
+        action: "Pull Images",
+        rights: Rights::PULL,
+    },
+    Policy {
+        id: "e4a9d1c6-2b7f-4e3a-8c5d-9f1b0a2e6d02",
+        action: "Push Images",
+        rights: Rights::PUSH,
+    },
+    Policy {
+        id: "0c6e2f8a-9d4b-4a17-b3e5-7f2d1c9a4b03",
+        action: "All",
+        rights: Rights::ALL,
+    },
+];
+
+/// A policy by id.
+pub fn policy(id: &str) -> Option<&'static Policy> {
+    POLICIES.iter().find(|p| p.id == id)
+}
+
+/// What a principal may do on a repository of the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rights {
+    pub pull: bool,
+    pub push: bool,
+    /// Deleting manifests, tags and blobs through the registry (given with
+    /// push: robot accounts that push may clean up after themselves).
+    pub delete: bool,
+}
+
+impl Rights {
+    pub const NONE: Rights = Rights {
+        pull: false,
+        push: false,
+        delete: false,
+    };
+    pub const PULL: Rights = Rights {
+        pull: true,
+        push: false,
+        delete: false,
+    };
+    pub const PUSH: Rights = Rights {
+        pull: false,
+        push: true,
+        delete: true,
+    };
+    pub const ALL: Rights = Rights {
+        pull: true,
+        push: true,
+        delete: true,
+    };
+
+    /// Both sets of rights together.
+    pub fn union(self, other: Rights) -> Rights {
+        Rights {
+            pull: self.pull || other.pull,
+            push: self.push || other.push,
+            delete: self.delete || other.delete,
+        }
+    }
+
+    /// Whether these rights allow the action.
+    pub fn allows(self, action: Action) -> bool {
+        match action {
+            Action::Pull => self.pull,
+            Action::Push => self.push,
+            Action::Delete => self.delete,
+        }
+    }
+}
+
+/// What a registry request wants to do on a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Pull,
+    Push,
+    Delete,
+}
+
+impl Action {
+    /// The word in a token scope (`pull`, `push`, `delete`).
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Pull => "pull",
+            Action::Push => "push",
+            Action::Delete => "delete",
+        }
+    }
+
+    /// Parses a scope word; `*` is handled by the caller.
+    pub fn parse(word: &str) -> Option<Action> {
+        match word {
+            "pull" => Some(Action::Pull),
+            "push" => Some(Action::Push),
+            "delete" => Some(Action::Delete),
+            _ => None,
+        }
+    }
+
+    /// Every action.
+    pub const ALL: [Action; 3] = [Action::Pull, Action::Push, Action::Delete];
+}
+
+/// Who is asking: nobody in particular, or a repository user of a region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Anonymous,
+    User(UserRef),
+}
+
+/// A repository user, as authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    pub uuid: String,
+    /// The docker login name, `{accountId}-{name}`.
+    pub backend_name: String,
+    pub region: LocalRegion,
+}
+
+impl Principal {
+    /// The user's id, or an empty string for anonymous.
+    pub fn subject(&self) -> &str {
+        match self {
+            Principal::Anonymous => "",
+            Principal::User(u) => &u.uuid,
+        }
+    }
+}
+
+/// A repository, as seen by authorization and the data plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoRef {
+    pub uuid: String,
+    pub name: String,
+    pub backend_name: String,
+    pub public: bool,
+    pub quota_limit_gb: u64,
+}
+
+impl RepoRef {
+    /// The quota in bytes.
+    pub fn quota_bytes(&self) -> u64 {
+        self.quota_limit_gb.saturating_mul(GIB)
+    }
+}
+
+/// One GiB: quotas are whole GB of 2^30 bytes, as Harbor counts them.
+pub const GIB: u64 = 1 << 30;
+/// One MiB.
+pub const MIB: u64 = 1 << 20;
+
+/// A repository with its figures, for the management API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repository {
+    pub uuid: String,
+    pub name: String,
+    pub backend_name: String,
+    pub public: bool,
+    pub quota_limit_gb: u64,
+    /// Bytes of the distinct blobs (layers, configs, manifests) it holds.
+    pub used_bytes: u64,
+    /// Images (names under the repository) with at least one artifact.
+    pub image_count: u64,
+    pub attached_users: u64,
+    pub created_at: i64,
+}
+
+/// A repository user, for the management API (never its secret).
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub uuid: String,
+    pub name: String,
+    pub backend_name: String,
+    pub description: Option<String>,
+    pub disabled: bool,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub grants: Vec<GrantView>,
+}
+
+/// A user's policies on one repository.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantView {
+    pub repo_uuid: String,
+    pub repo_name: String,
+    pub repo_backend_name: String,
+    pub policy_ids: Vec<String>,
+}
+
+/// Policies to grant on a repository, as a request gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRequest {
+    pub repo_uuid: String,
+    pub policy_ids: Vec<String>,
+}
+
+/// An entry of a repository's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub action: String,
+    pub detail: String,
+    pub at: i64,
+}
+
+/// An image (a name under a repository) and its figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSummary {
+    pub name: String,
+    pub artifact_count: u64,
+    pub pull_count: u64,
+    pub updated_at: i64,
+}
+
+/// An artifact of an image: a manifest or index pushed to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artifact {
+    pub digest: String,
+    pub tags: Vec<String>,
+    /// The manifest and everything it references, in bytes.
+    pub size: u64,
+    pub pushed_at: i64,
+    pub media_type: String,
+}

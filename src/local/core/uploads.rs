@@ -1,0 +1,227 @@
+//! Blob uploads in progress: their bytes so far (in a sink), the running
+//! digest, and when they were last touched. Bounded in number; abandoned ones
+//! are swept; one request at a time works on an upload.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use sha2::{Digest as _, Sha256};
+
+use super::error::{DomainError, DomainResult, RegistryErrorKind};
+use super::secrets::hex;
+use crate::local::store::UploadSink;
+use crate::local::LocalRegion;
+
+/// An upload untouched this long is abandoned and swept.
+pub const UPLOAD_IDLE: Duration = Duration::from_secs(15 * 60);
+/// Uploads in progress at once, across both registries.
+pub const MAX_UPLOADS: usize = 256;
+
+/// An upload's state between requests.
+pub struct Session {
+    pub id: String,
+    pub region: LocalRegion,
+    pub repo_uuid: String,
+    pub sink: UploadSink,
+    hasher: Sha256,
+    pub size: u64,
+    touched: Instant,
+}
+
+impl Session {
+    /// A new, empty upload.
+    pub fn new(id: String, region: LocalRegion, repo_uuid: String, sink: UploadSink) -> Session {
+        Session {
+            id,
+            region,
+            repo_uuid,
+            sink,
+            hasher: Sha256::new(),
+            size: 0,
+            touched: Instant::now(),
+        }
+    }
+
+    /// Counts and hashes bytes written to the sink.
+    pub fn hash(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+    }
+
+    /// The digest of everything written so far.
+    pub fn digest(&self) -> String {
+        format!("sha256:{}", hex(&self.hasher.clone().finalize()))
+    }
+}
+
+enum Slot {
+    Idle(Box<Session>),
+    /// A request is working on it.
+    Busy {
+        region: LocalRegion,
+        repo_uuid: String,
+    },
+}
+
+/// The uploads in progress.
+#[derive(Default)]
+pub struct Uploads {
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+fn unknown(id: &str) -> DomainError {
+    DomainError::registry(
+        RegistryErrorKind::BlobUploadUnknown,
+        format!(
+            "no upload {:?} in progress here (finished, cancelled, or abandoned for {} minutes)",
+            super::rules::truncate(id, 64),
+            UPLOAD_IDLE.as_secs() / 60
+        ),
+    )
+}
+
+impl Uploads {
+    /// Registers a new upload, after sweeping abandoned ones; refuses past
+    /// [`MAX_UPLOADS`].
+    pub fn add(&self, session: Session) -> DomainResult<()> {
+        self.sweep();
+        let mut slots = self.slots.lock();
+        if slots.len() >= MAX_UPLOADS {
+            drop(slots);
+            session.sink.discard();
+            return Err(DomainError::TooMany(format!(
+                "{MAX_UPLOADS} uploads are already in progress: finish or cancel some first"
+            )));
+        }
+        slots.insert(session.id.clone(), Slot::Idle(Box::new(session)));
+        Ok(())
+    }
+
+    /// Takes an upload of this repository for one request; it goes back with
+    /// [`Lease::give_back`], or is thrown away if the request ends otherwise
+    /// (a client that disconnected mid-chunk cannot resume it).
+    pub fn lease(&self, id: &str, region: LocalRegion, repo_uuid: &str) -> DomainResult<Lease<'_>> {
+        let mut slots = self.slots.lock();
+        let slot = slots.get_mut(id).ok_or_else(|| unknown(id))?;
+        let belongs = match &*slot {
+            Slot::Idle(s) => s.region == region && s.repo_uuid == repo_uuid,
+            Slot::Busy {
+                region: r,
+                repo_uuid: u,
+            } => *r == region && u == repo_uuid,
+        };
+        if !belongs {
+            return Err(unknown(id));
+        }
+        let busy = Slot::Busy {
+            region,
+            repo_uuid: repo_uuid.to_string(),
+        };
+        match std::mem::replace(slot, busy) {
+            Slot::Idle(session) => Ok(Lease {
+                uploads: self,
+                session: Some(*session),
+            }),
+            previous @ Slot::Busy { .. } => {
+                *slot = previous;
+                Err(DomainError::registry(
+                    RegistryErrorKind::BlobUploadInvalid,
+                    "another request is writing to this upload",
+                ))
+            }
+        }
+    }
+
+    /// How many bytes an upload holds.
+    pub fn size(&self, id: &str, region: LocalRegion, repo_uuid: &str) -> DomainResult<u64> {
+        match self.slots.lock().get(id) {
+            Some(Slot::Idle(s)) if s.region == region && s.repo_uuid == repo_uuid => Ok(s.size),
+            _ => Err(unknown(id)),
+        }
+    }
+
+    /// Drops uploads untouched for [`UPLOAD_IDLE`], and their bytes.
+    pub fn sweep(&self) {
+        let stale: Vec<Session> = {
+            let mut slots = self.slots.lock();
+            let ids: Vec<String> = slots
+                .iter()
+                .filter(|(_, s)| matches!(s, Slot::Idle(s) if s.touched.elapsed() > UPLOAD_IDLE))
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.iter()
+                .filter_map(|id| match slots.remove(id) {
+                    Some(Slot::Idle(s)) => Some(*s),
+                    _ => None,
+                })
+                .collect()
+        };
+        for s in stale {
+            tracing::info!(upload = %s.id, bytes = s.size, "sweeping an abandoned upload");
+            s.sink.discard();
+        }
+    }
+
+    /// Forgets every upload.
+    pub fn clear(&self) {
+        let all: Vec<Slot> = self.slots.lock().drain().map(|(_, s)| s).collect();
+        for slot in all {
+            if let Slot::Idle(s) = slot {
+                s.sink.discard();
+            }
+        }
+    }
+
+    /// Uploads in progress.
+    pub fn len(&self) -> usize {
+        self.slots.lock().len()
+    }
+
+    /// Whether none is in progress.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An upload taken by one request.
+pub struct Lease<'a> {
+    uploads: &'a Uploads,
+    session: Option<Session>,
+}
+
+impl Lease<'_> {
+    /// The upload.
+    pub fn session(&mut self) -> &mut Session {
+        self.session
+            .as_mut()
+            .expect("a lease holds its session until it ends")
+    }
+
+    /// Puts the upload back for the next request.
+    pub fn give_back(mut self) {
+        let mut session = self.session.take().expect("a lease holds its session");
+        session.touched = Instant::now();
+        self.uploads
+            .slots
+            .lock()
+            .insert(session.id.clone(), Slot::Idle(Box::new(session)));
+    }
+
+    /// Ends the upload (finished or cancelled) and hands its session over.
+    pub fn finish(mut self) -> Session {
+        let session = self.session.take().expect("a lease holds its session");
+        self.uploads.slots.lock().remove(&session.id);
+        session
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            tracing::info!(upload = %session.id, "an upload request ended early: the upload is dropped");
+            self.uploads.slots.lock().remove(&session.id);
+            session.sink.discard();
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The records (repositories, users, grants, history, images, manifests, tags,
+//! which blobs each repository holds) in SQLite: one row changed per write
+//! instead of a whole snapshot rewritten, transactions, and crash safety from
+//! its write-ahead log. In memory with `--in-memory`, the same code either way.
+
+use std::path::Path;
+
+use parking_lot::{Mutex, MutexGuard};
+use rusqlite::{Connection, OpenFlags};
+
+use super::super::LocalError;
+use super::datadir;
+
+/// The database file's name in the data folder.
+pub const DB_FILE: &str = "vcr-local.db";
+/// The schema this build writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE repositories (
+    uuid TEXT PRIMARY KEY,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    public INTEGER NOT NULL,
+    quota_gb INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (region, name)
+);
+CREATE TABLE users (
+    uuid TEXT PRIMARY KEY,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT,
+    disabled INTEGER NOT NULL,
+    expires_at INTEGER,
+    created_at INTEGER NOT NULL,
+    salt TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    UNIQUE (region, name)
+);
+CREATE TABLE grants (
+    user_uuid TEXT NOT NULL REFERENCES users (uuid) ON DELETE CASCADE,
+    repo_uuid TEXT NOT NULL REFERENCES repositories (uuid) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    policies TEXT NOT NULL,
+    PRIMARY KEY (user_uuid, repo_uuid)
+);
+CREATE INDEX grants_repo ON grants (repo_uuid);
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    repo_uuid TEXT NOT NULL REFERENCES repositories (uuid) ON DELETE CASCADE,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX history_repo ON history (repo_uuid, id);
+CREATE TABLE repo_blobs (
+    repo_uuid TEXT NOT NULL REFERENCES repositories (uuid) ON DELETE CASCADE,
+    digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (repo_uuid, digest)
+);
+CREATE INDEX repo_blobs_digest ON repo_blobs (digest);
+CREATE TABLE images (
+    repo_uuid TEXT NOT NULL REFERENCES repositories (uuid) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    pull_count INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (repo_uuid, name)
+);
+CREATE TABLE manifests (
+    repo_uuid TEXT NOT NULL,
+    image TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    artifact_size INTEGER NOT NULL,
+    pushed_at INTEGER NOT NULL,
+    PRIMARY KEY (repo_uuid, image, digest),
+    FOREIGN KEY (repo_uuid, image) REFERENCES images (repo_uuid, name) ON DELETE CASCADE
+);
+CREATE TABLE manifest_refs (
+    repo_uuid TEXT NOT NULL,
+    image TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    ref_digest TEXT NOT NULL,
+    is_manifest INTEGER NOT NULL,
+    PRIMARY KEY (repo_uuid, image, manifest_digest, ref_digest),
+    FOREIGN KEY (repo_uuid, image, manifest_digest)
+        REFERENCES manifests (repo_uuid, image, digest) ON DELETE CASCADE
+);
+CREATE INDEX manifest_refs_ref ON manifest_refs (repo_uuid, ref_digest);
+CREATE TABLE tags (
+    repo_uuid TEXT NOT NULL,
+    image TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (repo_uuid, image, tag),
+    FOREIGN KEY (repo_uuid, image, digest)
+        REFERENCES manifests (repo_uuid, image, digest) ON DELETE CASCADE
+);
+";
+
+/// The database behind one lock: writes are serialised, and so are the file
+/// operations done with them (linking and unlinking blobs).
+pub struct Db {
+    conn: Mutex<Connection>,
+}
+
+impl Db {
+    /// Opens `DIR/vcr-local.db` (created 0600 with the schema), or a fresh
+    /// database in memory when `dir` is `None`.
+    pub fn open(dir: Option<&Path>) -> Result<Db, LocalError> {
+        let conn = match dir {
+            None => Connection::open_in_memory(),
+            Some(dir) => {
+                let file = dir.join(DB_FILE);
+                // Created here so that its mode is 0600; SQLite gives its
+                // journal files the mode of the database file.
+                datadir::private_file(&file).map_err(|e| {
+                    LocalError::Data(format!("cannot create {}: {e}", file.display()))
+                })?;
+                Connection::open_with_flags(
+                    &file,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+            }
+        }
+        .map_err(|e| LocalError::Data(format!("cannot open the database: {e}")))?;
+        let setup = |conn: &Connection| -> rusqlite::Result<i64> {
+            if dir.is_some() {
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+                // Every acknowledged write is on disk, as before.
+                conn.pragma_update(None, "synchronous", "FULL")?;
+            }
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        };
+        let version = setup(&conn)
+            .map_err(|e| LocalError::Data(format!("cannot set up the database: {e}")))?;
+        match version {
+            0 => {
+                let create = format!(
+                    "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                );
+                conn.execute_batch(&create).map_err(|e| {
+                    LocalError::Data(format!("cannot create the database schema: {e}"))
+                })?;
+            }
+            SCHEMA_VERSION => {}
+            newer => {
+                return Err(LocalError::Data(format!(
+                    "the database was written by a newer vcr-local (schema {newer}, this one knows {SCHEMA_VERSION})"
+                )))
+            }
+        }
+        Ok(Db {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The connection, exclusively, for as long as the guard lives.
+    pub fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock()
+    }
+}
+
+/// A value from `meta`, or `None`.
+pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+/// Sets a value in `meta`.
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+    .map(drop)
+}
+
+/// Forgets every record but `meta` (the signing key stays).
+pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         DELETE FROM tags; DELETE FROM manifest_refs; DELETE FROM manifests;
+         DELETE FROM images; DELETE FROM repo_blobs; DELETE FROM history;
+         DELETE FROM grants; DELETE FROM users; DELETE FROM repositories;
+         COMMIT;",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn schema_files_and_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(Some(dir.path())).unwrap();
+        set_meta(&db.lock(), "k", "v").unwrap();
+        drop(db);
+        let db = Db::open(Some(dir.path())).unwrap();
+        assert_eq!(meta(&db.lock(), "k").unwrap().as_deref(), Some("v"));
+        for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{:?}", entry.path());
+        }
+        db.lock().pragma_update(None, "user_version", 99).unwrap();
+        drop(db);
+        let err = Db::open(Some(dir.path())).err().unwrap();
+        assert!(err.to_string().contains("newer vcr-local"), "{err}");
+        assert!(Db::open(None).is_ok());
+    }
+}
