@@ -27,14 +27,15 @@ gpg:
 	} || { echo "make test needs gpg for the release signature test: install gnupg" >&2; exit 1; }
 
 ## skopeo and docker (Debian's skopeo and docker.io) for the registry interop test
-## (tests/interop.rs), installed when missing. skopeo is required; the docker part runs
-## where a docker daemon can start.
+## (tests/interop.rs) and the provisioner of the ephemeral credentials tests
+## (tests/support/credentials.rs), installed when missing. skopeo is required; the
+## docker part runs where a docker daemon can start.
 registry-clients:
 	@command -v skopeo >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1 || { \
 	  echo "Installing skopeo and docker.io (the registry interop test drives them) ..." >&2; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo docker.io >/dev/null; \
 	} || true
-	@command -v skopeo >/dev/null 2>&1 || { echo "make test needs skopeo for tests/interop.rs: install skopeo" >&2; exit 1; }
+	@command -v skopeo >/dev/null 2>&1 || { echo "make test needs skopeo for tests/interop.rs and the ephemeral credentials tests: install skopeo" >&2; exit 1; }
 
 lint:
 	$(CARGO) fmt --all -- --check

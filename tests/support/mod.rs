@@ -6,11 +6,13 @@
 //! - [`workspace`]: one Terraform working directory.
 //! - [`terraform`]: which terraform runs (the default, or a pinned version).
 //! - [`local`]: vcr-local as a process; [`controls`]: its `/_local/` test controls;
+//!   [`credentials`]: a provisioner that logs in with ephemeral credentials;
 //!   [`images`]: how an image gets into a repository.
 //! - [`plan`], [`state`]: the JSON plan and the state file, read.
 #![allow(dead_code)]
 
 pub mod controls;
+pub mod credentials;
 pub mod images;
 pub mod local;
 pub mod plan;

@@ -78,6 +78,7 @@ pub struct Step<'a> {
     expect_error: Option<(Phase, Regex)>,
     expect_output: Vec<Regex>,
     checks: Vec<Hook<'a>>,
+    files: Vec<(String, String)>,
 }
 
 impl<'a> Step<'a> {
@@ -93,6 +94,7 @@ impl<'a> Step<'a> {
             expect_error: None,
             expect_output: Vec::new(),
             checks: Vec::new(),
+            files: Vec::new(),
         }
     }
 
@@ -159,6 +161,13 @@ impl<'a> Step<'a> {
     /// As [`Step::config`], but the text is the whole module: nothing is added.
     pub fn config_as_is(mut self, module: impl Into<String>) -> Self {
         self.config = Some(module.into());
+        self
+    }
+
+    /// Writes a file of the workspace (a child module's `creds/main.tf`, a script a
+    /// provisioner runs) before the step's commands; it stays for the next steps.
+    pub fn file(mut self, path: &str, text: impl Into<String>) -> Self {
+        self.files.push((path.to_string(), text.into()));
         self
     }
 
@@ -363,6 +372,15 @@ fn plans_nothing(plan: &PlanChanges) -> bool {
     plan.changes
         .iter()
         .all(|c| c.mode != "managed" || c.action == Action::NoOp)
+}
+
+/// Whether a module's text calls child modules (which `terraform get` must install
+/// before any plan).
+pub fn calls_modules(module_text: &str) -> bool {
+    module_text.lines().any(|line| {
+        let mut words = line.split_whitespace();
+        words.next() == Some("module") && words.next().is_some_and(|w| w.starts_with('"'))
+    })
 }
 
 /// A regex matching this text as it is.
@@ -578,6 +596,9 @@ impl<'a> Runner<'a> {
             let config = self.config.as_deref().expect("no configuration yet");
             self.ws.write_file("main.tf", config);
         }
+        for (path, text) in std::mem::take(&mut step.files) {
+            self.ws.write_file(&path, &text);
+        }
         let outcome = self.commands(&mut step, &prior, label);
         self.check_error(&step, &outcome, label);
         let output: String = outcome.runs.iter().map(Run::output).collect();
@@ -618,6 +639,14 @@ impl<'a> Runner<'a> {
     /// Runs the step's commands, stopping at the first that fails.
     fn commands(&mut self, step: &mut Step<'a>, prior: &State, label: &str) -> Outcome {
         let mut out = Outcome::default();
+        let modules = self.config.as_deref().is_some_and(calls_modules);
+        if modules && !matches!(step.kind, Kind::Import(_)) {
+            // Terraform reads a module only once `get` (or `init`) has installed it.
+            let get = vec!["get".to_string(), "-no-color".to_string()];
+            if !self.record(&mut out, Phase::Plan, get, &step.env) {
+                return out;
+            }
+        }
         match &step.kind {
             Kind::Apply | Kind::PlanOnly => {
                 if !self.plan_and_check(step, &mut out, label) {

@@ -124,9 +124,25 @@ impl Workspace {
         self.write_file("main.tf", &Self::with_required_providers(hcl));
     }
 
-    /// Writes a file of the workspace as it is (no block prepended).
+    /// Writes a file of the workspace as it is (no block prepended), making its
+    /// folder when it is in one (`creds/main.tf`).
     pub fn write_file(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.path().join(name), text).unwrap();
+        let path = self.dir.path().join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// A file of the workspace as text (what a provisioner wrote); `None` when absent.
+    pub fn read_file(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.dir.path().join(name)).ok()
+    }
+
+    /// The state file as Terraform wrote it, byte for byte (empty when there is none):
+    /// for checks that something never reached it.
+    pub fn state_text(&self) -> String {
+        self.read_file("terraform.tfstate").unwrap_or_default()
     }
 
     /// Runs `terraform ARGS` here and returns what it did.
