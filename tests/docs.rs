@@ -221,6 +221,24 @@ fn pages() -> Vec<Page> {
             import: None,
         },
         Page {
+            path: "docs/data-sources/image.md",
+            schema: data_source("vcr_image"),
+            example: Some((
+                "terraform",
+                "examples/data-sources/vcr_image/data-source.tf",
+            )),
+            import: None,
+        },
+        Page {
+            path: "docs/data-sources/images.md",
+            schema: data_source("vcr_images"),
+            example: Some((
+                "terraform",
+                "examples/data-sources/vcr_images/data-source.tf",
+            )),
+            import: None,
+        },
+        Page {
             path: "docs/ephemeral-resources/registry_credentials.md",
             schema: ephemeral("vcr_registry_credentials"),
             example: Some((

@@ -32,6 +32,12 @@ pub struct Fault {
     fraction: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    headers: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replace_body: Option<String>,
 }
 
 impl Fault {
@@ -90,6 +96,29 @@ impl Fault {
     pub fn message(mut self, message: &str) -> Fault {
         self.message = Some(message.to_string());
         self
+    }
+
+    /// Answers the status with this body (any text, served as JSON) instead of an
+    /// error body of vcr-local's own.
+    pub fn body(mut self, body: &str) -> Fault {
+        self.body = Some(body.to_string());
+        self
+    }
+
+    /// Adds a header to the answer (`Location` for a redirect).
+    pub fn header(mut self, name: &str, value: &str) -> Fault {
+        self.headers.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// Performs matching requests, then answers their status with this body instead.
+    pub fn replace_body(method: &str, path: &str, body: &str) -> Fault {
+        Fault {
+            path: path.to_string(),
+            replace_body: Some(body.to_string()),
+            ..Fault::default()
+        }
+        .method(method)
     }
 }
 
