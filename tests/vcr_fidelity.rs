@@ -309,10 +309,8 @@ async fn a_redirect_on_the_same_host_is_followed_when_it_keeps_the_call() {
     // A 301 on a GET is followed.
     let page = repos.list(&ListRepositories::default()).await.unwrap();
     assert_eq!(page.items.len(), 1);
-    assert_eq!(
-        count(&srv, "GET", "/old/v1/repository").await.1,
-        json!({"301": 1})
-    );
+    // vcr-local has no such route: its fault's answer is counted under "(no route)".
+    assert_eq!(count(&srv, "GET", "(no route)").await.1, json!({"301": 1}));
     assert_eq!(count(&srv, "GET", REPOS).await.1, json!({"200": 1}));
     assert_eq!(count(&srv, "POST", REPOS).await.1, json!({"202": 1}));
     // A 301 on a PUT would become a GET: not followed, and said so.

@@ -140,16 +140,41 @@ pub struct RequestCounts {
     pub requests: Vec<RouteCount>,
 }
 
+/// The requests of one route: vcr-local counts by route template
+/// (`/hcm/v1/repository/{repo_id}/images`), not by the path asked.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RouteCount {
     pub method: String,
+    /// The route template, or `(no route)`.
     pub path: String,
     pub count: u64,
     /// Answers by status (`"200"`, `"503"`, `"dropped"`).
     pub statuses: BTreeMap<String, u64>,
 }
 
+impl RouteCount {
+    /// Whether `path` (`/hcm/v1/repository/repo-1/images`) is of this route
+    /// (`/hcm/v1/repository/{repo_id}/images`): `{x}` stands for one segment.
+    pub fn is_route_of(&self, path: &str) -> bool {
+        let (t, p): (Vec<&str>, Vec<&str>) =
+            (self.path.split('/').collect(), path.split('/').collect());
+        t.len() == p.len()
+            && t.iter()
+                .zip(&p)
+                .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
+    }
+}
+
 impl RequestCounts {
+    /// How many `method` requests the route of `path` got.
+    pub fn count_of(&self, method: &str, path: &str) -> u64 {
+        self.requests
+            .iter()
+            .filter(|r| r.method == method && r.is_route_of(path))
+            .map(|r| r.count)
+            .sum()
+    }
+
     /// How many answers each status got, over every route.
     pub fn by_status(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
