@@ -75,7 +75,7 @@ clean:
 
 ## The reliability tests with their figures (part of `make test` too); fuzzing is `make fuzz`.
 reliability:
-	$(CARGO) test --test reliability --test fuzz_smoke --test local_store --test vcr_tls -- --nocapture --test-threads=1
+	$(CARGO) test --test reliability --test fuzz_smoke --test local_store --test local_hardening --test vcr_tls -- --nocapture --test-threads=1
 
 ## A longer, coverage-guided fuzzing run of each target (cargo-fuzz on the stable toolchain).
 FUZZ_SECONDS ?= 300

@@ -231,9 +231,16 @@ pub async fn local_request_is_answered(target: &LocalTarget, data: &[u8]) -> Opt
     let body = rest.get(split + 1..).unwrap_or_default().to_vec();
     let path = template.replace("{}", &segment);
     let query = QUERIES[(data[2] >> 2) as usize % QUERIES.len()].replace("{}", &segment);
+    // Mostly this machine, so that /_local/ is reached past its guard.
+    let host = if data[3] & 6 == 6 {
+        "elsewhere.example"
+    } else {
+        "127.0.0.1:8080"
+    };
     let mut request = axum::http::Request::builder()
         .method(method)
         .uri(format!("{path}{query}"))
+        .header("host", host)
         .header(
             "content-type",
             if data[2] & 4 == 0 {

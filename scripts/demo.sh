@@ -5,8 +5,9 @@
 # registry (lock file and all), applies examples/quickstart, shows that the next plan
 # is empty, then pushes a tiny image (built without a Docker daemon) with the CI
 # user's credentials, pulls it with the pull-only user, shows that user's push
-# refused and the repository's image_count after a refresh, destroys, and stops
-# vcr-local. The image goes through docker when a docker daemon answers, else
+# refused and the repository's image_count after a refresh, pins the image by digest
+# with a second apply (-var release_tag=1.0: data "vcr_image") and pulls that digest,
+# destroys, and stops vcr-local. The image goes through docker when a docker daemon answers, else
 # skopeo when it is installed, else the project's own client
 # (examples/registry-client); DEMO_CLIENT=docker|skopeo|own picks one. Leaves nothing
 # running.
@@ -178,6 +179,19 @@ step "terraform apply -refresh-only: the repository now holds the image"
 "$tf" apply -refresh-only -auto-approve -input=false -no-color >"$demo/refresh.txt"
 echo "    image_count = $("$tf" output -raw app_image_count), quota_used_gb = $("$tf" output -raw app_quota_used_gb)"
 test "$("$tf" output -raw app_image_count)" = 1
+
+step "Pin the deployment to what CI pushed: terraform apply -var release_tag=1.0 (data \"vcr_image\")"
+"$tf" apply -auto-approve -input=false -no-color -var release_tag=1.0 >"$demo/release.txt"
+release=$("$tf" output -raw release_image)
+echo "    release_image = $release"
+case "$release" in
+  "${image%:*}@sha256:"*) ;;
+  *) echo "expected ${image%:*}@sha256:..., got $release" >&2; false ;;
+esac
+
+step "The deploy user pulls exactly that digest"
+login "$deploy_user" deploy_secret
+pull "$deploy_user" deploy_secret "$release"
 
 step "terraform destroy (force_destroy deletes the pushed image first)"
 "$tf" destroy -auto-approve -input=false -no-color | tail -1

@@ -2,7 +2,11 @@
 
 mod support;
 
-use support::Workspace;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use support::local::LocalVcr;
+use support::{literal, words, Action, Scenario, Step, Workspace};
 
 const PROVIDER_BLOCK: &str = r#"
 provider "vcr" {
@@ -110,4 +114,312 @@ fn wrong_types_and_values_in_the_provider_block_get_diagnostics_not_panics() {
             "{setting}: {out}"
         );
     }
+}
+
+// ---- credentials checked at plan, honest errors, no secrets in clear --------------
+
+const TOKEN_PATH: &str = "/iam/accounts-api/v2/auth/token";
+
+/// A new repository: planning it needs no call to vCR, only the provider's start.
+const NEW_REPOSITORY: &str = r#"
+resource "vcr_repository" "app" {
+  name           = "checked-app"
+  quota_limit_gb = 1
+}
+"#;
+
+/// How many token requests vcr-local answered with each status, and how many other
+/// requests it got.
+fn token_and_other_requests(local: &LocalVcr) -> (BTreeMap<String, u64>, u64) {
+    let counts = local.controls().requests();
+    let mut token = BTreeMap::new();
+    let mut other = 0;
+    for route in &counts.requests {
+        if route.path == TOKEN_PATH {
+            token = route.statuses.clone();
+        } else {
+            other += route.count;
+        }
+    }
+    (token, other)
+}
+
+#[test]
+fn a_wrong_secret_fails_the_plan_naming_the_credentials() {
+    let local = LocalVcr::start();
+    let wrong = "not-the-right-secret-4711";
+    Scenario::new(&local)
+        .step(
+            Step::plan_only()
+                .config(NEW_REPOSITORY)
+                .named("a new repository, planned with a wrong client_secret")
+                .env("VCR_CLIENT_SECRET", wrong)
+                .env("TF_LOG", "trace")
+                .pre(|ctx| ctx.local.controls().reset_requests())
+                .expect_plan_error(&literal(
+                    "Invalid vCR credentials: client_id or client_secret",
+                ))
+                .expect_output(&words("VCR_CLIENT_ID and VCR_CLIENT_SECRET"))
+                .expect_output(&words("skip_credentials_validation = true"))
+                .expect_output(&words(
+                    "The IAM token endpoint said: IAM token request failed (HTTP 401)",
+                ))
+                .check(move |ctx| {
+                    // One token request, refused; nothing else reached vCR.
+                    let (token, other) = token_and_other_requests(ctx.local);
+                    assert_eq!(token, BTreeMap::from([("401".to_string(), 1)]));
+                    assert_eq!(other, 0);
+                    assert!(!ctx.output().contains(wrong), "the secret leaked");
+                }),
+        )
+        .step(
+            Step::plan_only()
+                .named(
+                    "the same plan with the right secret: one token request per provider process",
+                )
+                .pre(|ctx| ctx.local.controls().reset_requests())
+                .expect("vcr_repository.app", Action::Create)
+                .check(|ctx| {
+                    let (token, other) = token_and_other_requests(ctx.local);
+                    assert_eq!(token.get("200"), Some(&1), "{token:?}");
+                    assert_eq!(token.len(), 1, "{token:?}");
+                    // The plan file is shown by `terraform show`, which configures nothing.
+                    assert_eq!(other, 0);
+                }),
+        )
+        .run();
+}
+
+#[test]
+fn skip_credentials_validation_plans_without_calling_vcr() {
+    let local = LocalVcr::start();
+    for (how, key, value) in [
+        (
+            "in the environment",
+            "VCR_SKIP_CREDENTIALS_VALIDATION",
+            "true",
+        ),
+        ("in the block", "", ""),
+    ] {
+        let config = match key.is_empty() {
+            true => format!(
+                "provider \"vcr\" {{\n  skip_credentials_validation = true\n}}\n{NEW_REPOSITORY}"
+            ),
+            false => NEW_REPOSITORY.to_string(),
+        };
+        let mut step = Step::plan_only()
+            .config(config)
+            .named(how)
+            // Credentials that would fail the check, had there been one.
+            .env("VCR_CLIENT_SECRET", "wrong-but-unchecked")
+            .pre(|ctx| ctx.local.controls().reset_requests())
+            .expect("vcr_repository.app", Action::Create)
+            .check(|ctx| {
+                let counts = ctx.local.controls().requests();
+                assert_eq!(counts.total, 0, "vCR was called: {counts:?}");
+            });
+        if !key.is_empty() {
+            step = step.env(key, value);
+        }
+        Scenario::new(&local).step(step).run();
+    }
+}
+
+/// A port where nothing listens (bound, then let go).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn an_unreachable_address_fails_fast_saying_what_happened() {
+    let local = LocalVcr::start();
+    let port = closed_port();
+    let token_url = format!("http://127.0.0.1:{port}/iam/accounts-api/v2/auth/token");
+    let endpoint = format!("http://127.0.0.1:{port}/hcm");
+    // The token URL is checked at the provider's start; an endpoint when a data source
+    // reads at plan.
+    let cases = [
+        (
+            "VCR_TOKEN_URL",
+            token_url.as_str(),
+            NEW_REPOSITORY,
+            "obtain an IAM token",
+        ),
+        (
+            "VCR_ENDPOINT_HCM",
+            endpoint.as_str(),
+            "data \"vcr_repositories\" \"all\" {}\n",
+            "",
+        ),
+    ];
+    for (var, url, config, summary) in cases {
+        let mut ws = Workspace::against(&local);
+        ws.set_env(var, url);
+        ws.set_env("TF_LOG_PROVIDER", "debug");
+        ws.write_config(config);
+        let started = Instant::now();
+        let run = ws.plan(true);
+        let took = started.elapsed();
+        let out = run.output();
+        assert_eq!(run.code, 1, "{var}: {out}");
+        let says = |text: &str| regex::Regex::new(&words(text)).unwrap().is_match(&out);
+        assert!(says(summary), "{var}: {out}");
+        assert!(
+            says(&format!(
+                "could not connect to 127.0.0.1:{port}: connection refused (nothing listens there)"
+            )),
+            "{var}: {out}"
+        );
+        assert!(says("Nothing listens at that address"), "{var}: {out}");
+        assert!(
+            !out.contains("vCR said"),
+            "{var}: not an answer from vCR: {out}"
+        );
+        // Fast because nothing is retried: the log shows no retry.
+        assert!(
+            out.contains("no answer"),
+            "{var}: the debug log shows the try: {out}"
+        );
+        assert!(!out.contains("retrying"), "{var}: retried: {out}");
+        eprintln!("{var} at a closed port: terraform plan failed in {took:?}");
+    }
+}
+
+/// A plain TCP listener standing for an HTTP proxy on the way: it records every
+/// connection and the bytes sent on it, and answers nothing.
+struct Capture {
+    addr: std::net::SocketAddr,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Capture {
+    fn start() -> Capture {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        // The thread ends with the test process; a connection of the capture's own
+        // (see Drop) tells it to stop earlier.
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                conn.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+                    .unwrap();
+                let mut bytes = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = conn.read(&mut buf) {
+                    if n == 0 || bytes.len() > 65536 {
+                        break;
+                    }
+                    bytes.extend_from_slice(&buf[..n]);
+                }
+                let text = String::from_utf8_lossy(&bytes).to_string();
+                if text == "stop" {
+                    return;
+                }
+                log.lock().unwrap().push(text);
+            }
+        });
+        Capture { addr, seen }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        use std::io::Write;
+        if let Ok(mut c) = std::net::TcpStream::connect(self.addr) {
+            let _ = c.write_all(b"stop");
+        }
+    }
+}
+
+#[test]
+fn plain_http_to_another_host_is_refused_before_anything_is_sent() {
+    let local = LocalVcr::start();
+    let proxy = Capture::start();
+    let remote = "http://vcr.example/iam/accounts-api/v2/auth/token";
+    let mut ws = Workspace::against(&local);
+    for var in ["HTTP_PROXY", "http_proxy"] {
+        ws.set_env(var, &proxy.url());
+    }
+    ws.set_env("NO_PROXY", "");
+    ws.set_env("no_proxy", "");
+    let says = |out: &str, text: &str| regex::Regex::new(&words(text)).unwrap().is_match(out);
+
+    // Written in the block: refused by validate, naming the attribute.
+    ws.write_config(&format!(
+        "provider \"vcr\" {{\n  token_url = \"{remote}\"\n}}\n{NEW_REPOSITORY}"
+    ));
+    let run = ws.validate();
+    assert!(!run.success(), "{}", run.output());
+    assert!(
+        run.output().contains("Invalid value for \"token_url\""),
+        "{}",
+        run.output()
+    );
+    assert!(
+        says(&run.output(), "insecure_http = true"),
+        "{}",
+        run.output()
+    );
+
+    // From the environment: refused when the provider starts, naming the variable.
+    ws.write_config(NEW_REPOSITORY);
+    ws.set_env("VCR_TOKEN_URL", remote);
+    let run = ws.plan(true);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.output()
+            .contains("Error: Plain HTTP refused for VCR_TOKEN_URL"),
+        "{}",
+        run.output()
+    );
+    assert_eq!(proxy.requests(), Vec::<String>::new(), "nothing may leave");
+
+    // Allowed explicitly, the request goes out, credentials and all: the proxy sees it
+    // (so the two checks above could have seen a leak).
+    ws.set_env("VCR_INSECURE_HTTP", "true");
+    ws.set_env("VCR_MAX_RETRIES", "0");
+    let run = ws.plan(true);
+    assert_eq!(run.code, 1, "the proxy answers nothing: {}", run.output());
+    let seen = proxy.requests();
+    // Only first lines in messages: the rest holds the credentials.
+    let first_lines: Vec<&str> = seen
+        .iter()
+        .map(|r| r.lines().next().unwrap_or(""))
+        .collect();
+    assert_eq!(first_lines, [format!("POST {remote} HTTP/1.1")]);
+    assert!(seen[0]
+        .to_ascii_lowercase()
+        .contains("authorization: basic "));
+    let secret = &local.settings["VCR_CLIENT_SECRET"];
+    assert!(
+        !run.output().contains(secret.as_str()),
+        "the secret is not in the output"
+    );
+}
+
+#[test]
+fn validate_checks_no_credentials_and_calls_nothing() {
+    let local = LocalVcr::start();
+    let mut ws = Workspace::against(&local);
+    ws.set_env("VCR_CLIENT_SECRET", "wrong-but-never-sent");
+    ws.write_config(NEW_REPOSITORY);
+    local.controls().reset_requests();
+    let run = ws.validate();
+    assert!(run.success(), "{}", run.output());
+    assert_eq!(local.controls().requests().total, 0, "validate called vCR");
 }

@@ -286,6 +286,26 @@ fn pages() -> Vec<Page> {
             identity: None,
         },
         Page {
+            path: "docs/data-sources/image.md",
+            schema: data_source("vcr_image"),
+            example: Some((
+                "terraform",
+                "examples/data-sources/vcr_image/data-source.tf",
+            )),
+            import: None,
+            identity: None,
+        },
+        Page {
+            path: "docs/data-sources/images.md",
+            schema: data_source("vcr_images"),
+            example: Some((
+                "terraform",
+                "examples/data-sources/vcr_images/data-source.tf",
+            )),
+            import: None,
+            identity: None,
+        },
+        Page {
             path: "docs/ephemeral-resources/registry_credentials.md",
             schema: ephemeral("vcr_registry_credentials"),
             example: Some((

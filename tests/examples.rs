@@ -1,12 +1,17 @@
 //! Every example under `examples/` is valid for a real Terraform, and the quickstart
 //! applies against `vcr-local`, plans empty, and destroys to nothing (a scenario of
-//! one step, see `support::steps`). Examples of what only newer Terraform reads
-//! (import blocks by identity, `.tfquery.hcl` files) are validated by the newest.
+//! steps, see `support::steps`); after CI pushes, its `release_tag` pins the image by
+//! digest. Examples of what only newer Terraform reads (import blocks by identity,
+//! `.tfquery.hcl` files) are validated by the newest.
 
 mod support;
 
 use std::path::Path;
 
+use oci_client::client::{Config, ImageLayer};
+use oci_client::manifest::IMAGE_LAYER_MEDIA_TYPE;
+use oci_client::secrets::RegistryAuth;
+use oci_client::Reference;
 use support::local::LocalVcr;
 use support::terraform::NEWEST_AVAILABLE;
 use support::{Action, Scenario, Step, Terraform, Workspace};
@@ -164,7 +169,66 @@ fn quickstart_applies_plans_empty_and_destroys() {
                         local.user_names(Region::Hcm),
                         vec!["quick-ci", "quick-deploy"]
                     );
+                    assert_eq!(out["release_image"]["value"], serde_json::Value::Null);
+                }),
+        )
+        .step(
+            Step::reapply()
+                .named("CI pushes hello:1.0; release_tag pins it by digest")
+                .pre(push_hello)
+                .env("TF_VAR_release_tag", "1.0")
+                .expect_no_changes()
+                .check(|ctx| {
+                    let registry_url = ctx.attr("vcr_repository.app", "registry_url");
+                    let digest = ctx.attr("data.vcr_image.release[0]", "digest");
+                    assert!(digest.starts_with("sha256:"), "{digest}");
+                    assert_eq!(
+                        ctx.outputs()["release_image"]["value"],
+                        format!("{registry_url}/hello@{digest}").as_str()
+                    );
+                    // The deploy user pulls exactly that.
+                    let pinned: Reference = ctx.outputs()["release_image"]["value"]
+                        .as_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    let deploy = RegistryAuth::Basic(
+                        ctx.attr("vcr_repository_user.deploy", "backend_name"),
+                        ctx.attr("vcr_repository_user.deploy", "secret"),
+                    );
+                    let pulled = ctx
+                        .local
+                        .block_on(oci().pull(&pinned, &deploy, vec![IMAGE_LAYER_MEDIA_TYPE]))
+                        .unwrap();
+                    assert_eq!(pulled.layers[0].data.as_ref(), b"hello from the quickstart");
+                    assert_eq!(pulled.digest.as_deref(), Some(digest.as_str()));
                 }),
         )
         .run();
+}
+
+fn oci() -> oci_client::Client {
+    oci_client::Client::new(oci_client::client::ClientConfig {
+        protocol: oci_client::client::ClientProtocol::Http,
+        ..Default::default()
+    })
+}
+
+/// What CI does after the first apply: pushes `app_image` (`hello:1.0`) with the
+/// CI user's credentials from state.
+fn push_hello(ctx: &support::steps::Ctx) {
+    let to: Reference = ctx.outputs()["app_image"]["value"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let ci = RegistryAuth::Basic(
+        ctx.attr("vcr_repository_user.ci", "backend_name"),
+        ctx.attr("vcr_repository_user.ci", "secret"),
+    );
+    let layer = ImageLayer::oci_v1(b"hello from the quickstart".to_vec(), None);
+    let config = Config::oci_v1(br#"{"architecture":"amd64","os":"linux"}"#.to_vec(), None);
+    ctx.local
+        .block_on(oci().push(&to, &[layer], config, &ci, None))
+        .unwrap_or_else(|e| panic!("push {to}: {e}"));
 }

@@ -615,7 +615,10 @@ fn the_typed_controls_speak_vcr_local() {
     assert_eq!(repositories(), vec!["reset-app"]);
     assert!(!controls.can_login(Region::Hcm, "100001-nobody", "wrong"));
     let why = controls.check_login(Region::Hcm, "100001-nobody", "wrong");
-    assert_eq!(why, Err("login refused: no such user".to_string()));
+    assert_eq!(
+        why,
+        Err("login refused: the user name or secret is wrong".to_string())
+    );
     controls.add_fault(&Fault::delay("/han/*", 1));
     controls.reset();
     assert!(repositories().is_empty());

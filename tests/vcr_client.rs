@@ -93,18 +93,12 @@ async fn repository_calls() {
         ["web", "worker"]
     );
     // The artifacts of an image carry its tags and size (ImageDto does not).
-    let (_, artifacts) = region(&srv, "hcm")
-        .api(
-            reqwest::Method::GET,
-            &format!(
-                "/v1/repository/{}/images/artifacts?imageName=web",
-                created.uuid
-            ),
-            None,
-        )
-        .await;
-    assert_eq!(artifacts["listData"][0]["tags"], json!(["latest"]));
-    assert!(artifacts["listData"][0]["size"].as_u64().unwrap() > 1536 << 20);
+    let artifacts = repos
+        .list_artifacts(&created.uuid, "web", None)
+        .await
+        .unwrap();
+    assert_eq!(artifacts[0].tags, ["latest"]);
+    assert!(artifacts[0].size > 1536 << 20);
 
     let err = repos.delete(&created.uuid).await.unwrap_err();
     assert!(err.is_conflict(), "{err}");
@@ -1108,4 +1102,87 @@ async fn answers_of_other_shapes_are_tolerated() {
         .await
         .unwrap();
     assert_eq!(s.expose(), "bare-secret");
+}
+
+#[tokio::test]
+async fn authenticate_fetches_the_token_later_calls_reuse() {
+    let srv = server().await;
+    let c = client(&srv);
+    c.authenticate().await.unwrap();
+    assert_eq!(count(&srv, "POST", TOKEN).await.0, 1);
+    c.authenticate().await.unwrap();
+    c.repositories(Region::Hcm)
+        .list(&ListRepositories::default())
+        .await
+        .unwrap();
+    assert_eq!(count(&srv, "POST", TOKEN).await.0, 1, "one token in all");
+
+    let wrong = client_with(&srv, |cfg| cfg.client_secret = Secret::new("nope"));
+    let err = wrong.authenticate().await.unwrap_err();
+    assert!(matches!(err, VcrError::Auth { status: 401, .. }), "{err}");
+}
+
+#[tokio::test]
+async fn answers_larger_than_the_bound_are_not_read() {
+    let srv = server().await;
+    let c = client(&srv);
+    for i in 0..8 {
+        c.repositories(Region::Hcm)
+            .create(&repo(&format!("bulky-{i:02}"), 1))
+            .await
+            .unwrap();
+    }
+    let small = client_with(&srv, |cfg| cfg.max_answer_bytes = 1024);
+    let err = small
+        .repositories(Region::Hcm)
+        .list(&ListRepositories::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, VcrError::TooLarge { limit: 1024, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("larger than 1024 bytes"), "{err}");
+    // Not retried: the same answer would come again.
+    assert_eq!(count(&srv, "GET", "/hcm/v1/repository").await.0, 1);
+    // The default bound reads it.
+    let page = c
+        .repositories(Region::Hcm)
+        .list(&ListRepositories::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 8);
+}
+
+#[tokio::test]
+async fn nothing_listening_is_not_retried() {
+    // Nothing ever answered at this address: a refused connection is a wrong address,
+    // not a blip (a server that answered before and restarts is waited for: see
+    // a_create_that_never_reached_the_server_is_resent).
+    let logs = Logs::capture();
+    let port = free_port();
+    let c = vcr_provider::vcr::Client::new(vcr_provider::vcr::ClientConfig {
+        client_id: "x".into(),
+        client_secret: Secret::new("y"),
+        token_url: Some(format!("http://127.0.0.1:{port}/token")),
+        max_retries: 5,
+        retry_base_delay: Duration::from_millis(1),
+        ..Default::default()
+    })
+    .unwrap();
+    let err = c.authenticate().await.unwrap_err();
+    assert_eq!(
+        err.transport_kind(),
+        Some(vcr_provider::vcr::TransportKind::Refused)
+    );
+    assert!(
+        err.to_string().contains(&format!(
+            "could not connect to 127.0.0.1:{port}: connection refused"
+        )),
+        "{err}"
+    );
+    let log = logs.text();
+    assert_eq!(log.matches("no answer").count(), 1, "one try:\n{log}");
+    assert!(log.contains("retryable=false"), "{log}");
+    assert!(!log.contains("retrying"), "{log}");
 }

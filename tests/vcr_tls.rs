@@ -60,6 +60,18 @@ async fn a_self_signed_api_certificate_is_refused() {
     let err = client.account_id().await.unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, VcrError::Transport { .. }), "{err:?}");
+    assert_eq!(
+        err.transport_kind(),
+        Some(vcr_provider::vcr::TransportKind::Tls),
+        "{err:?}"
+    );
+    assert!(
+        text.contains(&format!(
+            "the TLS handshake with localhost:{} failed",
+            addr.port()
+        )),
+        "{text}"
+    );
     assert!(
         text.to_lowercase().contains("certificate"),
         "the error says why: {text}"

@@ -1,6 +1,7 @@
-# The quickstart: a repository in each region, a CI user that pushes and a deploy
-# user that pulls. `make demo` runs it against vcr-local; against vCR, set
-# VCR_CLIENT_ID and VCR_CLIENT_SECRET (and nothing else) instead.
+# The quickstart: a repository in each region, a CI user that pushes, a deploy
+# user that pulls, and the image to deploy pinned by digest once CI has pushed it.
+# `make demo` runs it against vcr-local; against vCR, set VCR_CLIENT_ID and
+# VCR_CLIENT_SECRET (and nothing else) instead.
 
 terraform {
   required_providers {
@@ -63,6 +64,30 @@ resource "vcr_repository_user" "mirror_ci" {
     repository_id = vcr_repository.mirror.id
     permission    = "push_pull"
   }
+}
+
+# Deployments run what CI pushed, pinned by digest: once CI has pushed hello:1.0
+# (see the app_image output), `terraform apply -var release_tag=1.0` looks the tag up
+# and release_image says `<registry_url>/hello@sha256:...`, which a re-tag cannot
+# change. A data source is read at plan time and the image must exist by then, so
+# the lookup is off (count = 0) until release_tag is set: the first apply, which
+# creates the repository, works on its own.
+variable "release_tag" {
+  description = "The tag of the hello image to deploy; null until CI has pushed it."
+  type        = string
+  default     = null
+}
+
+data "vcr_image" "release" {
+  count         = var.release_tag == null ? 0 : 1
+  repository_id = vcr_repository.app.id
+  name          = "hello"
+  tag           = var.release_tag
+}
+
+output "release_image" {
+  description = "What deployments run: the hello image at release_tag, pinned by digest (null until release_tag is set)."
+  value       = one(data.vcr_image.release[*].image_uri)
 }
 
 output "ci_docker_login" {

@@ -101,7 +101,12 @@ async fn main() -> ExitCode {
             .await
             .map(|url| format!("pushed {url}")),
         ["pull", source] => pull(source).await.map(|(digest, text)| {
-            format!("pulled {source}@{digest}: hello.txt says {:?}", text.trim())
+            // A reference by digest already says which.
+            let pulled = match source.contains('@') {
+                true => source.to_string(),
+                false => format!("{source}@{digest}"),
+            };
+            format!("pulled {pulled}: hello.txt says {:?}", text.trim())
         }),
         _ => Err("usage: registry-client build DIR TAG TEXT | push DIR TAG REF | pull REF".into()),
     };

@@ -1,5 +1,5 @@
 //! `vcr-local`: a local stand-in for the vCR API (IAM token endpoint and both
-//! regions, and a Docker registry per region). See `docs/vcr-local.md`.
+//! regions, and a Docker registry per region). See `docs/guides/vcr-local.md`.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -18,12 +18,26 @@ use vcr_provider::local::{self, LocalConfig};
 /// VCR_ENDPOINT_HCM, VCR_ENDPOINT_HAN, VCR_REGISTRY_HCM, VCR_REGISTRY_HAN,
 /// VCR_CLIENT_ID, VCR_CLIENT_SECRET), one per line on stdout. Logs go to
 /// stderr (RUST_LOG sets the level).
+///
+/// It listens on this machine only (loopback addresses) unless given
+/// --allow-remote: its test controls under /_local/ have no authentication.
+/// Scripts should use --listen 127.0.0.1:0 (free ports) and read the lines
+/// printed. Give a client secret through VCR_LOCAL_CLIENT_SECRET rather than
+/// --client-secret, which every user of the machine sees in the process list.
 #[derive(Debug, Parser)]
 #[command(name = "vcr-local", version)]
 struct Args {
-    /// Address to listen on (port 0 picks a free port).
+    /// Address to listen on, a loopback one unless --allow-remote (port 0
+    /// picks a free port: the way for scripts).
     #[arg(long, env = "VCR_LOCAL_LISTEN", default_value = local::DEFAULT_LISTEN)]
     listen: SocketAddr,
+
+    /// Allow --listen, --registry-hcm and --registry-han to be addresses other
+    /// machines can reach (0.0.0.0, a LAN address). Anyone who can reach them
+    /// can then use the unauthenticated /_local/ controls; a warning names the
+    /// real bind addresses.
+    #[arg(long)]
+    allow_remote: bool,
 
     /// Where region HCM's Docker registry listens [default: the --listen host,
     /// port 5080, or a free port when --listen's port is 0].
@@ -58,8 +72,9 @@ struct Args {
     #[arg(long, env = "VCR_LOCAL_CLIENT_ID", default_value = local::DEFAULT_CLIENT_ID)]
     client_id: String,
 
-    /// The IAM client secret to accept.
-    #[arg(long, env = "VCR_LOCAL_CLIENT_SECRET", default_value = local::DEFAULT_CLIENT_SECRET)]
+    /// The IAM client secret to accept. Prefer setting VCR_LOCAL_CLIENT_SECRET:
+    /// a command-line argument shows in the process list.
+    #[arg(long, env = "VCR_LOCAL_CLIENT_SECRET", hide_env_values = true, default_value = local::DEFAULT_CLIENT_SECRET)]
     client_secret: String,
 
     /// How long an access token lives, in seconds.
@@ -88,6 +103,8 @@ async fn main() -> ExitCode {
         client_id: args.client_id,
         client_secret: args.client_secret,
         token_ttl: Duration::from_secs(args.token_ttl_secs),
+        allow_remote: args.allow_remote,
+        limits: local::ConnectionLimits::default(),
     };
     let server = match local::start(config).await {
         Ok(s) => s,
@@ -96,6 +113,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(warning) = server.remote_warning() {
+        eprintln!("vcr-local: {warning}");
+    }
     {
         let mut out = std::io::stdout().lock();
         for (k, v) in server.settings() {

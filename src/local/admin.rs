@@ -39,7 +39,7 @@ pub async fn health(State(app): State<AppState>) -> Response {
 /// both regions, every fault, the counters and the clock offset.
 pub async fn reset(State(app): State<AppState>) -> ApiResult {
     app.core.reset()?;
-    app.faults.lock().rules.clear();
+    app.faults.lock().clear();
     *app.counters.lock() = Default::default();
     app.core.clock.set_offset(0);
     Ok(Json(json!({ "ok": true })).into_response())
@@ -74,28 +74,26 @@ pub async fn add_fault(
     State(app): State<AppState>,
     ApiJson(request): ApiJson<FaultRequest>,
 ) -> ApiResult {
-    let rule = request.validate()?;
-    app.faults.lock().rules.push(rule.clone());
-    Ok((StatusCode::CREATED, Json(rule)).into_response())
+    let rule = std::sync::Arc::new(request.validate()?);
+    app.faults.lock().add(rule.clone())?;
+    Ok((StatusCode::CREATED, Json(&*rule)).into_response())
 }
 
 /// `GET /_local/faults`.
 pub async fn list_faults(State(app): State<AppState>) -> Response {
-    Json(app.faults.lock().rules.clone()).into_response()
+    let rules = app.faults.lock().snapshot();
+    Json(rules.iter().map(|r| &**r).collect::<Vec<_>>()).into_response()
 }
 
 /// `DELETE /_local/faults`.
 pub async fn clear_faults(State(app): State<AppState>) -> Response {
-    app.faults.lock().rules.clear();
+    app.faults.lock().clear();
     Json(json!({ "ok": true })).into_response()
 }
 
 /// `DELETE /_local/faults/{id}`.
 pub async fn remove_fault(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult {
-    let mut f = app.faults.lock();
-    let before = f.rules.len();
-    f.rules.retain(|r| r.id != id);
-    if f.rules.len() == before {
+    if !app.faults.lock().remove(&id) {
         return Err(ApiError::not_found(format!("no fault {id:?}")));
     }
     Ok(Json(json!({ "ok": true })).into_response())

@@ -2,7 +2,9 @@
 //! `/_local/requests` endpoints), and the middleware that applies them.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body as HttpBody;
 use axum::extract::{Request, State};
@@ -19,6 +21,11 @@ use super::{AppState, LocalRegion};
 pub const LOCAL_PREFIX: &str = "/_local";
 /// The longest path pattern a fault may have (matching is O(pattern × path)).
 pub const MAX_PATTERN: usize = 512;
+/// The longest request path a fault may match; longer ones match none
+/// (every path of the API and the registries is far shorter).
+pub const MAX_MATCHED_PATH: usize = 2048;
+/// The most fault rules held at once.
+pub const MAX_FAULTS: usize = 100;
 /// The most headers a fault may add.
 pub const MAX_FAULT_HEADERS: usize = 20;
 /// The longest body a fault may answer.
@@ -81,8 +88,9 @@ pub struct FaultRequest {
     message: Option<String>,
 }
 
-/// A fault to inject into matching requests.
-#[derive(Debug, Clone, Serialize)]
+/// A fault to inject into matching requests. What it matches and does is
+/// fixed; its counts change as it applies, without a lock.
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FaultRule {
     pub id: String,
@@ -108,13 +116,13 @@ pub struct FaultRule {
     /// (to try a client against answers of another shape).
     pub replace_body: Option<String>,
     /// How many more requests it applies to (`None`: until removed).
-    pub remaining: Option<u64>,
+    pub remaining: Option<AtomicU64>,
     /// The chance it applies to a matching request (`None`: always).
     pub fraction: Option<f64>,
     /// The message of the error body.
     pub message: Option<String>,
     /// How many requests it applied to.
-    pub hits: u64,
+    pub hits: AtomicU64,
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -146,10 +154,10 @@ impl FaultRequest {
             delay_ms: self.delay_ms.unwrap_or(0),
             drop_after: self.drop_after.unwrap_or(false),
             replace_body: self.replace_body,
-            remaining: self.times,
+            remaining: self.times.map(AtomicU64::new),
             fraction: self.fraction,
             message: self.message,
-            hits: 0,
+            hits: AtomicU64::new(0),
         })
     }
 
@@ -264,10 +272,23 @@ impl FaultRule {
             Some("registry") => matches!(listener, Listener::Registry(_)),
             Some(l) => l == listener.name(),
         };
-        self.remaining != Some(0)
-            && listener_ok
+        listener_ok
             && self.method.as_deref().is_none_or(|m| m == method)
+            && path.len() <= MAX_MATCHED_PATH
             && glob(&self.path, path)
+    }
+
+    /// Takes one of its remaining uses, if any is left; counts the hit.
+    fn claim(&self) -> bool {
+        if let Some(remaining) = &self.remaining {
+            let took =
+                remaining.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+            if took.is_err() {
+                return false;
+            }
+        }
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// The answer of a rule with a status.
@@ -315,12 +336,14 @@ impl FaultRule {
 }
 
 /// Whether `text` matches `pattern`, where `*` matches any run of characters.
+/// Byte by byte, which for UTF-8 is the same as character by character (a
+/// literal never starts inside a character); at worst O(pattern × text).
 pub fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && p[pi] == '*' {
+        if pi < p.len() && p[pi] == b'*' {
             star = Some((pi, ti));
             pi += 1;
         } else if pi < p.len() && p[pi] == t[ti] {
@@ -334,128 +357,70 @@ pub fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| *c == b'*')
 }
 
-/// The fault rules, in the order they were added.
+/// The fault rules, in the order they were added. Requests match against a
+/// snapshot taken in O(1), outside any lock; adding or removing a rule makes
+/// a new list.
 #[derive(Debug, Default)]
 pub struct Faults {
-    pub rules: Vec<FaultRule>,
+    rules: Arc<[Arc<FaultRule>]>,
 }
 
 impl Faults {
-    /// The first rule that applies to this request, counting it as used.
-    fn pick(&mut self, listener: Listener, method: &str, path: &str) -> Option<FaultRule> {
-        for r in self.rules.iter_mut() {
-            if !r.matches(listener, method, path) {
-                continue;
-            }
-            if let Some(f) = r.fraction {
-                if rand::random::<f64>() >= f {
-                    continue;
-                }
-            }
-            if let Some(n) = r.remaining.as_mut() {
-                *n -= 1;
-            }
-            r.hits += 1;
-            return Some(r.clone());
+    /// The rules as they are now.
+    pub fn snapshot(&self) -> Arc<[Arc<FaultRule>]> {
+        self.rules.clone()
+    }
+
+    /// Adds a rule; refused past [`MAX_FAULTS`].
+    pub fn add(&mut self, rule: Arc<FaultRule>) -> Result<(), ApiError> {
+        if self.rules.len() >= MAX_FAULTS {
+            return Err(invalid(format!(
+                "at most {MAX_FAULTS} fault rules: remove some first"
+            )));
         }
-        None
+        self.rules = self.rules.iter().cloned().chain([rule]).collect();
+        Ok(())
+    }
+
+    /// Removes a rule by id; whether there was one.
+    pub fn remove(&mut self, id: &str) -> bool {
+        let before = self.rules.len();
+        self.rules = self.rules.iter().filter(|r| r.id != id).cloned().collect();
+        self.rules.len() != before
+    }
+
+    /// Removes every rule.
+    pub fn clear(&mut self) {
+        self.rules = Arc::new([]);
     }
 }
 
-/// Requests seen, by path and method, with their statuses.
-#[derive(Debug, Default)]
-pub struct Counters {
-    total: u64,
-    by_route: BTreeMap<CounterKey, (u64, BTreeMap<String, u64>)>,
-}
-
-/// Listener, path and method of counted requests.
-type CounterKey = (Listener, String, String);
-
-/// One line of `GET /_local/requests`.
-#[derive(Debug, Serialize)]
-pub struct CounterDto {
-    /// `api`, `registry-hcm` or `registry-han`.
-    pub listener: &'static str,
-    pub method: String,
-    pub path: String,
-    pub count: u64,
-    pub statuses: BTreeMap<String, u64>,
-}
-
-/// `GET /_local/requests`.
-#[derive(Debug, Serialize)]
-pub struct CountersDto {
-    pub total: u64,
-    pub requests: Vec<CounterDto>,
-}
-
-impl Counters {
-    fn record(&mut self, listener: Listener, method: &str, path: &str, status: &str) {
-        self.total += 1;
-        let e = self
-            .by_route
-            .entry((listener, path.to_string(), method.to_string()))
-            .or_default();
-        e.0 += 1;
-        *e.1.entry(status.to_string()).or_default() += 1;
-    }
-
-    pub fn to_dto(&self) -> CountersDto {
-        CountersDto {
-            total: self.total,
-            requests: self
-                .by_route
-                .iter()
-                .map(|((listener, path, method), (count, statuses))| CounterDto {
-                    listener: listener.name(),
-                    method: method.clone(),
-                    path: path.clone(),
-                    count: *count,
-                    statuses: statuses.clone(),
-                })
-                .collect(),
-        }
-    }
+/// The first rule of `rules` that applies to this request, counting it as
+/// used (rules with `times` are claimed atomically: never more than `times`).
+fn pick(
+    rules: &[Arc<FaultRule>],
+    listener: Listener,
+    method: &str,
+    path: &str,
+) -> Option<Arc<FaultRule>> {
+    rules
+        .iter()
+        .filter(|r| r.matches(listener, method, path))
+        .filter(|r| r.fraction.is_none_or(|f| rand::random::<f64>() < f))
+        .find(|r| r.claim())
+        .cloned()
 }
 
 /// Marks a response whose connection is to be dropped.
 #[derive(Clone, Copy)]
-struct Dropped;
+pub struct Dropped;
 
 /// Whether a request is outside the counters and faults (`/_local/`).
-fn exempt(listener: Listener, path: &str) -> bool {
+pub fn exempt(listener: Listener, path: &str) -> bool {
     listener == Listener::Api && path.starts_with(LOCAL_PREFIX)
-}
-
-/// Counts every request outside `/_local` and logs it.
-pub async fn count_requests(
-    State((app, listener)): State<(AppState, Listener)>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let method = req.method().to_string();
-    let path = req.uri().path().to_string();
-    let started = Instant::now();
-    let resp = next.run(req).await;
-    let status = if resp.extensions().get::<Dropped>().is_some() {
-        "dropped".to_string()
-    } else {
-        resp.status().as_u16().to_string()
-    };
-    tracing::info!(
-        listener = listener.name(), method = %method, path = %path, status = %status,
-        elapsed_ms = started.elapsed().as_millis() as u64, "request"
-    );
-    if !exempt(listener, &path) {
-        app.counters
-            .lock()
-            .record(listener, &method, &path, &status);
-    }
-    resp
 }
 
 /// Applies the first matching fault rule, if any.
@@ -468,11 +433,8 @@ pub async fn inject_faults(
     if exempt(listener, path) {
         return next.run(req).await;
     }
-    let Some(rule) = app
-        .faults
-        .lock()
-        .pick(listener, req.method().as_str(), path)
-    else {
+    let rules = app.faults.lock().snapshot();
+    let Some(rule) = pick(&rules, listener, req.method().as_str(), path) else {
         return next.run(req).await;
     };
     if rule.delay_ms > 0 {
@@ -533,6 +495,60 @@ mod tests {
         assert!(glob("*", "/anything"));
         assert!(!glob("/han/*", "/hcm/v1"));
         assert!(glob("/a*b*c", "/aXbYbc"));
+        assert!(glob("/ä*ö", "/äxyö"));
+        assert!(!glob("/ä*ö", "/äxyo"));
+    }
+
+    fn arc_rule(json: serde_json::Value) -> Arc<FaultRule> {
+        Arc::new(rule(json).unwrap())
+    }
+
+    #[test]
+    fn times_are_never_exceeded_by_concurrent_requests() {
+        let rules: Arc<[Arc<FaultRule>]> =
+            Arc::new([arc_rule(serde_json::json!({"status": 503, "times": 5}))]);
+        let picked: usize = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..200)
+                            .filter(|_| pick(&rules, Listener::Api, "GET", "/x").is_some())
+                            .count()
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).sum()
+        });
+        assert_eq!(picked, 5);
+        assert_eq!(rules[0].hits.load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn rules_and_matched_paths_are_bounded() {
+        let every = arc_rule(serde_json::json!({"status": 503}));
+        let rules: Arc<[Arc<FaultRule>]> = Arc::new([every]);
+        let at_cap = format!("/{}", "a".repeat(MAX_MATCHED_PATH - 1));
+        assert!(pick(&rules, Listener::Api, "GET", &at_cap).is_some());
+        let over = format!("{at_cap}a");
+        assert!(pick(&rules, Listener::Api, "GET", &over).is_none());
+
+        let mut faults = Faults::default();
+        for _ in 0..MAX_FAULTS {
+            faults
+                .add(arc_rule(serde_json::json!({"delayMs": 1})))
+                .unwrap();
+        }
+        let refused = faults
+            .add(arc_rule(serde_json::json!({"delayMs": 1})))
+            .unwrap_err();
+        assert!(
+            refused.message.contains("at most 100"),
+            "{}",
+            refused.message
+        );
+        let id = faults.snapshot()[3].id.clone();
+        assert!(faults.remove(&id) && !faults.remove(&id));
+        assert_eq!(faults.snapshot().len(), MAX_FAULTS - 1);
     }
 
     fn rule(json: serde_json::Value) -> Result<FaultRule, ApiError> {

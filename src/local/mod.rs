@@ -8,7 +8,7 @@
 //! | `POST /iam/accounts-api/v2/auth/token` | the IAM token endpoint |
 //! | `/hcm/v1/...` | the vCR API of region HCM (endpoint `http://ADDR/hcm`) |
 //! | `/han/v1/...` | the vCR API of region HAN (endpoint `http://ADDR/han`) |
-//! | `/_local/...` | test controls, not part of the contract |
+//! | `/_local/...` | test controls, not part of the contract, refused to web pages |
 //!
 //! and, on one more address per region, that region's Docker registry (`/v2/`
 //! and the token endpoint `/service/token`).
@@ -46,13 +46,17 @@ use parking_lot::Mutex;
 mod admin;
 pub mod api;
 pub mod core;
+mod counters;
 mod faults;
+mod guard;
 mod jwt;
 pub mod registry;
+mod serve;
 pub mod store;
 
 pub use api::ApiError;
 use faults::Listener;
+pub use serve::ConnectionLimits;
 
 /// The path of the IAM token endpoint.
 pub const TOKEN_PATH: &str = "/iam/accounts-api/v2/auth/token";
@@ -91,6 +95,11 @@ pub struct LocalConfig {
     pub client_secret: String,
     /// How long an access token lives (whole seconds, at least 1).
     pub token_ttl: Duration,
+    /// Whether the API and registries may listen on an address other machines
+    /// can reach; off, such an address is refused at start.
+    pub allow_remote: bool,
+    /// Timeouts and the connection cap of each listener.
+    pub limits: ConnectionLimits,
 }
 
 impl Default for LocalConfig {
@@ -104,6 +113,8 @@ impl Default for LocalConfig {
             client_id: DEFAULT_CLIENT_ID.to_string(),
             client_secret: DEFAULT_CLIENT_SECRET.to_string(),
             token_ttl: Duration::from_secs(1800),
+            allow_remote: false,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -124,6 +135,40 @@ impl LocalConfig {
             SocketAddr::new(self.listen.ip(), port)
         })
     }
+
+    /// The three addresses to bind, each with the flag that sets it.
+    fn addresses(&self) -> [(SocketAddr, &'static str); 3] {
+        [
+            (self.listen, "--listen"),
+            (self.registry_addr(LocalRegion::Hcm), "--registry-hcm"),
+            (self.registry_addr(LocalRegion::Han), "--registry-han"),
+        ]
+    }
+
+    /// Refuses an address other machines could reach, unless `allow_remote`:
+    /// `/_local/` and the documented default secret are not for a network.
+    fn check_reach(&self) -> Result<(), LocalError> {
+        if self.allow_remote {
+            return Ok(());
+        }
+        for (addr, flag) in self.addresses() {
+            if !is_loopback(addr.ip()) {
+                return Err(LocalError::Config(format!(
+                    "{flag} {addr} is not a loopback address: vcr-local would be reachable from \
+                     other machines (its test controls under /_local/ have no authentication). \
+                     Listen on 127.0.0.1 (port 0 picks a free port), or give --allow-remote to \
+                     accept the risk"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether an address is this machine only (`127.0.0.0/8`, `::1`, or
+/// `::ffff:127.x.y.z`).
+pub fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
 }
 
 /// Why vcr-local could not start.
@@ -210,7 +255,7 @@ pub struct Shared {
     /// Signs the registries' tokens.
     registry_key: Vec<u8>,
     faults: Mutex<faults::Faults>,
-    counters: Mutex<faults::Counters>,
+    counters: Mutex<counters::Counters>,
     /// Each region's registry `host:port`, once it listens.
     registry_hosts: [OnceLock<String>; 2],
 }
@@ -313,6 +358,7 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(guard::local_controls))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(from_fn_with_state(
             (state.clone(), listener),
@@ -320,7 +366,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(from_fn_with_state(
             (state, listener),
-            faults::count_requests,
+            counters::count_requests,
         ))
 }
 
@@ -412,6 +458,7 @@ async fn bind(
 
 /// Binds the API and both registries and serves them in background tasks.
 pub async fn start(config: LocalConfig) -> Result<RunningServer, LocalError> {
+    config.check_reach()?;
     let state = AppState::new(config.clone())?;
     let (api_listener, addr) = bind(config.listen, "the API, --listen").await?;
     let (hcm_listener, hcm) = bind(
@@ -427,20 +474,28 @@ pub async fn start(config: LocalConfig) -> Result<RunningServer, LocalError> {
     state.set_registry_host(LocalRegion::Hcm, hcm);
     state.set_registry_host(LocalRegion::Han, han);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let serve = |listener: tokio::net::TcpListener, router: Router| {
-        let mut stopped = stopped.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        })
+    let limits = config.limits;
+    let serve = |listener, router, what| {
+        tokio::spawn(serve::serve(
+            listener,
+            router,
+            limits,
+            what,
+            stopped.clone(),
+        ))
     };
     let mut tasks = vec![
-        serve(api_listener, app(state.clone())),
-        serve(hcm_listener, registry_app(state.clone(), LocalRegion::Hcm)),
-        serve(han_listener, registry_app(state.clone(), LocalRegion::Han)),
+        serve(api_listener, app(state.clone()), "api"),
+        serve(
+            hcm_listener,
+            registry_app(state.clone(), LocalRegion::Hcm),
+            "registry-hcm",
+        ),
+        serve(
+            han_listener,
+            registry_app(state.clone(), LocalRegion::Han),
+            "registry-han",
+        ),
     ];
     let sweeper = state.clone();
     let mut stopped_sweep = stopped.clone();
@@ -466,6 +521,55 @@ impl RunningServer {
     /// The API's bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Every bound address, as bound (`0.0.0.0` stays), with what listens there.
+    pub fn listening(&self) -> [(&'static str, SocketAddr); 3] {
+        [
+            ("the API", self.addr),
+            (
+                "the HCM registry",
+                self.registries[LocalRegion::Hcm.index()],
+            ),
+            (
+                "the HAN registry",
+                self.registries[LocalRegion::Han.index()],
+            ),
+        ]
+    }
+
+    /// A warning to show when some listener is reachable from other machines
+    /// (only possible with `allow_remote`): the real bind addresses, and what
+    /// anyone on the network can then do.
+    pub fn remote_warning(&self) -> Option<String> {
+        let remote: Vec<String> = self
+            .listening()
+            .into_iter()
+            .filter(|(_, addr)| !is_loopback(addr.ip()))
+            .map(|(what, addr)| {
+                let every = if addr.ip().is_unspecified() {
+                    " (every interface)"
+                } else {
+                    ""
+                };
+                format!("{what} on {addr}{every}")
+            })
+            .collect();
+        if remote.is_empty() {
+            return None;
+        }
+        let mut text = format!(
+            "WARNING: vcr-local is reachable from other machines: {}. Anyone who can reach \
+             these ports can use the test controls under /_local/ (reset wipes everything), \
+             which have no authentication; use this on a trusted network only.",
+            remote.join(", ")
+        );
+        if self.state.config().client_secret == DEFAULT_CLIENT_SECRET {
+            text.push_str(
+                " The client secret is the documented default: set VCR_LOCAL_CLIENT_SECRET.",
+            );
+        }
+        Some(text)
     }
 
     /// `http://HOST:PORT` of the API, with a loopback host when listening on

@@ -3,7 +3,8 @@
 
 use crate::tfplugin::validators::{one_of, whole_at_least};
 use crate::tfplugin::{
-    Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type, Validator, Value,
+    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type,
+    Validator, Value,
 };
 use crate::vcr::Region;
 
@@ -45,6 +46,16 @@ pub fn schema() -> Schema {
                 )
                 .validate(http_url()),
             )
+            .attribute(Attribute::optional(
+                "skip_credentials_validation",
+                Type::Bool,
+                "Skip the check of `client_id` and `client_secret` when the provider starts. By default the provider obtains its IAM token as it starts (the token every later call reuses), so that wrong credentials fail `terraform plan` rather than `apply`. Set `true` to plan offline: nothing is then sent when the provider starts. Defaults to `false`. Environment variable: `VCR_SKIP_CREDENTIALS_VALIDATION`.",
+            ))
+            .attribute(Attribute::optional(
+                "insecure_http",
+                Type::Bool,
+                "Allow plain `http://` in `token_url` and `endpoints` for hosts other than this machine. **Risky**: the client secret and every access token then cross the network unencrypted, readable by anyone on the way. Loopback hosts (`localhost`, `127.0.0.1`, `::1`, as `vcr-local` uses) never need it. Defaults to `false`. Environment variable: `VCR_INSECURE_HTTP`.",
+            ))
             .attribute(
                 Attribute::optional(
                     "max_retries",
@@ -147,6 +158,85 @@ fn region_rule(text: &str) -> Result<(), String> {
     }
 }
 
+fn bool_rule(text: &str) -> Result<(), String> {
+    match parse_bool(text) {
+        Some(_) => Ok(()),
+        None => Err(format!("must be true or false; got {text:?}.")),
+    }
+}
+
+/// `true`/`false` (or `1`/`0`), in any case.
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// A bool setting: the block's value, else the environment's, else `false`.
+fn flag(attr: &Value, var: &str, env: Option<String>, diags: &mut Diagnostics) -> bool {
+    match attr.as_bool() {
+        Some(b) => b,
+        None => parse_bool(&from_env(var, env, "false".into(), bool_rule, diags)).unwrap_or(false),
+    }
+}
+
+/// The URL settings: the block's path, the environment variable, and where the value
+/// sits in the block.
+const URL_SETTINGS: [(&str, &str, &[&str]); 3] = [
+    ("token_url", "VCR_TOKEN_URL", &["token_url"]),
+    ("endpoints.hcm", "VCR_ENDPOINT_HCM", &["endpoints", "hcm"]),
+    ("endpoints.han", "VCR_ENDPOINT_HAN", &["endpoints", "han"]),
+];
+
+/// Why `url` may not be used without `insecure_http`, if it may not: plain HTTP to a
+/// host that is not this machine would carry the client secret in clear.
+pub fn plain_http_rule(url: &str) -> Result<(), String> {
+    let Ok(parsed) = reqwest::Url::parse(url.trim()) else {
+        return Ok(()); // not a URL at all: the URL rule says so
+    };
+    if !crate::vcr::sends_in_clear(&parsed) {
+        return Ok(());
+    }
+    Err(format!(
+        "must use https:// for a host that is not this machine; got {url:?}. Plain HTTP \
+         would carry the client secret and every access token across the network \
+         unencrypted. If you accept that risk (a test server on a network you trust), set \
+         insecure_http = true in the provider block (or VCR_INSECURE_HTTP=true)."
+    ))
+}
+
+/// The value at a path of the block.
+fn at<'v>(config: &'v Value, path: &[&str]) -> &'v Value {
+    path.iter().fold(config, |v, step| v.attr(step))
+}
+
+fn block_path(path: &[&str]) -> AttributePath {
+    let mut p = AttributePath::root(path[0]);
+    for step in &path[1..] {
+        p = p.attr(step);
+    }
+    p
+}
+
+/// The plain-HTTP refusals for the URLs written in the block, for `terraform validate`.
+/// `env_allows` is `VCR_INSECURE_HTTP` being true; an unknown `insecure_http` is given
+/// the benefit of the doubt.
+pub fn validate_plain_http(config: &Value, env_allows: bool) -> Diagnostics {
+    let insecure = config.attr("insecure_http");
+    let mut diags = Diagnostics::new();
+    if insecure.is_unknown() || insecure.as_bool().unwrap_or(env_allows) {
+        return diags;
+    }
+    for (_, _, path) in URL_SETTINGS {
+        if let Some(Err(why)) = at(config, path).as_str().map(plain_http_rule) {
+            diags.push(Diagnostic::invalid_attribute(block_path(path), why));
+        }
+    }
+    diags
+}
+
 fn retries_rule(text: &str) -> Result<(), String> {
     match text.trim().parse::<u32>() {
         Ok(_) => Ok(()),
@@ -196,6 +286,10 @@ pub struct Settings {
     /// The docker registry host per region, in [`Region::ALL`] order.
     pub registry_hosts: [String; 2],
     pub max_retries: u32,
+    /// Whether configure leaves the credentials unchecked (and sends nothing).
+    pub skip_credentials_validation: bool,
+    /// Whether plain `http://` to hosts other than loopback is allowed.
+    pub insecure_http: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -209,6 +303,11 @@ impl std::fmt::Debug for Settings {
             .field("endpoint_han", &self.endpoint_han)
             .field("registry_hosts", &self.registry_hosts)
             .field("max_retries", &self.max_retries)
+            .field(
+                "skip_credentials_validation",
+                &self.skip_credentials_validation,
+            )
+            .field("insecure_http", &self.insecure_http)
             .finish()
     }
 }
@@ -271,12 +370,53 @@ impl Settings {
                     .map_or(DEFAULT_MAX_RETRIES, |n| n.min(100))
                 }
             },
+            skip_credentials_validation: flag(
+                config.attr("skip_credentials_validation"),
+                "VCR_SKIP_CREDENTIALS_VALIDATION",
+                env("VCR_SKIP_CREDENTIALS_VALIDATION"),
+                &mut diags,
+            ),
+            insecure_http: flag(
+                config.attr("insecure_http"),
+                "VCR_INSECURE_HTTP",
+                env("VCR_INSECURE_HTTP"),
+                &mut diags,
+            ),
         };
+        diags.extend(settings.plain_http_refusals(config));
         if diags.has_errors() {
             Err(diags)
         } else {
             Ok(settings)
         }
+    }
+
+    /// Errors for URLs that would carry the credentials in clear, naming the attribute
+    /// (or the environment variable the value came from), unless `insecure_http`.
+    fn plain_http_refusals(&self, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        if self.insecure_http {
+            return diags;
+        }
+        let values = [&self.token_url, &self.endpoint_hcm, &self.endpoint_han];
+        for ((name, var, path), value) in URL_SETTINGS.into_iter().zip(values) {
+            let Some(Err(why)) = value.as_deref().map(plain_http_rule) else {
+                continue;
+            };
+            let in_block = text(at(config, path)).is_some();
+            diags.push(match in_block {
+                true => Diagnostic::error(
+                    format!("Plain HTTP refused for {name}"),
+                    format!("{name} {why}"),
+                )
+                .at(block_path(path)),
+                false => Diagnostic::error(
+                    format!("Plain HTTP refused for {var}"),
+                    format!("{var} (used for {name}) {why}"),
+                ),
+            });
+        }
+        diags
     }
 
     /// The docker registry host of a region: `endpoints`, the environment, or vCR's.
@@ -339,15 +479,15 @@ mod tests {
     #[test]
     fn block_wins_over_environment() {
         let s = Settings::resolve(
-            &config(serde_json::json!({"region": "HAN", "client_id": "a", "endpoints": {"hcm": "http://x"}})),
-            env(&[("VCR_REGION", "HCM"), ("VCR_CLIENT_ID", "b"), ("VCR_CLIENT_SECRET", "s"), ("VCR_ENDPOINT_HAN", "http://y")]),
+            &config(serde_json::json!({"region": "HAN", "client_id": "a", "endpoints": {"hcm": "https://x"}})),
+            env(&[("VCR_REGION", "HCM"), ("VCR_CLIENT_ID", "b"), ("VCR_CLIENT_SECRET", "s"), ("VCR_ENDPOINT_HAN", "http://127.0.0.1:9/y")]),
         )
         .unwrap();
         assert_eq!(s.region, "HAN");
         assert_eq!(s.client_id.as_deref(), Some("a"));
         assert_eq!(s.client_secret.as_deref(), Some("s"));
-        assert_eq!(s.endpoint_hcm.as_deref(), Some("http://x"));
-        assert_eq!(s.endpoint_han.as_deref(), Some("http://y"));
+        assert_eq!(s.endpoint_hcm.as_deref(), Some("https://x"));
+        assert_eq!(s.endpoint_han.as_deref(), Some("http://127.0.0.1:9/y"));
         assert_eq!(s.max_retries, DEFAULT_MAX_RETRIES);
         assert!(s.missing_credentials().is_none());
     }
@@ -418,6 +558,87 @@ mod tests {
             "{:?}",
             diags.0[0]
         );
+    }
+
+    #[test]
+    fn the_two_switches_come_from_the_block_or_the_environment() {
+        let s = Settings::resolve(&Value::Null, env(&[])).unwrap();
+        assert!(!s.skip_credentials_validation && !s.insecure_http);
+        let s = Settings::resolve(
+            &Value::Null,
+            env(&[
+                ("VCR_SKIP_CREDENTIALS_VALIDATION", "TRUE"),
+                ("VCR_INSECURE_HTTP", "1"),
+            ]),
+        )
+        .unwrap();
+        assert!(s.skip_credentials_validation && s.insecure_http);
+        let s = Settings::resolve(
+            &config(serde_json::json!({"skip_credentials_validation": false})),
+            env(&[("VCR_SKIP_CREDENTIALS_VALIDATION", "true")]),
+        )
+        .unwrap();
+        assert!(!s.skip_credentials_validation, "the block wins");
+        let err = Settings::resolve(
+            &Value::Null,
+            env(&[("VCR_SKIP_CREDENTIALS_VALIDATION", "yes please")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.0[0].summary,
+            "Invalid environment variable VCR_SKIP_CREDENTIALS_VALIDATION"
+        );
+    }
+
+    #[test]
+    fn plain_http_off_this_machine_is_refused_naming_the_setting() {
+        let block = config(serde_json::json!({
+            "token_url": "http://iam.example/token",
+            "endpoints": {"hcm": "http://127.0.0.1:8080/hcm"}
+        }));
+        let err = Settings::resolve(&block, env(&[("VCR_ENDPOINT_HAN", "http://10.0.0.9/han")]))
+            .unwrap_err();
+        let found: Vec<(&str, Option<String>)> = err
+            .0
+            .iter()
+            .map(|d| (d.summary.as_str(), d.path.as_ref().map(|p| p.to_string())))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("Plain HTTP refused for token_url", Some("token_url".into())),
+                ("Plain HTTP refused for VCR_ENDPOINT_HAN", None),
+            ]
+        );
+        assert!(
+            err.0[0].detail.contains("insecure_http = true"),
+            "{}",
+            err.0[0].detail
+        );
+        assert!(
+            err.0[1].detail.contains("endpoints.han"),
+            "{}",
+            err.0[1].detail
+        );
+        // Allowed explicitly, in the block or the environment.
+        let mut allowed = block.clone();
+        allowed.set_attr("insecure_http", Value::Bool(true));
+        assert!(Settings::resolve(&allowed, env(&[])).unwrap().insecure_http);
+        assert!(Settings::resolve(&block, env(&[("VCR_INSECURE_HTTP", "true")])).is_ok());
+    }
+
+    #[test]
+    fn validate_refuses_plain_http_written_in_the_block() {
+        let block = config(serde_json::json!({"endpoints": {"han": "http://vcr.example/han"}}));
+        let d = validate_plain_http(&block, false);
+        assert_eq!(d.0.len(), 1);
+        assert_eq!(d.0[0].summary, "Invalid value for \"endpoints.han\"");
+        assert!(validate_plain_http(&block, true).is_empty());
+        let mut unknown = block.clone();
+        unknown.set_attr("insecure_http", Value::Unknown);
+        assert!(validate_plain_http(&unknown, false).is_empty());
+        let local = config(serde_json::json!({"token_url": "http://localhost:8080/iam"}));
+        assert!(validate_plain_http(&local, false).is_empty());
     }
 
     #[test]

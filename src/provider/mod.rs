@@ -4,6 +4,7 @@
 pub mod config;
 pub mod errors;
 pub mod expiry;
+pub mod image_data;
 pub mod importing;
 pub mod listing;
 pub mod model;
@@ -49,6 +50,7 @@ impl ProviderData {
                 endpoint_hcm: settings.endpoint_hcm.clone(),
                 endpoint_han: settings.endpoint_han.clone(),
                 max_retries: settings.max_retries,
+                allow_plain_http: settings.insecure_http,
                 ..ClientConfig::default()
             })
             .map_err(|e| Diagnostics::from(errors::api_error("configure the vCR client", &e)))?),
@@ -58,6 +60,23 @@ impl ProviderData {
             client,
             policies: Default::default(),
         })
+    }
+
+    /// Checks the credentials by obtaining the IAM token every later call reuses, unless
+    /// `skip_credentials_validation` (then nothing is sent) or credentials are missing
+    /// (reported when a resource needs the API, so that a plan without resources works).
+    pub async fn check_credentials(&self) -> Result<(), Diagnostics> {
+        let Ok(client) = &self.client else {
+            return Ok(());
+        };
+        if self.settings.skip_credentials_validation {
+            tracing::debug!("skip_credentials_validation: the credentials are not checked");
+            return Ok(());
+        }
+        client
+            .authenticate()
+            .await
+            .map_err(|e| errors::credentials_error(&e).into())
     }
 
     /// The API client; an error naming the missing credentials when there is none.
@@ -171,13 +190,27 @@ impl tfplugin::Provider for VcrProvider {
         config::schema()
     }
 
+    fn validate(&self, config: &Value) -> Diagnostics {
+        let env_allows = std::env::var("VCR_INSECURE_HTTP")
+            .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1"));
+        config::validate_plain_http(config, env_allows)
+    }
+
+    /// Resolves the settings and, unless told not to, obtains the IAM token now, so
+    /// that wrong credentials fail the plan. (`terraform validate` does not configure
+    /// providers: it needs no credentials.) Settings that are unknown until apply
+    /// leave the check to the first call.
     async fn configure(
         &self,
         req: ConfigureRequest,
     ) -> Result<(ProviderData, Diagnostics), Diagnostics> {
         let settings = Settings::resolve(&req.config, |k| std::env::var(k).ok())?;
         tracing::debug!(?settings, "provider configured");
-        Ok((ProviderData::new(settings)?, Diagnostics::new()))
+        let data = ProviderData::new(settings)?;
+        if req.config.is_wholly_known() {
+            data.check_credentials().await?;
+        }
+        Ok((data, Diagnostics::new()))
     }
 
     fn components(&self) -> Components<ProviderData> {
@@ -188,6 +221,8 @@ impl tfplugin::Provider for VcrProvider {
             .data_source(repository_data::RepositoriesDataSource)
             .data_source(repository_user_data::RepositoryUserDataSource)
             .data_source(repository_user_data::RepositoryUsersDataSource)
+            .data_source(image_data::ImageDataSource)
+            .data_source(image_data::ImagesDataSource)
             .list_resource(repository_list::RepositoryListResource)
             .list_resource(repository_user_list::RepositoryUserListResource)
             .ephemeral_resource(registry_credentials::RegistryCredentials)

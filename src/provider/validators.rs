@@ -64,9 +64,158 @@ pub fn expiration() -> Validator {
     )
 }
 
+/// An image name under a repository, as the OCI distribution spec allows it:
+/// `/`-separated components of `a-z 0-9`, joined inside a component by `.`, `_`,
+/// `__` or dashes. A tag or digest belongs in its own attribute.
+pub fn image_name() -> Validator {
+    Validator::new(
+        "Parts of `a-z 0-9` separated by `/`, each part joined inside by `.`, `_`, `__` or `-`.",
+        |v| v.as_str().map_or(Ok(()), image_name_rule),
+    )
+}
+
+fn image_name_rule(name: &str) -> Result<(), String> {
+    let rule = "must be an image name: `/`-separated parts of a-z 0-9, joined inside a part by '.', '_', '__' or '-'";
+    if let Some(at) = name.find(['@', ':']) {
+        let what = if name[at..].starts_with('@') {
+            "a digest: set \"digest\" instead"
+        } else {
+            "a tag: set \"tag\" instead"
+        };
+        return Err(format!("{rule}; {name:?} holds {what}."));
+    }
+    match name.split('/').find(|part| !is_name_component(part)) {
+        None => Ok(()),
+        Some("") => Err(format!("{rule}; {name:?} has an empty part.")),
+        Some(part) => Err(format!("{rule}; {part:?} in {name:?} is not one.")),
+    }
+}
+
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`: runs of `a-z 0-9` joined by one separator.
+fn is_name_component(part: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let separator = |run: &str| matches!(run, "." | "_" | "__") || run.chars().all(|c| c == '-');
+    let (mut runs, mut rest) = (Vec::new(), part);
+    while let Some(first) = rest.chars().next() {
+        let kind = alnum(first);
+        let end = rest.find(|c: char| alnum(c) != kind).unwrap_or(rest.len());
+        runs.push((kind, &rest[..end]));
+        rest = &rest[end..];
+    }
+    // Alphanumeric runs first and last, separators between.
+    !runs.is_empty()
+        && runs.len() % 2 == 1
+        && runs
+            .iter()
+            .enumerate()
+            .all(|(i, (is_alnum, run))| *is_alnum == (i % 2 == 0) && (*is_alnum || separator(run)))
+}
+
+/// A tag: up to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`.
+pub fn image_tag() -> Validator {
+    Validator::new(
+        "A tag: 1 to 128 characters of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`.",
+        |v| {
+            let Some(tag) = v.as_str() else {
+                return Ok(());
+            };
+            let rule = "must be a tag: 1 to 128 characters of A-Z a-z 0-9 _ . -, not starting with '.' or '-'";
+            let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+            if tag.is_empty() || tag.len() > 128 {
+                Err(format!("{rule}; {tag:?} has {}.", tag.chars().count()))
+            } else if let Some(bad) = tag.chars().find(|c| !ok_char(*c)) {
+                Err(format!("{rule}; {tag:?} contains {bad:?}."))
+            } else if tag.starts_with(['.', '-']) {
+                Err(format!("{rule}; {tag:?} starts with {:?}.", &tag[..1]))
+            } else {
+                Ok(())
+            }
+        },
+    )
+}
+
+/// A digest: `sha256:` and 64 lowercase hex digits (or `sha512:` and 128).
+pub fn image_digest() -> Validator {
+    Validator::new(
+        "A digest: `sha256:` followed by 64 lowercase hex digits (or `sha512:` and 128).",
+        |v| {
+            let Some(digest) = v.as_str() else {
+                return Ok(());
+            };
+            let hex_of = |len: usize, hex: &str| {
+                hex.len() == len && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+            };
+            let ok = match digest.split_once(':') {
+                Some(("sha256", hex)) => hex_of(64, hex),
+                Some(("sha512", hex)) => hex_of(128, hex),
+                _ => false,
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("must be a digest, \"sha256:\" followed by 64 lowercase hex digits (or \"sha512:\" and 128); got {digest:?}."))
+            }
+        },
+    )
+}
+
+/// A switch that only means something when on: `true`, or left out.
+pub fn only_true() -> Validator {
+    Validator::new("Only `true`: leave it out otherwise.", |v| {
+        match v.as_bool() {
+            Some(false) => Err(
+                "must be true when set; leave it out to look up by tag or digest instead.".into(),
+            ),
+            _ => Ok(()),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_names() {
+        let check = |s: &str| super::image_name().check(&Value::from(s));
+        for ok in [
+            "web",
+            "web/frontend",
+            "a.b_c__d---e/f0",
+            "tools/helm-chart",
+            "9",
+        ] {
+            assert!(check(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Web", "a//b", "-a", "a-", "a/", "a._b", "a___b", "/a"] {
+            assert!(check(bad).is_err(), "{bad}");
+        }
+        let e = check("web/frontend:v1").unwrap_err();
+        assert!(e.contains("set \"tag\" instead"), "{e}");
+        let e = check("web@sha256:ab").unwrap_err();
+        assert!(e.contains("set \"digest\" instead"), "{e}");
+        let e = check("web/Front").unwrap_err();
+        assert!(e.contains("\"Front\" in \"web/Front\""), "{e}");
+    }
+
+    #[test]
+    fn tags_and_digests() {
+        let tag = |s: &str| super::image_tag().check(&Value::from(s));
+        assert!(tag("v1.2-rc_3").is_ok() && tag("_x").is_ok() && tag("LATEST").is_ok());
+        assert!(tag(".x").is_err() && tag("-x").is_err() && tag("a/b").is_err());
+        assert!(tag(&"a".repeat(129)).is_err() && tag(&"a".repeat(128)).is_ok());
+        let digest = |s: &str| super::image_digest().check(&Value::from(s));
+        assert!(digest(&format!("sha256:{}", "a".repeat(64))).is_ok());
+        assert!(digest(&format!("sha512:{}", "0".repeat(128))).is_ok());
+        assert!(digest(&format!("sha256:{}", "A".repeat(64))).is_err());
+        assert!(digest("sha256:abc").is_err() && digest("v1").is_err());
+        let on = super::only_true();
+        assert!(on.check(&Value::Bool(true)).is_ok());
+        assert!(on
+            .check(&Value::Bool(false))
+            .unwrap_err()
+            .contains("leave it out"));
+    }
 
     #[test]
     fn repository_names() {

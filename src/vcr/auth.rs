@@ -7,14 +7,15 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use reqwest::Method;
 
-use super::contract::ACCOUNT_ID_CLAIM;
-use super::error::VcrError;
+use super::contract::{ACCOUNT_ID_CLAIM, DEFAULT_TOKEN_LIFETIME_SECS, TOKEN_TYPE};
+use super::error::{ApiMessage, VcrError};
 use super::retry::Idempotency;
 use super::secret::Secret;
+use super::transport::Target;
 use super::Inner;
 
 /// Used when IAM's answer does not say how long the token lives.
-const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(300);
+const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(DEFAULT_TOKEN_LIFETIME_SECS);
 /// A token is renewed this long before it expires (or a tenth of its life,
 /// whichever is shorter).
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
@@ -24,6 +25,8 @@ const RENEW_MARGIN: Duration = Duration::from_secs(60);
 pub(crate) struct Token {
     pub(crate) value: Secret,
     renew_at: Instant,
+    /// How long IAM said the token lives.
+    lifetime: Duration,
     pub(crate) account_id: Option<u64>,
 }
 
@@ -61,35 +64,51 @@ impl TokenCache {
 /// form body `grant_type=client_credentials`.
 async fn fetch(inner: &Inner) -> Result<Token, VcrError> {
     let started = Instant::now();
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        inner.config.client_id,
-        inner.config.client_secret.expose()
-    ));
-    let url = inner.token_url.clone();
-    let path = url.path().to_string();
+    let url = &inner.token_url;
+    let target = Target {
+        method: &Method::POST,
+        url,
+        base: url,
+        setting: "token_url",
+        idempotency: Idempotency::Idempotent,
+    };
     let answer = inner
-        .send_with_retries(&Method::POST, &path, Idempotency::Idempotent, || {
+        .transport
+        .send(&target, || {
+            // basic_auth marks the header sensitive: it never shows in a debug print.
             inner
+                .transport
                 .http
                 .post(url.clone())
-                .header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"))
+                .basic_auth(
+                    &inner.config.client_id,
+                    Some(inner.config.client_secret.expose()),
+                )
                 .header(reqwest::header::ACCEPT, "application/json")
                 .form(&[("grant_type", "client_credentials")])
         })
         .await?;
+    if let Some(location) = &answer.location {
+        return Err(target.redirect_error(answer.status, location));
+    }
     if !(200..300).contains(&answer.status) {
         return Err(VcrError::Auth {
             status: answer.status,
-            message: super::error::error_message(answer.status, &answer.body),
+            message: ApiMessage::from_body(answer.status, &answer.body),
         });
     }
-    parse_token_answer(&answer.body, started)
-        .map_err(|message| VcrError::unexpected("POST", &path, message))
+    let token = parse_token_answer(&answer.body, started)
+        .map_err(|message| VcrError::unexpected("POST", url.path(), message))?;
+    tracing::debug!(
+        lifetime_s = token.lifetime.as_secs(),
+        "IAM issued a token; renewing it before it expires"
+    );
+    Ok(token)
 }
 
-/// Reads `{"access_token","expires_in",...}` without ever putting the token in
-/// an error message.
+/// Reads `{"token_type","access_token","expires_in",...}` (see
+/// [`super::contract::TOKEN_TYPE`]) without ever putting the token in an error
+/// message. The token is renewed before the lifetime the answer gives.
 fn parse_token_answer(body: &[u8], fetched_at: Instant) -> Result<Token, String> {
     let v: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| "the IAM token answer is not JSON".to_string())?;
@@ -99,12 +118,22 @@ fn parse_token_answer(body: &[u8], fetched_at: Instant) -> Result<Token, String>
         .and_then(|t| t.as_str())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| "the IAM token answer has no access_token".to_string())?;
+    let token_type = v
+        .get("token_type")
+        .or_else(|| v.get("tokenType"))
+        .and_then(|t| t.as_str());
+    if let Some(t) = token_type.filter(|t| !t.trim().eq_ignore_ascii_case(TOKEN_TYPE)) {
+        let t: String = t.chars().take(40).collect();
+        return Err(format!(
+            "IAM issued a token of type {t:?}, where vCR takes a {TOKEN_TYPE} token"
+        ));
+    }
     let expires_in = v
         .get("expires_in")
         .or_else(|| v.get("expiresIn"))
         .and_then(|e| {
             e.as_f64()
-                .or_else(|| e.as_str().and_then(|s| s.parse().ok()))
+                .or_else(|| e.as_str().and_then(|s| s.trim().parse().ok()))
         })
         .filter(|e| e.is_finite() && *e > 0.0)
         .map(|e| Duration::from_secs_f64(e.min(86_400.0 * 365.0)))
@@ -114,6 +143,7 @@ fn parse_token_answer(body: &[u8], fetched_at: Instant) -> Result<Token, String>
         account_id: account_id_from_jwt(access),
         value: Secret::new(access),
         renew_at: fetched_at + expires_in - margin,
+        lifetime: expires_in,
     })
 }
 
@@ -152,6 +182,44 @@ mod tests {
             .err()
             .unwrap();
         assert!(!err.contains("abc"));
+    }
+
+    #[test]
+    fn token_answers_of_every_published_shape() {
+        let now = Instant::now();
+        let shapes: [(&str, u64); 5] = [
+            (
+                r#"{"token_type":"bearer","access_token":"t","expires_in":7200,"scope":"vcr"}"#,
+                7200,
+            ),
+            (
+                r#"{"token_type":"BEARER","access_token":"t","expires_in":3600}"#,
+                3600,
+            ),
+            (
+                r#"{"access_token":"t","expires_in":"1800","refresh_expires_in":0,"extra":{"a":1}}"#,
+                1800,
+            ),
+            (r#"{"access_token":"t"}"#, DEFAULT_TOKEN_LIFETIME_SECS),
+            (
+                r#"{"access_token":"t","expires_in":-5}"#,
+                DEFAULT_TOKEN_LIFETIME_SECS,
+            ),
+        ];
+        for (body, lifetime) in shapes {
+            let t = parse_token_answer(body.as_bytes(), now).unwrap();
+            assert_eq!(t.lifetime, Duration::from_secs(lifetime), "{body}");
+            // Renewed a minute (or a tenth of the life) before the end the answer gives.
+            let margin = RENEW_MARGIN.min(t.lifetime / 10);
+            assert_eq!(t.renew_at, now + t.lifetime - margin, "{body}");
+        }
+        let err = parse_token_answer(
+            br#"{"token_type":"mac","access_token":"hunter2","expires_in":60}"#,
+            now,
+        )
+        .err()
+        .unwrap();
+        assert!(err.contains("\"mac\"") && !err.contains("hunter2"), "{err}");
     }
 
     #[test]

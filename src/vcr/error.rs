@@ -1,7 +1,10 @@
 //! The errors of the vCR client.
 
 use std::error::Error;
+use std::fmt;
 use std::time::Duration;
+
+pub use super::error_body::ApiMessage;
 
 /// A cause kept as it came (a `reqwest::Error`, a `serde_json::Error`, ...).
 pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
@@ -37,7 +40,7 @@ pub enum VcrError {
     #[error("not found: {message}")]
     NotFound {
         /// The server's message.
-        message: String,
+        message: ApiMessage,
     },
 
     /// 409: a duplicate name, or a state that forbids the call (a repository
@@ -45,28 +48,28 @@ pub enum VcrError {
     #[error("conflict: {message}")]
     Conflict {
         /// The server's message, which names the rule.
-        message: String,
+        message: ApiMessage,
     },
 
     /// 400 (or 413, 422): the request broke a rule of the API.
     #[error("invalid request: {message}")]
     Invalid {
         /// The server's message, which names the rule.
-        message: String,
+        message: ApiMessage,
     },
 
     /// 401 on a vCR call even after fetching a fresh token once.
     #[error("unauthorized: {message}")]
     Unauthorized {
         /// The server's message.
-        message: String,
+        message: ApiMessage,
     },
 
     /// 403: the service account may not do this.
     #[error("forbidden: {message}")]
     Forbidden {
         /// The server's message.
-        message: String,
+        message: ApiMessage,
     },
 
     /// 429 after every retry was spent.
@@ -75,7 +78,7 @@ pub enum VcrError {
         /// The last `Retry-After` the server sent, if any.
         retry_after: Option<Duration>,
         /// The server's message.
-        message: String,
+        message: ApiMessage,
     },
 
     /// 5xx (after the retries allowed for the call were spent).
@@ -84,7 +87,7 @@ pub enum VcrError {
         /// The HTTP status code.
         status: u16,
         /// The server's message.
-        message: String,
+        message: ApiMessage,
     },
 
     /// Any other unexpected HTTP status.
@@ -93,7 +96,7 @@ pub enum VcrError {
         /// The HTTP status code.
         status: u16,
         /// The server's message.
-        message: String,
+        message: ApiMessage,
     },
 
     /// The IAM token endpoint refused to issue a token (wrong client id or
@@ -103,13 +106,14 @@ pub enum VcrError {
         /// The HTTP status code IAM answered with.
         status: u16,
         /// IAM's message.
-        message: String,
+        message: ApiMessage,
     },
 
-    /// The request did not complete: connection refused, reset, timed out, or
-    /// the answer was cut off. The message carries the cause and its own causes;
+    /// The request did not complete: connection refused, name not found, TLS
+    /// refused, timed out, or the answer was cut off. The message says which
+    /// ([`TransportKind`]) and to which host, then the cause and its own causes;
     /// [`std::error::Error::source`] gives the cause itself (a `reqwest::Error`).
-    #[error("{method} {path}: transport error: {}", error_chain(source.as_ref()))]
+    #[error("{method} {path}: {}: {}", transport_summary(source.as_ref()), error_chain(source.as_ref()))]
     Transport {
         /// The HTTP method of the call.
         method: String,
@@ -120,6 +124,40 @@ pub enum VcrError {
         source: BoxError,
         /// Whether the request surely never reached the server.
         not_sent: bool,
+    },
+
+    /// The server answered with a redirect the client does not follow: to another
+    /// host (where the credentials would not go along, so the call would fail with a
+    /// puzzling 401), or one that would change the method of the call.
+    #[error("{method} {path}: the server answered {status} {} pointing to {location}; {}", reason(*status), redirect_advice(self))]
+    Redirect {
+        /// The HTTP method of the call.
+        method: String,
+        /// The path of the call.
+        path: String,
+        /// The redirect status (301, 302, 303, 307, 308).
+        status: u16,
+        /// Where it pointed (`Location`, made absolute).
+        location: String,
+        /// Whether it pointed to another host (scheme, host or port).
+        to_other_host: bool,
+        /// The [`super::ClientConfig`] setting the call's URL came from:
+        /// `token_url`, `endpoint_hcm` or `endpoint_han`.
+        setting: &'static str,
+        /// The value that setting would take if the new place is the API's new
+        /// home (the location less the call's own path).
+        suggested: String,
+    },
+
+    /// The answer was larger than the client reads ([`super::ClientConfig::max_answer_bytes`]).
+    #[error("{method} {path}: the answer is larger than {limit} bytes: not read")]
+    TooLarge {
+        /// The HTTP method of the call.
+        method: String,
+        /// The path of the call.
+        path: String,
+        /// The most the client reads.
+        limit: usize,
     },
 
     /// The answer did not have the expected shape. The source is the decoder's
@@ -171,14 +209,54 @@ impl VcrError {
             VcrError::RateLimited { .. } => Some(429),
             VcrError::Server { status, .. }
             | VcrError::Status { status, .. }
-            | VcrError::Auth { status, .. } => Some(*status),
-            VcrError::Transport { .. } | VcrError::Decode { .. } | VcrError::Config(_) => None,
+            | VcrError::Auth { status, .. }
+            | VcrError::Redirect { status, .. } => Some(*status),
+            VcrError::Transport { .. }
+            | VcrError::TooLarge { .. }
+            | VcrError::Decode { .. }
+            | VcrError::Config(_) => None,
+        }
+    }
+
+    /// What the server's error answer said, when it answered with an error status.
+    pub fn message(&self) -> Option<&ApiMessage> {
+        match self {
+            VcrError::NotFound { message }
+            | VcrError::Conflict { message }
+            | VcrError::Invalid { message }
+            | VcrError::Unauthorized { message }
+            | VcrError::Forbidden { message }
+            | VcrError::RateLimited { message, .. }
+            | VcrError::Server { message, .. }
+            | VcrError::Status { message, .. }
+            | VcrError::Auth { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// The error code the server's error body carried, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.message().and_then(|m| m.code.as_deref())
+    }
+
+    /// Whether IAM refused the call because the service account lacks the vCR
+    /// policy (see [`super::contract::IAM_PERMISSION_DENIED`]).
+    pub fn lacks_vcr_policy(&self) -> bool {
+        matches!(self, VcrError::Forbidden { .. })
+            && self.code() == Some(super::contract::IAM_PERMISSION_DENIED)
+    }
+
+    /// What kind of transport failure this is, when the request got no answer.
+    pub fn transport_kind(&self) -> Option<TransportKind> {
+        match self {
+            VcrError::Transport { source, .. } => Some(TransportKind::of(source.as_ref())),
+            _ => None,
         }
     }
 
     /// Builds the error for a non-success status and the body of the answer.
     pub(crate) fn from_status(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
-        let message = error_message(status, body);
+        let message = ApiMessage::from_body(status, body);
         match status {
             400 | 413 | 422 => VcrError::Invalid { message },
             401 => VcrError::Unauthorized { message },
@@ -195,48 +273,143 @@ impl VcrError {
     }
 }
 
-/// The longest piece of a non-JSON error body kept in a message.
-const MAX_BODY_IN_MESSAGE: usize = 300;
-
-/// Extracts a human message from an error body: the contract's
-/// `{"message","errorCode"}` when present (see `contract.rs`), otherwise the
-/// start of the body's text, otherwise the status's reason phrase.
-pub(crate) fn error_message(status: u16, body: &[u8]) -> String {
-    use super::contract::{ERROR_CODE_FIELD, ERROR_MESSAGE_FIELD};
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) {
-        let msg = map
-            .get(ERROR_MESSAGE_FIELD)
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.is_empty());
-        let code = map
-            .get(ERROR_CODE_FIELD)
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.is_empty());
-        match (msg, code) {
-            (Some(m), Some(c)) => return format!("{m} [{c}]"),
-            (Some(m), None) => return m.to_string(),
-            (None, Some(c)) => return c.to_string(),
-            (None, None) => {}
-        }
-    }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        let reason = http_reason(status);
-        return format!("HTTP {status} {reason}").trim_end().to_string();
-    }
-    let mut short: String = text.chars().take(MAX_BODY_IN_MESSAGE).collect();
-    if short.len() < text.len() {
-        short.push('…');
-    }
-    short
+/// Why a request got no answer: what the user can act on differs for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// The connection was refused: nothing listens at that address and port.
+    Refused,
+    /// The host name could not be resolved.
+    Dns,
+    /// The TLS handshake failed (a certificate not trusted, not for that host...).
+    Tls,
+    /// Connecting took longer than the connect timeout.
+    ConnectTimeout,
+    /// The server took longer than the request timeout to answer.
+    Timeout,
+    /// The connection broke off (reset, closed, an answer cut short).
+    Broken,
 }
 
-fn http_reason(status: u16) -> &'static str {
+impl TransportKind {
+    /// Classifies a transport error (a `reqwest::Error` and its causes).
+    pub fn of(error: &(dyn Error + 'static)) -> TransportKind {
+        let mut causes = Vec::new();
+        let mut cur: Option<&(dyn Error + 'static)> = Some(error);
+        while let Some(e) = cur {
+            causes.push(e);
+            cur = e.source();
+        }
+        let io_kind = |kind: std::io::ErrorKind| {
+            causes.iter().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == kind)
+            })
+        };
+        let text = error_chain(error).to_ascii_lowercase();
+        let reqwest = error.downcast_ref::<reqwest::Error>();
+        if io_kind(std::io::ErrorKind::ConnectionRefused) {
+            TransportKind::Refused
+        } else if causes.iter().any(|e| e.is::<rustls::Error>())
+            || text.contains("invalid peer certificate")
+        {
+            TransportKind::Tls
+        } else if text.contains("dns error") || text.contains("failed to lookup address") {
+            TransportKind::Dns
+        } else if reqwest.is_some_and(|r| r.is_timeout()) || io_kind(std::io::ErrorKind::TimedOut) {
+            match reqwest.is_some_and(|r| r.is_connect()) {
+                true => TransportKind::ConnectTimeout,
+                false => TransportKind::Timeout,
+            }
+        } else {
+            TransportKind::Broken
+        }
+    }
+
+    /// Whether nothing was ever exchanged with the server: the address is wrong,
+    /// or nothing serves it (yet).
+    pub fn never_connected(self) -> bool {
+        matches!(
+            self,
+            TransportKind::Refused | TransportKind::Dns | TransportKind::ConnectTimeout
+        )
+    }
+}
+
+/// `host:port` of the URL a transport error is about, if it says.
+pub(crate) fn error_host(error: &(dyn Error + 'static)) -> Option<String> {
+    let url = error.downcast_ref::<reqwest::Error>()?.url()?;
+    Some(host_port(url))
+}
+
+/// `host:port` of a URL (the port the scheme implies when none is written).
+pub(crate) fn host_port(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
+}
+
+/// What a transport failure was, and where: the first words of its message.
+fn transport_summary(error: &(dyn Error + 'static)) -> String {
+    let host = error_host(error).unwrap_or_else(|| "the server".to_string());
+    match TransportKind::of(error) {
+        TransportKind::Refused => {
+            format!("could not connect to {host}: connection refused (nothing listens there)")
+        }
+        TransportKind::Dns => format!("could not resolve the host name of {host}"),
+        TransportKind::Tls => format!("the TLS handshake with {host} failed"),
+        TransportKind::ConnectTimeout => format!("could not connect to {host} in time"),
+        TransportKind::Timeout => format!("{host} did not answer in time"),
+        TransportKind::Broken => format!("the exchange with {host} broke off"),
+    }
+}
+
+fn reason(status: u16) -> &'static str {
     reqwest::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("")
+}
+
+/// The end of a [`VcrError::Redirect`] message: why it was not followed, what to do.
+fn redirect_advice(e: &VcrError) -> String {
+    let VcrError::Redirect {
+        method,
+        to_other_host,
+        setting,
+        suggested,
+        ..
+    } = e
+    else {
+        return String::new();
+    };
+    if *to_other_host {
+        format!(
+            "the client does not follow a redirect to another host (the credentials would \
+             not go along). If that is the API's new home, set {setting} to {suggested}"
+        )
+    } else {
+        format!(
+            "the client follows a redirect on the same host only for GET (any method with \
+             307 and 308), at most {} in a row; this one was for a {method}",
+            super::contract::MAX_SAME_HOST_REDIRECTS
+        )
+    }
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Refused => "connection refused",
+            TransportKind::Dns => "host name not found",
+            TransportKind::Tls => "TLS handshake failed",
+            TransportKind::ConnectTimeout => "connect timed out",
+            TransportKind::Timeout => "timed out",
+            TransportKind::Broken => "connection broken",
+        })
+    }
 }
 
 #[cfg(test)]
@@ -255,14 +428,33 @@ mod tests {
             e.to_string(),
             "invalid request: name too short [INVALID_NAME]"
         );
+        assert_eq!(e.code(), Some("INVALID_NAME"));
         let e = VcrError::from_status(404, b"", None);
         assert!(e.is_not_found());
-        assert_eq!(e.to_string(), "not found: HTTP 404 Not Found");
+        assert_eq!(
+            e.to_string(),
+            "not found: HTTP 404 Not Found, with an empty body"
+        );
         let e = VcrError::from_status(502, b"<html>bad gateway</html>", None);
         assert_eq!(e.status(), Some(502));
         assert!(e.to_string().contains("bad gateway"));
         let e = VcrError::from_status(418, br#"{"other":1}"#, None);
         assert!(matches!(e, VcrError::Status { status: 418, .. }));
+    }
+
+    #[test]
+    fn the_iam_gateway_refusal_is_recognised() {
+        let body = br#"[{"code":"IAM_PERMISSION_DENIED","message":"Permission denied"}]"#;
+        let e = VcrError::from_status(403, body, None);
+        assert!(e.lacks_vcr_policy(), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "forbidden: Permission denied [IAM_PERMISSION_DENIED]"
+        );
+        let other = VcrError::from_status(403, br#"{"message":"no"}"#, None);
+        assert!(!other.lacks_vcr_policy());
+        let not_403 = VcrError::from_status(401, body, None);
+        assert!(!not_403.lacks_vcr_policy());
     }
 
     #[test]
@@ -276,8 +468,9 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "GET /v1/user: transport error: reset by peer"
+            "GET /v1/user: the exchange with the server broke off: reset by peer"
         );
+        assert_eq!(e.transport_kind(), Some(TransportKind::Broken));
         let source = e.source().expect("the cause is kept");
         assert!(source.downcast_ref::<std::io::Error>().is_some());
 
@@ -300,9 +493,36 @@ mod tests {
     }
 
     #[test]
-    fn long_bodies_are_shortened() {
-        let body = "x".repeat(5000);
-        let m = error_message(500, body.as_bytes());
-        assert!(m.chars().count() <= MAX_BODY_IN_MESSAGE + 1);
+    fn transport_kinds_from_io_errors() {
+        use std::io::{Error, ErrorKind};
+        let kind = |k: ErrorKind| TransportKind::of(&Error::new(k, "x"));
+        assert_eq!(kind(ErrorKind::ConnectionRefused), TransportKind::Refused);
+        assert_eq!(kind(ErrorKind::TimedOut), TransportKind::Timeout);
+        assert_eq!(kind(ErrorKind::UnexpectedEof), TransportKind::Broken);
+        let dns = Error::other("dns error: failed to lookup address information");
+        assert_eq!(TransportKind::of(&dns), TransportKind::Dns);
+        assert!(TransportKind::Refused.never_connected());
+        assert!(!TransportKind::Broken.never_connected());
+        assert!(!TransportKind::Tls.never_connected());
+    }
+
+    #[test]
+    fn redirects_say_where_and_what_to_set() {
+        let e = VcrError::Redirect {
+            method: "GET".into(),
+            path: "/v1/repository".into(),
+            status: 301,
+            location: "https://vcr.api.example/v1/repository".into(),
+            to_other_host: true,
+            setting: "endpoint_hcm",
+            suggested: "https://vcr.api.example/".into(),
+        };
+        let text = e.to_string();
+        assert!(text.starts_with("GET /v1/repository: the server answered 301 Moved Permanently pointing to https://vcr.api.example/v1/repository;"), "{text}");
+        assert!(
+            text.ends_with("set endpoint_hcm to https://vcr.api.example/"),
+            "{text}"
+        );
+        assert_eq!(e.status(), Some(301));
     }
 }

@@ -25,14 +25,15 @@
 //! as given about the real API, with its public source, is in [`contract`].
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use reqwest::{Method, Url};
+use reqwest::Url;
 use serde::de::DeserializeOwned;
 
 mod auth;
 pub mod contract;
 mod error;
+mod error_body;
 mod models;
 mod paging;
 mod region;
@@ -40,23 +41,29 @@ mod repositories;
 pub mod request;
 pub mod retry;
 mod secret;
+mod transport;
 mod users;
 
-use error::error_chain;
-pub use error::{BoxError, UnexpectedAnswer, VcrError};
+pub use error::{ApiMessage, BoxError, TransportKind, UnexpectedAnswer, VcrError};
 pub use models::{
-    AccessLevel, AttachUser, CreateRepository, CreateUser, HistoryEntry, Image, ListRepositories,
-    Page, Permission, PermissionRequest, Policy, PolicyKind, RepoPermission, Repository,
-    RobotAccount, UpdateUser,
+    AccessLevel, Artifact, AttachUser, CreateRepository, CreateUser, HistoryEntry, Image,
+    ListRepositories, Page, Permission, PermissionRequest, Policy, PolicyKind, RepoPermission,
+    Repository, RobotAccount, UpdateUser,
 };
 pub use paging::PageCursor;
 pub use region::{ParseRegionError, Region};
 pub use repositories::Repositories;
 pub use secret::Secret;
+pub use transport::sends_in_clear;
 pub use users::Users;
 
 use request::ApiRequest;
-use retry::{Backoff, Idempotency};
+use retry::Backoff;
+use transport::{Target, Transport};
+
+/// The most an answer may weigh before the client refuses to read it, unless told
+/// otherwise ([`ClientConfig::max_answer_bytes`]): far above any page of a list.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 8 << 20;
 
 /// How to reach vCR and how hard to try.
 #[derive(Debug, Clone)]
@@ -83,6 +90,11 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// The longest connecting may take.
     pub connect_timeout: Duration,
+    /// Whether `http://` URLs to hosts other than loopback are allowed: they would
+    /// send the client secret and the tokens in clear ([`sends_in_clear`]).
+    pub allow_plain_http: bool,
+    /// The most bytes of an answer the client reads; a longer answer is an error.
+    pub max_answer_bytes: usize,
 }
 
 impl Default for ClientConfig {
@@ -99,6 +111,8 @@ impl Default for ClientConfig {
             retry_max_delay: Duration::from_secs(30),
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
+            allow_plain_http: false,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
         }
     }
 }
@@ -122,20 +136,12 @@ impl std::fmt::Debug for Client {
 }
 
 pub(crate) struct Inner {
-    pub(crate) http: reqwest::Client,
     pub(crate) config: ClientConfig,
     pub(crate) token_url: Url,
     /// API base per region, in [`Region::ALL`] order.
     bases: [Url; 2],
     token: auth::TokenCache,
-    backoff: Backoff,
-}
-
-/// A finished HTTP exchange.
-pub(crate) struct Answer {
-    pub(crate) status: u16,
-    pub(crate) retry_after: Option<Duration>,
-    pub(crate) body: Vec<u8>,
+    pub(crate) transport: Transport,
 }
 
 impl Client {
@@ -148,7 +154,8 @@ impl Client {
         if config.client_secret.is_empty() {
             return Err(VcrError::Config("client_secret is empty".into()));
         }
-        let token_url = parse_url(
+        let url = |name: &str, value: &str| parse_url(name, value, config.allow_plain_http);
+        let token_url = url(
             "token_url",
             config
                 .token_url
@@ -156,32 +163,40 @@ impl Client {
                 .unwrap_or(contract::DEFAULT_TOKEN_URL),
         )?;
         let base = |r: Region, o: &Option<String>, name: &str| {
-            parse_url(name, o.as_deref().unwrap_or(r.default_api_base()))
+            url(name, o.as_deref().unwrap_or(r.default_api_base()))
         };
         let bases = [
             base(Region::Hcm, &config.endpoint_hcm, "endpoint_hcm")?,
             base(Region::Han, &config.endpoint_han, "endpoint_han")?,
         ];
+        // Redirects are followed by the transport, on the same host only.
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| VcrError::Config(format!("cannot build the HTTP client: {e}")))?;
         let backoff = Backoff {
             base: config.retry_base_delay,
             max: config.retry_max_delay,
         };
+        let transport = Transport::new(http, backoff, config.max_retries, config.max_answer_bytes);
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
                 config,
                 token_url,
                 bases,
                 token: auth::TokenCache::default(),
-                backoff,
+                transport,
             }),
         })
+    }
+
+    /// Obtains the IAM token now (the one later calls reuse), to find out early
+    /// whether the credentials work. Costs no request when a token is already held.
+    pub async fn authenticate(&self) -> Result<(), VcrError> {
+        self.inner.token.get(&self.inner).await.map(drop)
     }
 
     /// The repository calls of a region.
@@ -210,35 +225,46 @@ impl Client {
     /// success answer. Fetches a fresh token once if vCR answers 401.
     pub(crate) async fn send(&self, region: Region, req: &ApiRequest) -> Result<Vec<u8>, VcrError> {
         let inner = &*self.inner;
-        let url = inner.url(region, &req.segments);
-        let path = url.path().to_string();
+        let url = req.url(inner.base(region));
+        let target = Target {
+            method: &req.method,
+            url: &url,
+            base: inner.base(region),
+            setting: match region {
+                Region::Hcm => "endpoint_hcm",
+                Region::Han => "endpoint_han",
+            },
+            idempotency: req.idempotency,
+        };
         let mut reauthenticated = false;
         loop {
             let token = inner.token.get(inner).await?;
             let answer = inner
-                .send_with_retries(&req.method, &path, req.idempotency, || {
-                    let mut rb = inner
+                .transport
+                .send(&target, || {
+                    let rb = inner
+                        .transport
                         .http
                         .request(req.method.clone(), url.clone())
                         .bearer_auth(token.value.expose())
                         .header(reqwest::header::ACCEPT, "application/json");
-                    if !req.query.is_empty() {
-                        rb = rb.query(&req.query);
+                    match &req.body {
+                        Some(body) => rb.json(body),
+                        None => rb,
                     }
-                    if let Some(body) = &req.body {
-                        rb = rb.json(body);
-                    }
-                    rb
                 })
                 .await?;
             if answer.status == 401 && !reauthenticated {
-                tracing::debug!(method = %req.method, path = %path, "vCR answered 401: fetching a new token once");
+                tracing::debug!(method = %req.method, path = url.path(), "vCR answered 401: fetching a new token once");
                 inner.token.invalidate(&token.value).await;
                 reauthenticated = true;
                 continue;
             }
             if (200..300).contains(&answer.status) {
                 return Ok(answer.body);
+            }
+            if let Some(location) = &answer.location {
+                return Err(target.redirect_error(answer.status, location));
             }
             return Err(VcrError::from_status(
                 answer.status,
@@ -257,16 +283,10 @@ impl Client {
         let bytes = self.send(region, req).await?;
         serde_json::from_slice(&bytes).map_err(|e| VcrError::Decode {
             method: req.method.to_string(),
-            path: self.inner.url(region, &req.segments).path().to_string(),
+            path: req.url(self.inner.base(region)).path().to_string(),
             source: Box::new(e),
         })
     }
-}
-
-/// A request that got no answer, and whether it surely never reached the server.
-struct NoAnswer {
-    error: reqwest::Error,
-    not_sent: bool,
 }
 
 impl Inner {
@@ -276,99 +296,21 @@ impl Inner {
             Region::Han => &self.bases[1],
         }
     }
-
-    /// The URL of a call: the region's base plus the path segments, each
-    /// percent-encoded (an id can never escape its segment).
-    fn url(&self, region: Region, segments: &[impl AsRef<str>]) -> Url {
-        let mut url = self.base(region).clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
-    }
-
-    /// One try: the answer whatever its status, or why there was none.
-    async fn attempt(&self, request: reqwest::RequestBuilder) -> Result<Answer, NoAnswer> {
-        let resp = request.send().await.map_err(|error| NoAnswer {
-            not_sent: error.is_connect(),
-            error,
-        })?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
-        let body = resp.bytes().await.map_err(|error| NoAnswer {
-            error,
-            not_sent: false,
-        })?;
-        Ok(Answer {
-            status,
-            retry_after,
-            body: body.to_vec(),
-        })
-    }
-
-    /// Sends a request, resending it on 429/502/503/504 and transport failures
-    /// as [`Idempotency`] allows, at most `max_retries` times. Returns the
-    /// last answer whatever its status; errs only when no answer came.
-    pub(crate) async fn send_with_retries(
-        &self,
-        method: &Method,
-        path: &str,
-        idem: Idempotency,
-        build: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<Answer, VcrError> {
-        let max = self.config.max_retries;
-        let resendable = idem == Idempotency::Idempotent;
-        let mut attempt: u32 = 0;
-        loop {
-            let started = Instant::now();
-            let outcome = self.attempt(build()).await;
-            let elapsed_ms = started.elapsed().as_millis() as u64;
-            // Whether to try again, and the wait the server asked for, if any.
-            let (retryable, hint, what) = match &outcome {
-                Ok(a) => {
-                    tracing::debug!(method = %method, path, status = a.status, attempt, elapsed_ms, "vCR request");
-                    let retryable = retry::is_retryable_status(a.status)
-                        && (resendable || retry::was_refused(a.status));
-                    (
-                        retryable,
-                        a.retry_after,
-                        format!("vCR answered {}", a.status),
-                    )
-                }
-                Err(f) => {
-                    let why = format!("vCR request failed: {}", error_chain(&f.error));
-                    (f.not_sent || resendable, None, why)
-                }
-            };
-            if !retryable || attempt >= max {
-                return outcome.map_err(|f| VcrError::Transport {
-                    method: method.to_string(),
-                    path: path.to_string(),
-                    source: Box::new(f.error),
-                    not_sent: f.not_sent,
-                });
-            }
-            let delay = self.backoff.delay_with_hint(attempt, hint);
-            tracing::warn!(
-                method = %method, path, attempt = attempt + 1, max_retries = max,
-                delay_ms = delay.as_millis() as u64, "{what}: retrying"
-            );
-            tokio::time::sleep(delay).await;
-            attempt += 1;
-        }
-    }
 }
 
-fn parse_url(name: &str, value: &str) -> Result<Url, VcrError> {
+fn parse_url(name: &str, value: &str, allow_plain_http: bool) -> Result<Url, VcrError> {
     let url = Url::parse(value.trim())
         .map_err(|e| VcrError::Config(format!("{name} {value:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
         return Err(VcrError::Config(format!(
             "{name} {value:?} is not an http(s) URL"
+        )));
+    }
+    if !allow_plain_http && sends_in_clear(&url) {
+        return Err(VcrError::Config(format!(
+            "{name} {value:?} is plain http:// to a host that is not this machine: the client \
+             secret and tokens would cross the network unencrypted. Use https://, or allow \
+             plain HTTP explicitly"
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
@@ -420,6 +362,11 @@ mod tests {
             quota_limit_gb: 1,
         }));
         send(c.repositories(Region::Hcm).list_images("x"));
+        send(c.repositories(Region::Hcm).search_images("x", Some("web/")));
+        send(
+            c.repositories(Region::Hcm)
+                .list_artifacts("x", "web/app", None),
+        );
         send(c.users(Region::Han).find_by_name("x"));
         send(c.users(Region::Han).create(&CreateUser::default()));
         send(c.users(Region::Han).refresh_secret("x"));
@@ -427,17 +374,42 @@ mod tests {
     }
 
     #[test]
-    fn urls_are_joined_and_encoded() {
+    fn endpoints_are_kept_as_given() {
         let c = Client::new(ClientConfig {
             endpoint_hcm: Some("http://127.0.0.1:1/hcm/".into()),
             ..config()
         })
         .unwrap();
-        let u = c.inner.url(Region::Hcm, &["v1", "repository", "a/b?c"]);
-        assert_eq!(u.as_str(), "http://127.0.0.1:1/hcm/v1/repository/a%2Fb%3Fc");
-        let u = c.inner.url(Region::Han, &["v1", "user"]);
-        assert_eq!(u.as_str(), "https://han-1.api.vngcloud.vn/vcr-api/v1/user");
         assert_eq!(c.endpoint(Region::Hcm), "http://127.0.0.1:1/hcm/");
+        assert_eq!(
+            c.endpoint(Region::Han),
+            "https://han-1.api.vngcloud.vn/vcr-api"
+        );
+    }
+
+    #[test]
+    fn plain_http_off_this_machine_needs_an_explicit_yes() {
+        let remote = ClientConfig {
+            token_url: Some("http://iam.example/token".into()),
+            ..config()
+        };
+        let err = Client::new(remote.clone()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("token_url \"http://iam.example/token\" is plain http://"),
+            "{err}"
+        );
+        assert!(Client::new(ClientConfig {
+            allow_plain_http: true,
+            ..remote
+        })
+        .is_ok());
+        let err = Client::new(ClientConfig {
+            endpoint_han: Some("http://10.1.2.3/han".into()),
+            ..config()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("endpoint_han"), "{err}");
     }
 
     #[test]

@@ -102,26 +102,50 @@ pub struct Repository {
 #[serde(default)]
 pub struct Policy {
     /// The policy id, used in `policyIdList`.
+    #[serde(deserialize_with = "lenient_string")]
     pub uuid: String,
     /// What it allows, e.g. `Pull Images` (wording differs between sources).
+    #[serde(deserialize_with = "lenient_string")]
     pub action: String,
+    /// The same text under the other field name one source uses (see
+    /// [`super::contract::POLICY_TEXT_FIELDS`]); empty when the answer uses `action`.
+    #[serde(
+        deserialize_with = "lenient_string",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub name: String,
 }
 
-/// What a policy allows, recognised loosely from its action text.
+/// What a policy allows, recognised loosely from its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PolicyKind {
     /// Pulling images.
     Pull,
     /// Pushing images.
     Push,
+    /// "All": never attached (see [`super::contract::ALL_POLICY_TEXT`]).
+    All,
 }
 
 impl Policy {
-    /// Recognises the policy by its action text ("Pull Images", "Pull
-    /// repository", "pull", ...), ignoring case. `None` for anything else.
+    /// The policy's text, from whichever field the answer used.
+    pub fn text(&self) -> &str {
+        if self.action.trim().is_empty() {
+            &self.name
+        } else {
+            &self.action
+        }
+    }
+
+    /// Recognises the policy by its text ("Pull Images", "Pull repository", "pull",
+    /// "All"...), ignoring case. `None` for anything else, such as a text naming both
+    /// push and pull.
     pub fn kind(&self) -> Option<PolicyKind> {
-        let a = self.action.to_ascii_lowercase();
-        match (a.contains("pull"), a.contains("push")) {
+        let text = self.text().trim().to_ascii_lowercase();
+        if text == super::contract::ALL_POLICY_TEXT {
+            return Some(PolicyKind::All);
+        }
+        match (text.contains("pull"), text.contains("push")) {
             (true, false) => Some(PolicyKind::Pull),
             (false, true) => Some(PolicyKind::Push),
             _ => None,
@@ -140,8 +164,8 @@ pub enum Permission {
 
 impl Permission {
     /// The policy ids that make up this permission, looked up in `policies`
-    /// (from [`crate::vcr::Users::policies`]). Errors when a needed policy is
-    /// missing from the list.
+    /// (from [`crate::vcr::Users::policies`]): the pull policy, and the push policy
+    /// for push and pull; never "All". Errors when a needed policy is missing.
     pub fn policy_ids(self, policies: &[Policy]) -> Result<Vec<String>, String> {
         let find = |kind: PolicyKind| {
             policies
@@ -149,7 +173,7 @@ impl Permission {
                 .find(|p| p.kind() == Some(kind))
                 .map(|p| p.uuid.clone())
                 .ok_or_else(|| {
-                    let known: Vec<&str> = policies.iter().map(|p| p.action.as_str()).collect();
+                    let known: Vec<&str> = policies.iter().map(Policy::text).collect();
                     format!("the service lists no {kind:?} policy (policies: {known:?})")
                 })
         };
@@ -160,14 +184,15 @@ impl Permission {
     }
 
     /// The permission a set of policies amounts to: push and pull, pull only,
-    /// or `None` when it is neither (e.g. push alone, or nothing).
+    /// or `None` when it is neither (e.g. push alone, "All" alone, or nothing: the
+    /// provider then sets the user's permissions again, with pull and push).
     pub fn from_policies<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> Option<Permission> {
         let (mut pull, mut push) = (false, false);
         for p in policies {
             match p.kind() {
                 Some(PolicyKind::Pull) => pull = true,
                 Some(PolicyKind::Push) => push = true,
-                None => {}
+                Some(PolicyKind::All) | None => {}
             }
         }
         match (pull, push) {
@@ -228,23 +253,46 @@ pub struct RobotAccount {
     pub repo_permission_list: Vec<RepoPermission>,
 }
 
-/// An image in a repository (`ImageDto`). **Assumed** shape: the public
-/// material does not describe it; unknown fields are ignored.
+/// An image in a repository (`ImageDto`). **Assumed** shape, Harbor-like: the
+/// reference publishes no fields; unknown fields are ignored. This struct and
+/// [`Artifact`] are the one place that names the assumed fields.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Image {
-    /// The image name (without repository and tag).
+    /// The image name, under the repository (may hold `/`, e.g. `tools/helm`).
     #[serde(deserialize_with = "lenient_string")]
     pub name: String,
-    /// Its tags.
+    /// How many artifacts (manifests) it holds.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub artifact_count: u64,
+    /// How many times it was pulled.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub pull_count: u64,
+    /// When it last changed, as the server wrote it.
+    #[serde(deserialize_with = "lenient_string")]
+    pub update_time: String,
+}
+
+/// An artifact of an image: a manifest, by digest, with its tags (`ArtifactDto`).
+/// **Assumed** shape, Harbor-like; unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Artifact {
+    /// `sha256:...`.
+    #[serde(deserialize_with = "lenient_string")]
+    pub digest: String,
+    /// Its tags (none for an untagged manifest).
     #[serde(deserialize_with = "lenient_vec")]
     pub tags: Vec<String>,
-    /// Its size in MB, when given.
-    #[serde(deserialize_with = "lenient_f64")]
-    pub size_mb: f64,
-    /// When it was last pushed, when given.
+    /// Bytes of the manifest and what it references.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub size: u64,
+    /// When it was pushed, as the server wrote it.
     #[serde(deserialize_with = "lenient_string")]
-    pub pushed_at: String,
+    pub push_time: String,
+    /// The manifest's media type.
+    #[serde(deserialize_with = "lenient_string")]
+    pub media_type: String,
 }
 
 /// An entry of a repository's history. **Assumed** shape; unknown fields are
@@ -505,17 +553,98 @@ mod tests {
         );
     }
 
+    fn policy(uuid: &str, action: &str) -> Policy {
+        Policy {
+            uuid: uuid.into(),
+            action: action.into(),
+            name: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_all_policy_is_never_used() {
+        // Listed first, as the real service may: still not taken.
+        let pols: Vec<Policy> =
+            serde_json::from_str(r#"[{"uuid":"a","action":"All"},{"uuid":"pl","action":"Pull Images"},{"uuid":"ps","action":"Push Images"}]"#).unwrap();
+        assert_eq!(pols[0].kind(), Some(PolicyKind::All));
+        assert_eq!(
+            Permission::PushPull.policy_ids(&pols).unwrap(),
+            ["pl", "ps"]
+        );
+        assert_eq!(Permission::PullOnly.policy_ids(&pols).unwrap(), ["pl"]);
+        // "All" alone is not read as a permission: apply sets pull and push again.
+        assert_eq!(Permission::from_policies(&pols[..1]), None);
+        let only_all = [policy("a", "all")];
+        assert!(Permission::PushPull.policy_ids(&only_all).is_err());
+    }
+
+    #[test]
+    fn policy_text_under_action_or_name() {
+        let pols: Vec<Policy> = serde_json::from_str(
+            r#"[{"uuid":"1","name":"Pull Images"},{"uuid":"2","name":"push","action":null},{"uuid":"3","action":"Push&Pull"}]"#,
+        )
+        .unwrap();
+        assert_eq!(pols[0].kind(), Some(PolicyKind::Pull));
+        assert_eq!(pols[1].kind(), Some(PolicyKind::Push));
+        assert_eq!(pols[2].kind(), None, "both words: not one policy");
+        assert_eq!(Permission::PushPull.policy_ids(&pols).unwrap(), ["1", "2"]);
+    }
+
+    #[test]
+    fn image_and_artifact_read_the_assumed_field_names() {
+        use super::super::contract::{ARTIFACT_FIELDS, IMAGE_FIELDS};
+        let values = [
+            serde_json::json!("web/frontend"),
+            serde_json::json!(2),
+            serde_json::json!("7"),
+            serde_json::json!("2026-01-02T03:04:05Z"),
+        ];
+        let image: serde_json::Map<String, serde_json::Value> = IMAGE_FIELDS
+            .iter()
+            .map(|f| f.to_string())
+            .zip(values)
+            .collect();
+        let image: Image = serde_json::from_value(image.into()).unwrap();
+        assert_eq!(
+            image,
+            Image {
+                name: "web/frontend".into(),
+                artifact_count: 2,
+                pull_count: 7,
+                update_time: "2026-01-02T03:04:05Z".into(),
+            }
+        );
+        let values = [
+            serde_json::json!("sha256:ab"),
+            serde_json::json!(["v2", "latest"]),
+            serde_json::json!(1234.0),
+            serde_json::json!("2026-01-02T03:04:05Z"),
+            serde_json::json!("application/vnd.oci.image.manifest.v1+json"),
+        ];
+        let artifact: serde_json::Map<String, serde_json::Value> = ARTIFACT_FIELDS
+            .iter()
+            .map(|f| f.to_string())
+            .zip(values)
+            .collect();
+        let artifact: Artifact = serde_json::from_value(artifact.into()).unwrap();
+        assert_eq!(artifact.digest, "sha256:ab");
+        assert_eq!(artifact.tags, ["v2", "latest"]);
+        assert_eq!(artifact.size, 1234);
+        assert_eq!(artifact.push_time, "2026-01-02T03:04:05Z");
+        assert_eq!(
+            artifact.media_type,
+            "application/vnd.oci.image.manifest.v1+json"
+        );
+        // Missing or null fields take their defaults.
+        let bare: Artifact = serde_json::from_str(r#"{"digest":"sha256:cd","tags":null}"#).unwrap();
+        assert!(bare.tags.is_empty() && bare.size == 0);
+    }
+
     #[test]
     fn permissions_from_policies() {
         let pols = vec![
-            Policy {
-                uuid: "1".into(),
-                action: "Push repository".into(),
-            },
-            Policy {
-                uuid: "2".into(),
-                action: "Pull repository".into(),
-            },
+            policy("1", "Push repository"),
+            policy("2", "Pull repository"),
         ];
         assert_eq!(Permission::PullOnly.policy_ids(&pols).unwrap(), vec!["2"]);
         assert_eq!(

@@ -1,8 +1,8 @@
 //! Repository calls (`/v1/repository`).
 
 use super::models::{
-    AccessLevel, AttachUser, CreateRepository, HistoryEntry, Image, ListRepositories, Page,
-    Repository, RobotAccount,
+    AccessLevel, Artifact, AttachUser, CreateRepository, HistoryEntry, Image, ListRepositories,
+    Page, Repository, RobotAccount,
 };
 use super::{request, walk_pages, Client, Region, VcrError};
 
@@ -134,10 +134,22 @@ impl<'c> Repositories<'c> {
         self.client.send(self.region, &call).await.map(drop)
     }
 
-    /// `GET /v1/repository/{id}/images`: every image (all pages).
+    /// `GET /v1/repository/{id}/images`: every image (all pages). `name` is sent
+    /// empty: the real service fails without it.
     pub async fn list_images(&self, id: &str) -> Result<Vec<Image>, VcrError> {
+        self.search_images(id, None).await
+    }
+
+    /// `GET /v1/repository/{id}/images?name=...`: every image the server's `name`
+    /// filter lets through (all pages, one call per page). The filter's matching
+    /// is the server's: callers that need an exact rule apply it again.
+    pub async fn search_images(
+        &self,
+        id: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<Image>, VcrError> {
         let all = walk_pages(|page, size| async move {
-            let call = request::repository::list_images(id, page, size);
+            let call = request::repository::list_images(id, name, page, size);
             self.client
                 .send_json::<Page<Image>>(self.region, &call)
                 .await
@@ -146,9 +158,46 @@ impl<'c> Repositories<'c> {
         Ok(dedup_by(all, |i| i.name.clone()))
     }
 
-    /// `DELETE /v1/repository/{id}/images/delete?imageName=...`.
+    /// `GET /v1/repository/{id}/images/detail?imageName=...`: one image.
+    pub async fn image(&self, id: &str, image_name: &str) -> Result<Image, VcrError> {
+        let call = request::repository::image_detail(id, image_name);
+        self.client.send_json(self.region, &call).await
+    }
+
+    /// `GET /v1/repository/{id}/images/artifacts?imageName=...`: every artifact of
+    /// an image (all pages, one call per page), optionally filtered by `name` (a
+    /// tag or digest, matched as the server matches).
+    pub async fn list_artifacts(
+        &self,
+        id: &str,
+        image_name: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<Artifact>, VcrError> {
+        let all = walk_pages(|page, size| async move {
+            let call = request::repository::list_artifacts(id, image_name, name, page, size);
+            self.client
+                .send_json::<Page<Artifact>>(self.region, &call)
+                .await
+        })
+        .await?;
+        Ok(dedup_by(all, |a| a.digest.clone()))
+    }
+
+    /// `DELETE /v1/repository/{id}/images/delete?imageName=...`: the image and
+    /// every artifact of it.
     pub async fn delete_image(&self, id: &str, image_name: &str) -> Result<(), VcrError> {
         let call = request::repository::delete_image(id, image_name);
+        self.client.send(self.region, &call).await.map(drop)
+    }
+
+    /// `DELETE /v1/repository/{id}/images/artifacts/delete?imageName=...&digest=...`.
+    pub async fn delete_artifact(
+        &self,
+        id: &str,
+        image_name: &str,
+        digest: &str,
+    ) -> Result<(), VcrError> {
+        let call = request::repository::delete_artifact(id, image_name, digest);
         self.client.send(self.region, &call).await.map(drop)
     }
 

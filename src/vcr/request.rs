@@ -3,7 +3,7 @@
 //! what goes on the wire is unit-tested here against the contract
 //! (`shared/vcr-api.md`; the public reference is named in [`super::contract`]).
 
-use reqwest::Method;
+use reqwest::{Method, Url};
 use serde::Serialize;
 
 use super::contract;
@@ -65,6 +65,21 @@ impl ApiRequest {
     /// `METHOD /path` without the base, for logs and messages.
     pub fn describe(&self) -> String {
         format!("{} /{}", self.method, self.segments.join("/"))
+    }
+
+    /// The URL of the call: `base` plus the path segments, each percent-encoded (an
+    /// id can never escape its segment), plus the query, form-encoded (a `/` in an
+    /// image name travels as `%2F`).
+    pub fn url(&self, base: &Url) -> Url {
+        let mut url = base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(&self.segments);
+        }
+        if !self.query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(self.query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        url
     }
 }
 
@@ -162,22 +177,48 @@ pub mod repository {
         })
     }
 
-    /// The image list; `name` is always sent (see
+    /// The image list; `name` is always sent, empty when there is no filter (see
     /// [`contract::IMAGE_LIST_NEEDS_NAME`]).
-    pub fn list_images(id: &str, page: u32, size: u32) -> ApiRequest {
-        let name = if contract::IMAGE_LIST_NEEDS_NAME {
-            Some("")
-        } else {
-            None
+    pub fn list_images(id: &str, name: Option<&str>, page: u32, size: u32) -> ApiRequest {
+        let name = match (name, contract::IMAGE_LIST_NEEDS_NAME) {
+            (Some(n), _) => Some(n),
+            (None, true) => Some(""),
+            (None, false) => None,
         };
         ApiRequest::get(&["v1", "repository", id, "images"])
             .query_opt("name", name)
             .paged(page, size)
     }
 
+    pub fn image_detail(id: &str, image_name: &str) -> ApiRequest {
+        ApiRequest::get(&["v1", "repository", id, "images", "detail"])
+            .query("imageName", image_name)
+    }
+
+    /// The artifacts of an image; `name` (a tag or digest filter) is always sent, as
+    /// for the image list.
+    pub fn list_artifacts(
+        id: &str,
+        image_name: &str,
+        name: Option<&str>,
+        page: u32,
+        size: u32,
+    ) -> ApiRequest {
+        ApiRequest::get(&["v1", "repository", id, "images", "artifacts"])
+            .query("imageName", image_name)
+            .query("name", name.unwrap_or_default())
+            .paged(page, size)
+    }
+
     pub fn delete_image(id: &str, image_name: &str) -> ApiRequest {
         ApiRequest::delete(&["v1", "repository", id, "images", "delete"])
             .query("imageName", image_name)
+    }
+
+    pub fn delete_artifact(id: &str, image_name: &str, digest: &str) -> ApiRequest {
+        ApiRequest::delete(&["v1", "repository", id, "images", "artifacts", "delete"])
+            .query("imageName", image_name)
+            .query("digest", digest)
     }
 
     pub fn history(id: &str, page: u32, size: u32) -> ApiRequest {
@@ -226,15 +267,22 @@ pub mod user {
     struct Update<'a> {
         repo_user_id: &'a str,
         duration: Option<u32>,
+        /// Sent only when set: see [`contract::USER_DESCRIPTION_ONLY_WHEN_SET`].
+        #[serde(skip_serializing_if = "Option::is_none")]
         description: Option<&'a str>,
     }
 
-    /// Both fields are sent, `null` included: see [`UpdateUser`].
+    /// The duration is always sent (`null`: never expires); the description only when
+    /// set. See [`UpdateUser`].
     pub fn update(id: &str, req: &UpdateUser) -> ApiRequest {
+        let description = match contract::USER_DESCRIPTION_ONLY_WHEN_SET {
+            true => req.description.as_deref(),
+            false => Some(req.description.as_deref().unwrap_or_default()),
+        };
         ApiRequest::put(&["v1", "user", id]).json(&Update {
             repo_user_id: id,
             duration: req.duration_days,
-            description: req.description.as_deref(),
+            description,
         })
     }
 
@@ -412,9 +460,42 @@ mod tests {
                 true,
             ),
             row(
-                repository::list_images("repo-1", 1, 50),
+                repository::list_images("repo-1", None, 1, 50),
                 "GET /v1/repository/repo-1/images",
                 &[("name", ""), ("page", "1"), ("size", "50")],
+                None,
+                true,
+            ),
+            row(
+                repository::list_images("repo-1", Some("tools/helm"), 2, 10),
+                "GET /v1/repository/repo-1/images",
+                &[("name", "tools/helm"), ("page", "2"), ("size", "10")],
+                None,
+                true,
+            ),
+            row(
+                repository::image_detail("repo-1", "tools/helm"),
+                "GET /v1/repository/repo-1/images/detail",
+                &[("imageName", "tools/helm")],
+                None,
+                true,
+            ),
+            row(
+                repository::list_artifacts("repo-1", "tools/helm", None, 1, 50),
+                "GET /v1/repository/repo-1/images/artifacts",
+                &[
+                    ("imageName", "tools/helm"),
+                    ("name", ""),
+                    ("page", "1"),
+                    ("size", "50"),
+                ],
+                None,
+                true,
+            ),
+            row(
+                repository::delete_artifact("repo-1", "tools/helm", "sha256:ab"),
+                "DELETE /v1/repository/repo-1/images/artifacts/delete",
+                &[("imageName", "tools/helm"), ("digest", "sha256:ab")],
                 None,
                 true,
             ),
@@ -517,6 +598,52 @@ mod tests {
         }
     }
 
+    /// The query as the client puts it on the wire (`RequestBuilder::query`): a `/`
+    /// in an image name travels percent-encoded, and an empty `name` is still sent.
+    #[test]
+    fn image_names_are_percent_encoded_in_the_query() {
+        let on_the_wire = |call: ApiRequest| {
+            let built = reqwest::Client::new()
+                .get("http://127.0.0.1:1/v1")
+                .query(&call.query)
+                .build()
+                .unwrap();
+            built.url().query().unwrap_or_default().to_string()
+        };
+        assert_eq!(
+            on_the_wire(repository::list_artifacts("r", "web/frontend", None, 1, 50)),
+            "imageName=web%2Ffrontend&name=&page=1&size=50"
+        );
+        assert_eq!(
+            on_the_wire(repository::list_images("r", Some("web/a b&c"), 2, 50)),
+            "name=web%2Fa+b%26c&page=2&size=50"
+        );
+        assert_eq!(
+            on_the_wire(repository::list_images("r", None, 1, 50)),
+            "name=&page=1&size=50"
+        );
+    }
+
+    #[test]
+    fn urls_are_joined_and_encoded() {
+        let base = Url::parse("http://127.0.0.1:1/hcm/").unwrap();
+        let u = repository::get("a/b?c").url(&base);
+        assert_eq!(u.as_str(), "http://127.0.0.1:1/hcm/v1/repository/a%2Fb%3Fc");
+        let han = Url::parse("https://han-1.api.vngcloud.vn/vcr-api").unwrap();
+        assert_eq!(
+            user::policies().url(&han).as_str(),
+            "https://han-1.api.vngcloud.vn/vcr-api/v1/user/permissions"
+        );
+        // Image names with `/` are encoded in the query; the empty name is still sent.
+        let u = repository::delete_image("repo-1", "tools/helm chart&x").url(&base);
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:1/hcm/v1/repository/repo-1/images/delete?imageName=tools%2Fhelm+chart%26x"
+        );
+        let u = repository::list_images("repo-1", None, 1, 50).url(&base);
+        assert_eq!(u.query(), Some("name=&page=1&size=50"));
+    }
+
     #[test]
     fn a_user_description_is_sent_only_when_set() {
         let with = user::create(&CreateUser {
@@ -527,5 +654,9 @@ mod tests {
         assert_eq!(with.body.unwrap()["description"], "pushes");
         let without = user::create(&CreateUser::default());
         assert!(without.body.unwrap().get("description").is_none());
+        let update = user::update("ra-1", &UpdateUser::default());
+        let body = update.body.unwrap();
+        assert!(body.get("description").is_none(), "{body}");
+        assert_eq!(body["duration"], serde_json::Value::Null, "never expires");
     }
 }

@@ -140,7 +140,7 @@ fn secret_from_answer(body: &[u8]) -> Option<Secret> {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(serde_json::Value::String(s)) if !s.is_empty() => Some(Secret::new(s)),
         Ok(serde_json::Value::Object(m)) => m
-            .get("secretKey")
+            .get(super::contract::SECRET_FIELD)
             .and_then(|v| v.as_str())
             .filter(|s| !s.is_empty())
             .map(Secret::new),

@@ -32,6 +32,12 @@ pub struct Fault {
     fraction: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    headers: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replace_body: Option<String>,
 }
 
 impl Fault {
@@ -91,6 +97,29 @@ impl Fault {
         self.message = Some(message.to_string());
         self
     }
+
+    /// Answers the status with this body (any text, served as JSON) instead of an
+    /// error body of vcr-local's own.
+    pub fn body(mut self, body: &str) -> Fault {
+        self.body = Some(body.to_string());
+        self
+    }
+
+    /// Adds a header to the answer (`Location` for a redirect).
+    pub fn header(mut self, name: &str, value: &str) -> Fault {
+        self.headers.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// Performs matching requests, then answers their status with this body instead.
+    pub fn replace_body(method: &str, path: &str, body: &str) -> Fault {
+        Fault {
+            path: path.to_string(),
+            replace_body: Some(body.to_string()),
+            ..Fault::default()
+        }
+        .method(method)
+    }
 }
 
 /// A fault rule as vcr-local holds it (`GET /_local/faults`).
@@ -111,16 +140,41 @@ pub struct RequestCounts {
     pub requests: Vec<RouteCount>,
 }
 
+/// The requests of one route: vcr-local counts by route template
+/// (`/hcm/v1/repository/{repo_id}/images`), not by the path asked.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RouteCount {
     pub method: String,
+    /// The route template, or `(no route)`.
     pub path: String,
     pub count: u64,
     /// Answers by status (`"200"`, `"503"`, `"dropped"`).
     pub statuses: BTreeMap<String, u64>,
 }
 
+impl RouteCount {
+    /// Whether `path` (`/hcm/v1/repository/repo-1/images`) is of this route
+    /// (`/hcm/v1/repository/{repo_id}/images`): `{x}` stands for one segment.
+    pub fn is_route_of(&self, path: &str) -> bool {
+        let (t, p): (Vec<&str>, Vec<&str>) =
+            (self.path.split('/').collect(), path.split('/').collect());
+        t.len() == p.len()
+            && t.iter()
+                .zip(&p)
+                .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
+    }
+}
+
 impl RequestCounts {
+    /// How many `method` requests the route of `path` got.
+    pub fn count_of(&self, method: &str, path: &str) -> u64 {
+        self.requests
+            .iter()
+            .filter(|r| r.method == method && r.is_route_of(path))
+            .map(|r| r.count)
+            .sum()
+    }
+
     /// How many answers each status got, over every route.
     pub fn by_status(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
@@ -194,7 +248,7 @@ impl<'a> Controls<'a> {
 
     /// Forgets every object, fault, counter and the clock offset.
     pub fn reset(&self) {
-        self.expect_ok("POST", "/_local/reset", None);
+        self.expect_ok("POST", "/_local/reset", Some(serde_json::json!({})));
     }
 
     /// Whether `docker login` would let this user in: `Ok` or vcr-local's reason.

@@ -206,8 +206,10 @@ pub fn user_calls(ctx: &Ctx, method: &str, region: Region) -> (u64, Vec<String>)
     let mut total = 0;
     let mut statuses = Vec::new();
     for r in counts.requests.iter().filter(|r| r.method == method) {
+        // Routes, as vcr-local counts: the list and create, and one user's calls.
         let is_user = r.path == prefix
-            || (r.path.starts_with(&format!("{prefix}/ra-")) && !r.path.ends_with("/refresh"));
+            || (r.path.starts_with(&format!("{prefix}/{{user_id}}"))
+                && !r.path.ends_with("/refresh"));
         if is_user {
             total += r.count;
             statuses.extend(r.statuses.keys().cloned());

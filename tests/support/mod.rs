@@ -26,7 +26,7 @@ pub mod workspace;
 #[allow(unused_imports)]
 pub use plan::Action;
 #[allow(unused_imports)]
-pub use steps::{literal, Scenario, Step};
+pub use steps::{literal, words, Scenario, Step};
 #[allow(unused_imports)]
 pub use terraform::Terraform;
 #[allow(unused_imports)]

@@ -501,6 +501,14 @@ pub fn literal(text: &str) -> String {
     regex::escape(text)
 }
 
+/// A regex matching these words as Terraform prints them: wrapped at any space.
+pub fn words(text: &str) -> String {
+    text.split(' ')
+        .map(regex::escape)
+        .collect::<Vec<_>>()
+        .join(r"\s+")
+}
+
 fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| panic!("bad regex {pattern:?}: {e}"))
 }

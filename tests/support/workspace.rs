@@ -15,7 +15,7 @@ pub fn provider_binary() -> PathBuf {
 }
 
 /// Settings of the developer's shell that would reach the provider unasked.
-const CLEARED_ENV: [&str; 10] = [
+const CLEARED_ENV: [&str; 12] = [
     "TF_LOG",
     "TF_LOG_PATH",
     "TF_LOG_PROVIDER",
@@ -26,6 +26,8 @@ const CLEARED_ENV: [&str; 10] = [
     "VCR_ENDPOINT_HCM",
     "VCR_ENDPOINT_HAN",
     "VCR_MAX_RETRIES",
+    "VCR_SKIP_CREDENTIALS_VALIDATION",
+    "VCR_INSECURE_HTTP",
 ];
 
 /// The plan file a step writes and applies.

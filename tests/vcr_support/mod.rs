@@ -74,7 +74,9 @@ pub async fn clear_faults(server: &RunningServer) {
         .unwrap();
 }
 
-/// How many requests `METHOD path` got, and how many per status.
+/// How many requests `METHOD path` got, and how many per status. vcr-local
+/// counts by route template (`/hcm/v1/user/{user_id}/refresh`): `path` may be
+/// the template or a path of that route (the counts are the route's).
 pub async fn count(server: &RunningServer, method: &str, path: &str) -> (u64, Value) {
     let v: Value = reqwest::get(format!("{}/requests", server.local_url()))
         .await
@@ -83,11 +85,20 @@ pub async fn count(server: &RunningServer, method: &str, path: &str) -> (u64, Va
         .await
         .unwrap();
     for r in v["requests"].as_array().unwrap() {
-        if r["method"] == method && r["path"] == path {
+        if r["method"] == method && of_route(r["path"].as_str().unwrap(), path) {
             return (r["count"].as_u64().unwrap(), r["statuses"].clone());
         }
     }
     (0, json!({}))
+}
+
+/// Whether `path` is of the route `template` (`{x}` stands for one segment).
+pub fn of_route(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
 }
 
 /// Resets the counters.
@@ -140,4 +151,60 @@ pub async fn login(server: &RunningServer, region: &str, username: &str, passwor
 pub async fn advance_clock(server: &RunningServer, seconds: i64) {
     let (status, _) = local_post(server, "/clock", json!({ "advanceSeconds": seconds })).await;
     assert_eq!(status, 200);
+}
+
+/// The log events of this thread, as text, while the value lives (use a
+/// current-thread runtime, as `#[tokio::test]` does). One global subscriber serves
+/// every test of the binary, so that no test's events are filtered by another's.
+pub struct Logs {
+    buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl Logs {
+    pub fn capture() -> Logs {
+        static INIT: std::sync::Once = std::sync::Once::new();
+        INIT.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(|| ThreadWriter)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        });
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        CAPTURE.with(|c| *c.borrow_mut() = Some(buf.clone()));
+        Logs { buf }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().unwrap()).to_string()
+    }
+}
+
+impl Drop for Logs {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+/// Writes into the capture of the current thread, if any.
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|c| {
+            if let Some(buf) = c.borrow().as_ref() {
+                buf.lock().unwrap().extend_from_slice(data);
+            }
+        });
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -72,13 +72,27 @@ async fn grant_type(headers: &HeaderMap, req: Request) -> Result<Option<String>,
     let axum::extract::Form(f) =
         axum::extract::Form::<HashMap<String, String>>::from_request(req, &())
             .await
-            .map_err(|r| {
-                ApiError::invalid(format!(
-                    "the request body is not a valid form: {}",
-                    r.body_text()
-                ))
-            })?;
+            .map_err(form_refused)?;
     Ok(f.get("grant_type").cloned())
+}
+
+/// A form body that could not be read: 413 when it is too large (as every
+/// body of the API), 400 otherwise.
+fn form_refused(r: axum::extract::rejection::FormRejection) -> ApiError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BODY_TOO_LARGE",
+            format!(
+                "the request body is too large: at most {} bytes",
+                crate::local::MAX_BODY_BYTES
+            ),
+        );
+    }
+    ApiError::invalid(format!(
+        "the request body is not a valid form: {}",
+        r.body_text()
+    ))
 }
 
 /// `(id, secret)` from an `Authorization: Basic` header.

@@ -11,6 +11,15 @@ use crate::local::LocalRegion;
 /// The distribution spec's words for a refusal, which docker prints.
 pub const DENIED_MESSAGE: &str = "requested access to the resource is denied";
 
+/// The one answer for an unknown user and a wrong secret, so that a refusal
+/// does not tell which user names exist.
+pub const BAD_CREDENTIALS: &str = "the user name or secret is wrong";
+
+/// A salt and hash no secret matches, checked against for an unknown user so
+/// that its refusal takes as long as a wrong secret's.
+const NO_USER_SALT: &str = "00000000000000000000000000000000";
+const NO_USER_HASH: &str = "not a hash: an unknown user never logs in";
+
 /// Why a user cannot act now, if it cannot.
 fn unusable(disabled: bool, expires_at: Option<i64>, now: i64) -> Option<&'static str> {
     if disabled {
@@ -25,9 +34,10 @@ fn unusable(disabled: bool, expires_at: Option<i64>, now: i64) -> Option<&'stati
 impl Core {
     /// The principal behind a docker login: `None` is anonymous; otherwise
     /// the user of this region whose backend name is `username`, if the secret
-    /// matches and the user is enabled and unexpired. The error says which
-    /// rule failed (for logs and the test-only check-login; the registry
-    /// answers the same for all).
+    /// matches and the user is enabled and unexpired. An unknown user and a
+    /// wrong secret get the same error ([`BAD_CREDENTIALS`], after the same
+    /// work); only a caller with the right secret learns that the user is
+    /// disabled or expired (the registry answers the same for all).
     pub fn authenticate(
         &self,
         region: LocalRegion,
@@ -57,10 +67,21 @@ impl Core {
                 .optional()?)
         })?;
         let Some((uuid, salt, hash, disabled, expires_at)) = row else {
-            return Err(DomainError::Unauthenticated("no such user".into()));
+            let _ = secrets::secret_matches(NO_USER_SALT, NO_USER_HASH, secret);
+            tracing::debug!(
+                region = region.code(),
+                username,
+                "login refused: no such user"
+            );
+            return Err(DomainError::Unauthenticated(BAD_CREDENTIALS.into()));
         };
         if !secrets::secret_matches(&salt, &hash, secret) {
-            return Err(DomainError::Unauthenticated("wrong secret".into()));
+            tracing::debug!(
+                region = region.code(),
+                username,
+                "login refused: wrong secret"
+            );
+            return Err(DomainError::Unauthenticated(BAD_CREDENTIALS.into()));
         }
         if let Some(why) = unusable(disabled, expires_at, self.clock.now()) {
             return Err(DomainError::Unauthenticated(why.into()));

@@ -29,6 +29,8 @@ pub const SERVICE: &str = "harbor-registry";
 pub const TOKEN_PATH: &str = "/service/token";
 /// How long a registry token lives, in seconds (clients fetch new ones).
 pub const TOKEN_TTL: i64 = 300;
+/// The largest form `POST /service/token` accepts.
+pub const MAX_TOKEN_FORM: usize = 64 * 1024;
 
 /// What a registry token says.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -220,6 +222,11 @@ pub async fn token_form(
 ) -> Response {
     let fields = match form {
         Ok(Form(f)) => f,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let why = format!("the form is too large: at most {MAX_TOKEN_FORM} bytes");
+            return OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", why)
+                .into_response();
+        }
         Err(r) => {
             let why = format!("the body is not a form: {}", r.body_text());
             return OciError::new(StatusCode::BAD_REQUEST, "UNSUPPORTED", why).into_response();

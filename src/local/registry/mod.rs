@@ -4,7 +4,7 @@
 //! in front of it: blobs stream to storage.
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
@@ -39,7 +39,12 @@ pub fn registry_app(state: AppState, region: LocalRegion) -> Router {
         .route("/v2", get(base))
         .route("/v2/", get(base))
         .route("/v2/{*rest}", any(dispatch))
-        .route(auth::TOKEN_PATH, get(auth::token).post(auth::token_form))
+        .route(
+            auth::TOKEN_PATH,
+            get(auth::token)
+                .post(auth::token_form)
+                .layer(DefaultBodyLimit::max(auth::MAX_TOKEN_FORM)),
+        )
         .fallback(not_found)
         .with_state(RegistryCtx {
             app: state.clone(),
@@ -52,7 +57,7 @@ pub fn registry_app(state: AppState, region: LocalRegion) -> Router {
         ))
         .layer(from_fn_with_state(
             (state, listener),
-            faults::count_requests,
+            super::counters::count_requests,
         ))
 }
 

@@ -63,33 +63,71 @@ fn unescape(segment: &str) -> String {
     segment.replace("%3A", ":").replace("%3a", ":")
 }
 
-/// The route of a path after `/v2/`; `None` for anything else.
-pub fn route(rest: &str) -> Option<Result<Route, OciError>> {
+/// The shape of a path after `/v2/`, before its name is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Tags,
+    Manifest,
+    Uploads,
+    Upload,
+    Blob,
+}
+
+/// Splits a path after `/v2/` into its shape, the name and what follows it.
+fn split(rest: &str) -> Option<(Shape, &str, &str)> {
     if let Some(name) = rest.strip_suffix("/tags/list") {
-        return Some(ImagePath::parse(name).map(Route::Tags));
+        return Some((Shape::Tags, name, ""));
     }
     if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
         if !reference.contains('/') && !reference.is_empty() {
-            return Some(ImagePath::parse(name).map(|p| Route::Manifest(p, unescape(reference))));
+            return Some((Shape::Manifest, name, reference));
         }
     }
     if let Some(name) = rest
         .strip_suffix("/blobs/uploads/")
         .or_else(|| rest.strip_suffix("/blobs/uploads"))
     {
-        return Some(ImagePath::parse(name).map(Route::Uploads));
+        return Some((Shape::Uploads, name, ""));
     }
     if let Some((name, id)) = rest.rsplit_once("/blobs/uploads/") {
         if !id.contains('/') {
-            return Some(ImagePath::parse(name).map(|p| Route::Upload(p, id.to_string())));
+            return Some((Shape::Upload, name, id));
         }
     }
     if let Some((name, digest)) = rest.rsplit_once("/blobs/") {
         if !digest.contains('/') && !digest.is_empty() {
-            return Some(ImagePath::parse(name).map(|p| Route::Blob(p, unescape(digest))));
+            return Some((Shape::Blob, name, digest));
         }
     }
     None
+}
+
+/// The route of a path after `/v2/`; `None` for anything else.
+pub fn route(rest: &str) -> Option<Result<Route, OciError>> {
+    let (shape, name, tail) = split(rest)?;
+    let path = match ImagePath::parse(name) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(Ok(match shape {
+        Shape::Tags => Route::Tags(path),
+        Shape::Manifest => Route::Manifest(path, unescape(tail)),
+        Shape::Uploads => Route::Uploads(path),
+        Shape::Upload => Route::Upload(path, tail.to_string()),
+        Shape::Blob => Route::Blob(path, unescape(tail)),
+    }))
+}
+
+/// The route template of a path after `/v2/` (names, digests and upload ids
+/// left out), for the request counters; `None` for no route.
+pub fn template(rest: &str) -> Option<&'static str> {
+    Some(match split(rest)?.0 {
+        Shape::Tags => "/v2/{name}/tags/list",
+        Shape::Manifest => "/v2/{name}/manifests/{reference}",
+        Shape::Uploads => "/v2/{name}/blobs/uploads/",
+        Shape::Upload => "/v2/{name}/blobs/uploads/{uuid}",
+        Shape::Blob => "/v2/{name}/blobs/{digest}",
+    })
 }
 
 #[cfg(test)]
@@ -133,5 +171,30 @@ mod tests {
         assert!(route("1-app/Web/manifests/v1").unwrap().is_err());
         let long = format!("1-app/{}/tags/list", "a".repeat(300));
         assert!(route(&long).unwrap().is_err());
+    }
+
+    #[test]
+    fn templates_leave_names_and_ids_out() {
+        assert_eq!(
+            template("1-app/a/b/manifests/sha256:ab"),
+            Some("/v2/{name}/manifests/{reference}")
+        );
+        assert_eq!(
+            template("Not Valid/blobs/uploads/x"),
+            Some("/v2/{name}/blobs/uploads/{uuid}")
+        );
+        assert_eq!(
+            template("1-app/web/blobs/uploads"),
+            Some("/v2/{name}/blobs/uploads/")
+        );
+        assert_eq!(
+            template("1-app/web/blobs/sha256:00"),
+            Some("/v2/{name}/blobs/{digest}")
+        );
+        assert_eq!(
+            template("1-app/web/tags/list"),
+            Some("/v2/{name}/tags/list")
+        );
+        assert_eq!(template("_catalog"), None);
     }
 }

@@ -3,6 +3,7 @@
 //! sources and (later) list and ephemeral resources are views of a model: they take
 //! its attributes, set who configures which, and add their own.
 
+pub mod image;
 pub mod repository;
 pub mod repository_user;
 
