@@ -225,6 +225,35 @@ fn skip_credentials_validation_plans_without_calling_vcr() {
     }
 }
 
+#[test]
+fn missing_credentials_fail_the_plan_of_a_new_object() {
+    // No vcr-local and no VCR_* settings: a CI job whose secrets were not passed on.
+    let ws = Workspace::new();
+    ws.write_config(NEW_REPOSITORY);
+    let run = ws.plan(true);
+    assert_eq!(run.code, 1, "{}", run.output());
+    // Terraform wraps the detail: compare words.
+    let out = run
+        .output()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(out.contains("Error: vCR credentials are missing"), "{out}");
+    assert!(
+        out.contains(
+            "client_id (or VCR_CLIENT_ID) and client_secret (or VCR_CLIENT_SECRET) are not set"
+        ),
+        "{out}"
+    );
+    // An offline plan is still possible when asked for.
+    ws.write_config(&format!(
+        "provider \"vcr\" {{\n  skip_credentials_validation = true\n}}\n{NEW_REPOSITORY}"
+    ));
+    let run = ws.plan(true);
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert!(run.output().contains("vcr_repository.app will be created"));
+}
+
 /// A port where nothing listens (bound, then let go).
 fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -49,7 +49,7 @@ pub fn schema() -> Schema {
             .attribute(Attribute::optional(
                 "skip_credentials_validation",
                 Type::Bool,
-                "Skip the check of `client_id` and `client_secret` when the provider starts. By default the provider obtains its IAM token as it starts (the token every later call reuses), so that wrong credentials fail `terraform plan` rather than `apply`. Set `true` to plan offline: nothing is then sent when the provider starts. Defaults to `false`. Environment variable: `VCR_SKIP_CREDENTIALS_VALIDATION`.",
+                "Skip the check of `client_id` and `client_secret` when the provider starts. By default the provider obtains its IAM token as it starts (the token every later call reuses), so that wrong credentials fail `terraform plan` rather than `apply`. Set `true` to plan offline: nothing is then sent when the provider starts, and a plan of new objects does not require credentials. Defaults to `false`. Environment variable: `VCR_SKIP_CREDENTIALS_VALIDATION`.",
             ))
             .attribute(Attribute::optional(
                 "insecure_http",

@@ -64,7 +64,8 @@ impl ProviderData {
 
     /// Checks the credentials by obtaining the IAM token every later call reuses, unless
     /// `skip_credentials_validation` (then nothing is sent) or credentials are missing
-    /// (reported when a resource needs the API, so that a plan without resources works).
+    /// (reported when a resource needs the API, at the latest when a new one is planned,
+    /// so that a plan without resources works).
     pub async fn check_credentials(&self) -> Result<(), Diagnostics> {
         let Ok(client) = &self.client else {
             return Ok(());
@@ -132,6 +133,22 @@ pub fn plan_default_region(data: Option<&ProviderData>, plan: &mut tfplugin::Pla
         if plan.is_update() && plan.changed("region") {
             plan.replace_because_of("region");
         }
+    }
+}
+
+/// A new object is made through the API: with no credentials to do it, say so at plan,
+/// not halfway through an apply (an offline plan asks for it with
+/// `skip_credentials_validation`). Existing objects need none here: their refresh
+/// has already reported it.
+pub fn plan_needs_credentials(
+    data: Option<&ProviderData>,
+    plan: &tfplugin::Plan,
+) -> Result<(), Diagnostics> {
+    match data {
+        Some(data) if plan.is_create() && !data.settings.skip_credentials_validation => {
+            data.client().map(|_| ())
+        }
+        _ => Ok(()),
     }
 }
 

@@ -234,6 +234,7 @@ impl Resource<ProviderData> for RepositoryResource {
         plan: &mut Plan,
     ) -> Result<(), Diagnostics> {
         // A repository without its own region lives in the provider's.
+        super::plan_needs_credentials(data, plan)?;
         super::plan_default_region(data, plan);
         if plan.is_create() {
             // A new repository holds nothing: known now.

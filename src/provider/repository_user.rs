@@ -494,6 +494,7 @@ impl Resource<ProviderData> for RepositoryUserResource {
         data: Option<&ProviderData>,
         plan: &mut Plan,
     ) -> Result<(), Diagnostics> {
+        super::plan_needs_credentials(data, plan)?;
         super::plan_default_region(data, plan);
         if plan.is_destroy() || plan.is_replace() {
             return Ok(());
