@@ -14,6 +14,8 @@ use super::controls::Controls;
 
 pub struct LocalVcr {
     child: Child,
+    /// vcr-local's log (secret-free), shown when it stopped before the test did.
+    log: tempfile::NamedTempFile,
     /// The `VCR_*` settings it printed at start.
     pub settings: HashMap<String, String>,
     runtime: tokio::runtime::Runtime,
@@ -29,11 +31,12 @@ impl LocalVcr {
     }
 
     pub fn start_with_listen(listen: &str, args: &[&str]) -> LocalVcr {
+        let log = tempfile::NamedTempFile::new().expect("a file for vcr-local's log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_vcr-local"))
             .args(["--listen", listen])
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().expect("reopen vcr-local's log"))
             .spawn()
             .expect("start vcr-local");
         let mut reader = BufReader::new(child.stdout.take().unwrap());
@@ -41,7 +44,9 @@ impl LocalVcr {
         while !settings.contains_key("VCR_CLIENT_SECRET") {
             let mut line = String::new();
             if reader.read_line(&mut line).unwrap() == 0 {
-                panic!("vcr-local stopped before printing its settings");
+                let status = child.wait().ok();
+                let said = std::fs::read_to_string(log.path()).unwrap_or_default();
+                panic!("vcr-local stopped before printing its settings ({status:?}):\n{said}");
             }
             if let Some((k, v)) = line.trim().split_once('=') {
                 if k.starts_with("VCR_") {
@@ -57,6 +62,7 @@ impl LocalVcr {
             .unwrap();
         LocalVcr {
             child,
+            log,
             settings,
             runtime,
         }
@@ -207,6 +213,16 @@ impl LocalVcr {
 
 impl Drop for LocalVcr {
     fn drop(&mut self) {
+        // A server that died under a test is the first thing to know about its failure.
+        if let Ok(Some(status)) = self.child.try_wait() {
+            let said = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+            let tail: Vec<&str> = said.lines().rev().take(40).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            eprintln!(
+                "vcr-local stopped before the test ended ({status}); the end of its log:\n{}",
+                tail.join("\n")
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
