@@ -36,8 +36,10 @@ fn main() -> ExitCode {
         }
     }
     logging::init("provider.terraform-provider-vcr", "vcr_provider");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: Terraform's RPCs arrive on one HTTP/2 connection and each waits on
+    // vCR, so threads add wake-ups, not speed; this cut the provider's CPU by about a
+    // third and its memory by 1 MiB (BENCHMARKS.md, "Decided").
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -190,6 +190,11 @@ async fn terraform_certificate_is_served_and_shutdown_exits() {
         .await
         .expect("GetSchema over mutual TLS")
         .into_inner();
+    // The provider serves on one thread (src/main.rs says why; BENCHMARKS.md measured it).
+    let threads = std::fs::read_dir(format!("/proc/{}/task", plugin.child.id()))
+        .expect("the provider's threads")
+        .count();
+    assert_eq!(threads, 1, "the provider runs {threads} threads");
     let provider = schema.provider.unwrap().block.unwrap();
     let names: Vec<&str> = provider
         .attributes
