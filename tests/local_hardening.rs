@@ -439,24 +439,9 @@ async fn a_flood_of_junk_paths_leaves_the_counters_bounded() {
 
 #[tokio::test]
 async fn uploads_in_progress_are_capped() {
-    use registry_support::{registry_token, PULL_POLICY, PUSH_POLICY};
     let srv = server().await;
-    let r = region(&srv, "hcm");
-    let (_, repo) = r
-        .api(
-            reqwest::Method::POST,
-            "/v1/repository",
-            Some(json!({"repoName": "uploads", "isPublic": false, "quotaLimit": 1})),
-        )
-        .await;
-    let repo_id = repo["uuid"].as_str().unwrap();
-    let (login, secret, _) = r
-        .create_user("uploader", repo_id, &[PULL_POLICY, PUSH_POLICY])
-        .await;
+    let (r, token) = pusher(&srv).await;
     let name = "100001-uploads/img";
-    let token = registry_token(&r.registry, &login, &secret, name, "pull,push")
-        .await
-        .unwrap();
     let http = reqwest::Client::new();
     let mut statuses = std::collections::BTreeMap::new();
     for _ in 0..300 {
