@@ -126,3 +126,52 @@ async fn the_image_list_always_sends_name() {
         .unwrap()
         .is_empty());
 }
+
+/// A repository's names (what `image_uri` is made of) never change: a client that
+/// has seen the repository asks no more, lookups of one repository at the same
+/// time make one read, and a deleted repository is forgotten.
+#[tokio::test]
+async fn repository_names_are_read_once_per_client() {
+    let srv = server().await;
+    let maker = client(&srv);
+    let repo = maker
+        .repositories(Region::Hcm)
+        .create(&CreateRepository {
+            name: "names-once".into(),
+            is_public: false,
+            quota_limit_gb: 1,
+        })
+        .await
+        .unwrap();
+    let path = format!("/hcm/v1/repository/{}", repo.uuid);
+
+    // The client that created it knows its names.
+    reset_counts(&srv).await;
+    let names = maker
+        .repositories(Region::Hcm)
+        .names(&repo.uuid)
+        .await
+        .unwrap();
+    assert_eq!(
+        (names.name.as_str(), names.backend_name.as_str()),
+        ("names-once", repo.backend_name.as_str())
+    );
+    assert_eq!(count(&srv, "GET", &path).await.0, 0);
+
+    // A new client, eight lookups at once: one read.
+    let fresh = client(&srv);
+    let repos = fresh.repositories(Region::Hcm);
+    let lookups = (0..8).map(|_| repos.names(&repo.uuid));
+    for names in futures_util::future::join_all(lookups).await {
+        assert_eq!(names.unwrap().backend_name, repo.backend_name);
+    }
+    assert_eq!(count(&srv, "GET", &path).await.0, 1);
+    // The other region is another repository space.
+    let elsewhere = fresh.repositories(Region::Han).names(&repo.uuid).await;
+    assert!(elsewhere.unwrap_err().is_not_found());
+
+    // Deleted: forgotten, so the next lookup asks vCR and hears it is gone.
+    repos.delete(&repo.uuid).await.unwrap();
+    assert!(repos.names(&repo.uuid).await.unwrap_err().is_not_found());
+    assert_eq!(count(&srv, "GET", &path).await.0, 2);
+}

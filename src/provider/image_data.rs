@@ -2,9 +2,10 @@
 //! most recent: its digest and `image_uri`, to pin a deployment) and `vcr_images`
 //! (the images of a repository): views of the image model.
 //!
-//! Cost: `vcr_image` reads the repository once (its backend name makes the
-//! `image_uri`) and the image's artifacts one call per page; `vcr_images` makes
-//! one call per page of images.
+//! Cost: one call per page, for each. `vcr_image` also needs the repository's
+//! backend name for `image_uri`: it never changes, so the one the provider already
+//! read (the repository's own refresh, in the same plan) is used, and the
+//! repository is read only when nothing has shown it yet.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ use crate::tfplugin::{
     Attribute, AttributePath, Block, DataSource, Diagnostic, Diagnostics, Mode, ReadDataRequest,
     Schema, Type,
 };
-use crate::vcr::{contract, Artifact, Region, Repository, VcrError};
+use crate::vcr::{contract, Artifact, Region, RepositoryNames, VcrError};
 
 /// The `repository_id` argument of both data sources.
 fn repository_id() -> Attribute {
@@ -161,7 +162,7 @@ impl DataSource<ProviderData> for ImageDataSource {
         let name = config.name.clone().unwrap_or_default();
         let repos = data.client()?.repositories(region);
         let repo = repos
-            .get(&repository_id)
+            .names(&repository_id)
             .await
             .map_err(api(format!("read repository {repository_id} in {region}")))?;
         let artifacts = repos
@@ -185,12 +186,12 @@ impl DataSource<ProviderData> for ImageDataSource {
 }
 
 /// How a repository is named in messages: `"my-app" (repo-..., HCM)`.
-fn describe_repository(repo: &Repository, region: Region) -> String {
+fn describe_repository(repo: &RepositoryNames, region: Region) -> String {
     format!("{:?} ({}, {region})", repo.name, repo.uuid)
 }
 
 /// A 404 on the artifacts of an image: the image does not exist.
-fn no_image_or(err: VcrError, name: &str, repo: &Repository, region: Region) -> Diagnostics {
+fn no_image_or(err: VcrError, name: &str, repo: &RepositoryNames, region: Region) -> Diagnostics {
     if !err.is_not_found() {
         return api(format!("list the artifacts of image {name:?} in {region}"))(err);
     }
@@ -210,7 +211,7 @@ fn no_image_or(err: VcrError, name: &str, repo: &Repository, region: Region) -> 
 fn not_found(
     wanted: &Wanted,
     name: &str,
-    repo: &Repository,
+    repo: &RepositoryNames,
     region: Region,
     artifacts: &[Artifact],
 ) -> Diagnostics {
@@ -355,10 +356,10 @@ mod tests {
 
     #[test]
     fn a_missing_tag_is_named_with_the_repository_and_the_tags_there_are() {
-        let repo = Repository {
+        let repo = RepositoryNames {
             uuid: "repo-1".into(),
             name: "my-app".into(),
-            ..Repository::default()
+            ..RepositoryNames::default()
         };
         let list = [artifact("sha256:a", &["v2", "v1"], "")];
         let d = not_found(

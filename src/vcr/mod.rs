@@ -24,6 +24,7 @@
 //! the client only sends them. The contract is `shared/vcr-api.md`; what is taken
 //! as given about the real API, with its public source, is in [`contract`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,7 +49,7 @@ pub use error::{ApiMessage, BoxError, TransportKind, UnexpectedAnswer, VcrError}
 pub use models::{
     AccessLevel, Artifact, AttachUser, CreateRepository, CreateUser, HistoryEntry, Image,
     ListRepositories, Page, Permission, PermissionRequest, Policy, PolicyKind, RepoPermission,
-    Repository, RobotAccount, UpdateUser,
+    Repository, RepositoryNames, RobotAccount, UpdateUser,
 };
 pub use paging::PageCursor;
 pub use region::{ParseRegionError, Region};
@@ -117,6 +118,9 @@ impl Default for ClientConfig {
     }
 }
 
+/// The names of one repository, once known.
+pub(crate) type NamesCell = Arc<tokio::sync::OnceCell<RepositoryNames>>;
+
 /// The vCR API client. Cheap to clone: clones share the connection pool and
 /// the IAM token.
 #[derive(Clone)]
@@ -142,6 +146,10 @@ pub(crate) struct Inner {
     bases: [Url; 2],
     token: auth::TokenCache,
     pub(crate) transport: Transport,
+    /// The names of every repository an answer has shown, per region: they never
+    /// change, so a view that needs only them asks no more. A cell is shared by
+    /// lookups of one repository running at once, so they make one read.
+    pub(crate) repository_names: std::sync::Mutex<HashMap<(Region, String), NamesCell>>,
 }
 
 impl Client {
@@ -189,6 +197,7 @@ impl Client {
                 bases,
                 token: auth::TokenCache::default(),
                 transport,
+                repository_names: Default::default(),
             }),
         })
     }

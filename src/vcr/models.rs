@@ -97,6 +97,31 @@ pub struct Repository {
     pub created_at: String,
 }
 
+/// What never changes for the life of a repository (vCR has no rename call): its
+/// name and the path segment its images live under.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RepositoryNames {
+    /// The id, e.g. `repo-<uuid>`.
+    pub uuid: String,
+    /// The name as sent at creation.
+    pub name: String,
+    /// `{accountId}-{name}`.
+    pub backend_name: String,
+}
+
+impl RepositoryNames {
+    /// The names an answer carries, when it carries both.
+    pub fn of(repo: &Repository) -> Option<RepositoryNames> {
+        (!repo.uuid.is_empty() && !repo.name.is_empty() && !repo.backend_name.is_empty()).then(
+            || RepositoryNames {
+                uuid: repo.uuid.clone(),
+                name: repo.name.clone(),
+                backend_name: repo.backend_name.clone(),
+            },
+        )
+    }
+}
+
 /// A permission policy (`GET /v1/user/permissions`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(default)]

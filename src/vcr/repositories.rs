@@ -2,9 +2,9 @@
 
 use super::models::{
     AccessLevel, Artifact, AttachUser, CreateRepository, HistoryEntry, Image, ListRepositories,
-    Page, Repository, RobotAccount,
+    Page, Repository, RepositoryNames, RobotAccount,
 };
-use super::{request, walk_pages, Client, Region, VcrError};
+use super::{request, walk_pages, Client, NamesCell, Region, VcrError};
 
 /// The repository calls of one region: `client.repositories(Region::Hcm)`.
 #[derive(Debug, Clone, Copy)]
@@ -25,9 +25,12 @@ impl<'c> Repositories<'c> {
 
     /// `GET /v1/repository`: one page.
     pub async fn list(&self, q: &ListRepositories) -> Result<Page<Repository>, VcrError> {
-        self.client
+        let page: Page<Repository> = self
+            .client
             .send_json(self.region, &request::repository::list(q))
-            .await
+            .await?;
+        self.remember(&page.items);
+        Ok(page)
     }
 
     /// Every repository (walking all pages), optionally filtered. Each
@@ -52,9 +55,62 @@ impl<'c> Repositories<'c> {
 
     /// `GET /v1/repository/{id}`.
     pub async fn get(&self, id: &str) -> Result<Repository, VcrError> {
-        self.client
+        let repo = self
+            .client
             .send_json(self.region, &request::repository::get(id))
-            .await
+            .await?;
+        self.remember(std::slice::from_ref(&repo));
+        Ok(repo)
+    }
+
+    /// The repository's name and backend name: from any answer this client has
+    /// already had about it (they never change), else read (one call, shared by
+    /// the lookups of this repository waiting at the same time).
+    pub async fn names(&self, id: &str) -> Result<RepositoryNames, VcrError> {
+        let cell = self.cell(id);
+        let names = cell
+            .get_or_try_init(|| async {
+                let r = self.get(id).await?;
+                Ok::<_, VcrError>(RepositoryNames {
+                    uuid: r.uuid,
+                    name: r.name,
+                    backend_name: r.backend_name,
+                })
+            })
+            .await?;
+        Ok(names.clone())
+    }
+
+    /// The cell of one repository's names, made empty if there is none yet.
+    fn cell(&self, id: &str) -> NamesCell {
+        // The map holds plain values: one left by a panicking holder is still whole.
+        let mut known = self
+            .client
+            .inner
+            .repository_names
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        known
+            .entry((self.region, id.to_string()))
+            .or_default()
+            .clone()
+    }
+
+    fn remember(&self, repos: &[Repository]) {
+        for names in repos.iter().filter_map(RepositoryNames::of) {
+            // Already known: the names are the same.
+            let _ = self.cell(&names.uuid).set(names);
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        let mut known = self
+            .client
+            .inner
+            .repository_names
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        known.remove(&(self.region, id.to_string()));
     }
 
     /// `POST /v1/repository` (202). Not resent unless the request surely never
@@ -64,6 +120,7 @@ impl<'c> Repositories<'c> {
         let call = request::repository::create(req);
         let bytes = self.client.send(self.region, &call).await?;
         if let Some(r) = decode_repository(&bytes) {
+            self.remember(std::slice::from_ref(&r));
             return Ok(r);
         }
         tracing::debug!(name = %req.name, "the create answer holds no repository: looking it up by name");
@@ -89,6 +146,7 @@ impl<'c> Repositories<'c> {
     pub async fn delete(&self, id: &str) -> Result<Repository, VcrError> {
         let call = request::repository::delete(id);
         let bytes = self.client.send(self.region, &call).await?;
+        self.forget(id);
         Ok(decode_repository(&bytes).unwrap_or_else(|| Repository {
             uuid: id.to_string(),
             ..Repository::default()
@@ -101,7 +159,10 @@ impl<'c> Repositories<'c> {
         let call = request::repository::set_quota(id, quota_limit_gb);
         let bytes = self.client.send(self.region, &call).await?;
         match decode_repository(&bytes) {
-            Some(r) => Ok(r),
+            Some(r) => {
+                self.remember(std::slice::from_ref(&r));
+                Ok(r)
+            }
             None => self.get(id).await,
         }
     }
