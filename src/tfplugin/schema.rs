@@ -32,6 +32,9 @@ pub struct Attribute {
     pub description: String,
     pub mode: Mode,
     pub sensitive: bool,
+    /// Sent by Terraform at apply only (Terraform 1.11+), never kept in plan or state:
+    /// where an ephemeral value may go.
+    pub write_only: bool,
     /// The value planned when the configuration leaves the attribute out.
     pub default: Option<Value>,
     /// Rules on the configured value, run by `validate_config`.
@@ -48,6 +51,7 @@ impl Attribute {
             description: description.to_string(),
             mode,
             sensitive: false,
+            write_only: false,
             default: None,
             validators: Vec::new(),
             modifiers: Vec::new(),
@@ -80,6 +84,12 @@ impl Attribute {
     }
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+    /// Write-only: set by the user, given to the resource at apply, stored nowhere.
+    /// Never computed, so never `OptionalComputed`.
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
         self
     }
     /// A default makes the attribute optional and computed, so the plan shows the value.
@@ -120,6 +130,12 @@ impl Attribute {
         }
         parts.extend(self.validators.iter().map(|v| v.description().to_string()));
         parts.extend(self.modifiers.iter().map(|m| m.0.description()));
+        if self.write_only {
+            parts.push(
+                "Write-only (Terraform 1.11+): used at apply, never stored in the plan or the state."
+                    .to_string(),
+            );
+        }
         join_sentences(parts)
     }
 
@@ -134,7 +150,7 @@ impl Attribute {
             sensitive: self.sensitive,
             description_kind: proto::StringKind::Markdown as i32,
             deprecated: false,
-            write_only: false,
+            write_only: self.write_only,
             deprecation_message: String::new(),
         }
     }
@@ -466,6 +482,56 @@ impl Block {
         }
     }
 
+    /// Sets every write-only attribute of an object of this block (and of its nested
+    /// blocks) to null: what a plan or a state must hold for them.
+    pub fn forget_write_only(&self, value: &mut Value) {
+        let Value::Object(fields) = value else {
+            return;
+        };
+        for a in self.attributes.iter().filter(|a| a.write_only) {
+            if let Some(v) = fields.get_mut(&a.name) {
+                *v = Value::Null;
+            }
+        }
+        for b in &self.blocks {
+            match fields.get_mut(&b.name) {
+                Some(Value::List(items) | Value::Set(items)) => {
+                    items.iter_mut().for_each(|i| b.block.forget_write_only(i))
+                }
+                Some(item) => b.block.forget_write_only(item),
+                None => {}
+            }
+        }
+    }
+
+    /// Where a configuration sets a write-only attribute: refused by a Terraform too
+    /// old to keep such values out of its plan and state.
+    pub fn write_only_set(&self, config: &Value, path: &AttributePath) -> Vec<AttributePath> {
+        let mut found: Vec<AttributePath> = self
+            .attributes
+            .iter()
+            .filter(|a| a.write_only && !config.attr(&a.name).is_null())
+            .map(|a| path_to(path, &a.name))
+            .collect();
+        for b in &self.blocks {
+            let at = path_to(path, &b.name);
+            let value = config.attr(&b.name);
+            match value.as_elements() {
+                Some(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let item_path = match b.nesting {
+                            Nesting::List => at.clone().index(i as i64),
+                            _ => at.clone(),
+                        };
+                        found.extend(b.block.write_only_set(item, &item_path));
+                    }
+                }
+                None => found.extend(b.block.write_only_set(value, &at)),
+            }
+        }
+        found
+    }
+
     /// Checks a configuration against the block's own rules: computed-only attributes
     /// left out, validators passed, block counts and cross-attribute rules respected.
     /// Unknown values are skipped: they are checked again once known.
@@ -593,6 +659,39 @@ mod tests {
         assert_eq!(diags.0.len(), 2, "{text:?}");
         assert!(text[0].contains("\"name\"") && text[0].contains("\"a\", \"b\""));
         assert!(text[1].contains("perm.level") && text[1].contains("at least 1"));
+    }
+
+    #[test]
+    fn write_only_attributes_are_found_and_forgotten_in_nested_blocks_too() {
+        let token = || Attribute::optional("token_wo", Type::String, "t").write_only();
+        let b = Block::new("w").attribute(token()).block(NestedBlock::new(
+            "item",
+            Nesting::List,
+            Block::new("i")
+                .attribute(Attribute::required("n", Type::Number, "n"))
+                .attribute(token()),
+        ));
+        let mut v = Value::from_json(&serde_json::json!({
+            "token_wo": "a", "item": [{"n": 1, "token_wo": null}, {"n": 2, "token_wo": "b"}]
+        }))
+        .conform(&b.value_type())
+        .unwrap();
+        let found: Vec<String> = b
+            .write_only_set(&v, &AttributePath::default())
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(found, ["token_wo", "item[1].token_wo"]);
+        b.forget_write_only(&mut v);
+        assert!(b.write_only_set(&v, &AttributePath::default()).is_empty());
+        assert_eq!(
+            v.to_json(),
+            serde_json::json!({
+                "token_wo": null, "item": [{"n": 1, "token_wo": null}, {"n": 2, "token_wo": null}]
+            })
+        );
+        let documented = token().documentation();
+        assert!(documented.contains("Write-only (Terraform 1.11+)"), "{documented}");
     }
 
     #[test]

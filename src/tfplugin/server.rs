@@ -147,7 +147,9 @@ impl<P: Provider> ProviderService<P> {
             private,
             identity,
         };
-        entry.read(&data, read).await
+        let mut answer = entry.read(&data, read).await?;
+        entry.schema().block.forget_write_only(&mut answer.state);
+        Ok(answer)
     }
 
     async fn plan(
@@ -156,14 +158,19 @@ impl<P: Provider> ProviderService<P> {
     ) -> Result<(super::plan::Plan, Option<Value>), Diagnostics> {
         let entry = self.resource(&req.type_name)?;
         let ty = entry.schema().value_type();
-        let request = PlanRequest {
+        let mut request = PlanRequest {
             prior: decode(req.prior_state.as_ref(), &ty)?,
             proposed: decode(req.proposed_new_state.as_ref(), &ty)?,
             config: decode(req.config.as_ref(), &ty)?,
             private: Private::from_bytes(&req.prior_private)?,
         };
+        // Write-only values reach the resource in its configuration only: they are
+        // planned as null, so they never make a change of their own.
+        let block = &entry.schema().block;
+        block.forget_write_only(&mut request.proposed);
         let data = self.data.read().await.clone();
-        let plan = entry.plan(data.as_deref(), request).await?;
+        let mut plan = entry.plan(data.as_deref(), request).await?;
+        block.forget_write_only(&mut plan.planned);
         // The identity is known in the plan once the object exists.
         let identity = if plan.is_update() && !plan.is_replace() {
             entry.identity_of(&plan.planned)?
@@ -190,7 +197,11 @@ impl<P: Provider> ProviderService<P> {
             )?,
         };
         match self.configured().await {
-            Ok(data) => Ok(entry.apply(&data, apply).await),
+            Ok(data) => {
+                let mut answer = entry.apply(&data, apply).await;
+                entry.schema().block.forget_write_only(&mut answer.state);
+                Ok(answer)
+            }
             Err(d) => Ok(ObjectAnswer {
                 state: apply.prior,
                 private: apply.private,
@@ -207,7 +218,7 @@ impl<P: Provider> ProviderService<P> {
         let entry = self.resource(&req.type_name)?;
         let identity = decode_identity(req.identity.as_ref(), entry.identity_schema())?;
         let data = self.configured().await?;
-        entry
+        let mut answer = entry
             .import(
                 &data,
                 ImportIn {
@@ -215,7 +226,9 @@ impl<P: Provider> ProviderService<P> {
                     identity,
                 },
             )
-            .await
+            .await?;
+        entry.schema().block.forget_write_only(&mut answer.state);
+        Ok(answer)
     }
 
     fn upgrade(&self, req: proto::upgrade_resource_state::Request) -> Result<Value, Diagnostics> {
@@ -352,6 +365,19 @@ fn validate_config(
     }
 }
 
+/// A Terraform that does not say it keeps write-only values out of its plan and
+/// state (before 1.11) would store them: refuse each one set.
+fn write_only_refused(block: &super::Block, config: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for at in block.write_only_set(config, &Default::default()) {
+        diags.push(Diagnostic::invalid_attribute(
+            at,
+            "this attribute is write-only, which needs Terraform 1.11 or later: upgrade Terraform, or leave it out.",
+        ));
+    }
+    diags
+}
+
 fn diagnostics_of<T>(result: &Result<T, Diagnostics>) -> Vec<proto::Diagnostic> {
     match result {
         Ok(_) => vec![],
@@ -428,8 +454,18 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         req: Request<proto::validate_resource_type_config::Request>,
     ) -> Result<Response<proto::validate_resource_type_config::Response>, Status> {
         let req = req.into_inner();
+        let write_only_allowed = req
+            .client_capabilities
+            .as_ref()
+            .is_some_and(|c| c.write_only_attributes_allowed);
         let diagnostics = match self.resource(&req.type_name) {
-            Ok(r) => validate_config(r.schema(), req.config.as_ref(), |c| r.validate(c)),
+            Ok(r) => validate_config(r.schema(), req.config.as_ref(), |c| {
+                let mut diags = r.validate(c);
+                if !write_only_allowed {
+                    diags.extend(write_only_refused(&r.schema().block, c));
+                }
+                diags
+            }),
             Err(d) => d.to_proto(),
         };
         Ok(Response::new(

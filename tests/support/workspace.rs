@@ -30,6 +30,18 @@ const CLEARED_ENV: [&str; 12] = [
     "VCR_INSECURE_HTTP",
 ];
 
+/// Writes the workspace's CLI configuration: each provider from its own folder, the
+/// rest from the registry.
+fn write_overrides(workspace: &Path, providers: &[(&str, PathBuf)]) {
+    let lines: String = providers
+        .iter()
+        .map(|(source, dir)| format!("    \"{source}\" = \"{}\"\n", dir.display()))
+        .collect();
+    let cli_config =
+        format!("provider_installation {{\n  dev_overrides {{\n{lines}  }}\n  direct {{}}\n}}\n");
+    std::fs::write(workspace.join("cli.tfrc"), cli_config).unwrap();
+}
+
 /// The plan file a step writes and applies.
 pub const PLAN_FILE: &str = "tfplan";
 
@@ -59,16 +71,28 @@ impl Workspace {
         std::fs::create_dir(&plugin_dir).unwrap();
         std::os::unix::fs::symlink(provider_binary(), plugin_dir.join("terraform-provider-vcr"))
             .unwrap();
-        let cli_config = format!(
-            "provider_installation {{\n  dev_overrides {{\n    \"vngcloud/vcr\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-            plugin_dir.display()
-        );
-        std::fs::write(dir.path().join("cli.tfrc"), cli_config).unwrap();
+        write_overrides(dir.path(), &[("vngcloud/vcr", plugin_dir)]);
         Workspace {
             dir,
             env: Vec::new(),
             terraform: Terraform::default(),
         }
+    }
+
+    /// Another provider Terraform starts from `binary` in this workspace (a test's own
+    /// provider, beside this one): `source` as `required_providers` names it.
+    pub fn override_provider(&self, source: &str, binary: &Path) {
+        let name = source.rsplit('/').next().unwrap_or(source);
+        let dir = self.dir.path().join(format!("plugins-{name}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::symlink(binary, dir.join(format!("terraform-provider-{name}"))).unwrap();
+        write_overrides(
+            self.dir.path(),
+            &[
+                ("vngcloud/vcr", self.dir.path().join("plugins")),
+                (source, dir),
+            ],
+        );
     }
 
     /// A workspace whose provider talks to this vcr-local (through `VCR_*` variables).
