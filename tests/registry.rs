@@ -135,22 +135,6 @@ fn code(body: &str) -> String {
         .to_string()
 }
 
-async fn anonymous_token(r: &Region, name: &str, actions: &str) -> String {
-    let v: Value = reqwest::Client::new()
-        .get(format!("http://{}/service/token", r.registry))
-        .query(&[
-            ("service", "harbor-registry"),
-            ("scope", &format!("repository:{name}:{actions}")),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["token"].as_str().unwrap().to_string()
-}
-
 /// A docker login: backend name and secret.
 type Login = (String, String);
 
@@ -307,7 +291,9 @@ async fn anonymous_reads_public_repositories_only(d: &Declared) {
         "http://{}/v2/{}/web/manifests/v1",
         d.hcm.registry, d.app.backend
     );
-    let anon = anonymous_token(&d.hcm, &format!("{}/web", d.app.backend), "pull").await;
+    let anon =
+        rs::anonymous_registry_token(&d.hcm.registry, &format!("{}/web", d.app.backend), "pull")
+            .await;
     let (status, headers, body) = raw(Method::GET, &manifest, Some(&anon), None).await;
     assert_eq!(
         (status, code(&body).as_str()),
@@ -335,7 +321,12 @@ async fn anonymous_reads_public_repositories_only(d: &Declared) {
         .await
         .unwrap();
     assert_eq!(&pulled.layers[0].data[..], b"public base");
-    let anon = anonymous_token(&d.hcm, &format!("{}/base", d.public.backend), "pull,push").await;
+    let anon = rs::anonymous_registry_token(
+        &d.hcm.registry,
+        &format!("{}/base", d.public.backend),
+        "pull,push",
+    )
+    .await;
     let upload = format!(
         "http://{}/v2/{}/base/blobs/uploads/",
         d.hcm.registry, d.public.backend

@@ -691,7 +691,10 @@ mod tests {
             })
         );
         let documented = token().documentation();
-        assert!(documented.contains("Write-only (Terraform 1.11+)"), "{documented}");
+        assert!(
+            documented.contains("Write-only (Terraform 1.11+)"),
+            "{documented}"
+        );
     }
 
     #[test]

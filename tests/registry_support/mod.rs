@@ -198,16 +198,33 @@ pub async fn registry_token(
     name: &str,
     actions: &str,
 ) -> Result<String, (u16, String)> {
-    let resp = reqwest::Client::new()
+    request_token(registry, Some((login, secret)), name, actions).await
+}
+
+/// A token asked for with no login at all, as an anonymous pull does (the token
+/// grants only what anyone may do).
+pub async fn anonymous_registry_token(registry: &str, name: &str, actions: &str) -> String {
+    request_token(registry, None, name, actions)
+        .await
+        .unwrap_or_else(|(status, body)| panic!("anonymous token: {status} {body}"))
+}
+
+async fn request_token(
+    registry: &str,
+    login: Option<(&str, &str)>,
+    name: &str,
+    actions: &str,
+) -> Result<String, (u16, String)> {
+    let mut req = reqwest::Client::new()
         .get(format!("http://{registry}/service/token"))
         .query(&[
             ("service", "harbor-registry"),
             ("scope", &format!("repository:{name}:{actions}")),
-        ])
-        .basic_auth(login, Some(secret))
-        .send()
-        .await
-        .unwrap();
+        ]);
+    if let Some((login, secret)) = login {
+        req = req.basic_auth(login, Some(secret));
+    }
+    let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap();
     if status != 200 {
