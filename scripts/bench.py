@@ -1136,7 +1136,7 @@ def main():
     if "registry" in only:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import bench_registry
-        res["registry"] = bench_registry.series_registry(VCR_LOCAL, args.image_mb, min(3, args.rounds), WORK)
+        res["registry"] = bench_registry.series_registry(VCR_LOCAL, args.image_mb, min(5, args.rounds), WORK)
 
     with open(os.path.join(WORK, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
