@@ -87,8 +87,9 @@ impl Attribute {
         self
     }
     /// Write-only: set by the user, given to the resource at apply, stored nowhere.
-    /// Never computed, so never `OptionalComputed`.
+    /// Terraform refuses a write-only attribute that is also computed.
     pub fn write_only(mut self) -> Self {
+        debug_assert!(!self.is_computed(), "{} is computed", self.name);
         self.write_only = true;
         self
     }

@@ -1,5 +1,8 @@
 //! Repository calls (`/v1/repository`).
 
+use std::collections::HashMap;
+use std::sync::MutexGuard;
+
 use super::models::{
     AccessLevel, Artifact, AttachUser, CreateRepository, HistoryEntry, Image, ListRepositories,
     Page, Repository, RepositoryNames, RobotAccount,
@@ -81,19 +84,19 @@ impl<'c> Repositories<'c> {
         Ok(names.clone())
     }
 
+    /// The known names of every repository, for the time of one short change.
+    fn known(&self) -> MutexGuard<'_, HashMap<(Region, String), NamesCell>> {
+        // The map holds plain values: one left by a panicking holder is still whole.
+        let names = &self.client.inner.repository_names;
+        names
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The cell of one repository's names, made empty if there is none yet.
     fn cell(&self, id: &str) -> NamesCell {
-        // The map holds plain values: one left by a panicking holder is still whole.
-        let mut known = self
-            .client
-            .inner
-            .repository_names
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        known
-            .entry((self.region, id.to_string()))
-            .or_default()
-            .clone()
+        let key = (self.region, id.to_string());
+        self.known().entry(key).or_default().clone()
     }
 
     fn remember(&self, repos: &[Repository]) {
@@ -104,13 +107,7 @@ impl<'c> Repositories<'c> {
     }
 
     fn forget(&self, id: &str) {
-        let mut known = self
-            .client
-            .inner
-            .repository_names
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        known.remove(&(self.region, id.to_string()));
+        self.known().remove(&(self.region, id.to_string()));
     }
 
     /// `POST /v1/repository` (202). Not resent unless the request surely never
