@@ -271,21 +271,28 @@ fn an_unreachable_address_fails_fast_saying_what_happened() {
     let endpoint = format!("http://127.0.0.1:{port}/hcm");
     // The token URL is checked at the provider's start; an endpoint when a data source
     // reads at plan.
+    // Each names the setting to check, and only that one.
+    let (token_setting, endpoint_setting) = (
+        "Check token_url (or VCR_TOKEN_URL)",
+        "Check endpoints { hcm } (or VCR_ENDPOINT_HCM)",
+    );
     let cases = [
         (
             "VCR_TOKEN_URL",
             token_url.as_str(),
             NEW_REPOSITORY,
             "obtain an IAM token",
+            (token_setting, endpoint_setting),
         ),
         (
             "VCR_ENDPOINT_HCM",
             endpoint.as_str(),
             "data \"vcr_repositories\" \"all\" {}\n",
             "",
+            (endpoint_setting, token_setting),
         ),
     ];
-    for (var, url, config, summary) in cases {
+    for (var, url, config, summary, (named, not_named)) in cases {
         let mut ws = Workspace::against(&local);
         ws.set_env(var, url);
         ws.set_env("TF_LOG_PROVIDER", "debug");
@@ -299,11 +306,13 @@ fn an_unreachable_address_fails_fast_saying_what_happened() {
         assert!(says(summary), "{var}: {out}");
         assert!(
             says(&format!(
-                "could not connect to 127.0.0.1:{port}: connection refused (nothing listens there)"
+                "could not connect to 127.0.0.1:{port}: connection refused"
             )),
             "{var}: {out}"
         );
         assert!(says("Nothing listens at that address"), "{var}: {out}");
+        assert!(says(named), "{var}: {out}");
+        assert!(!says(not_named), "{var}: {out}");
         assert!(
             !out.contains("vCR said"),
             "{var}: not an answer from vCR: {out}"

@@ -61,7 +61,7 @@ pub fn setting_name(client_setting: &str) -> &'static str {
 }
 
 /// Who said what: "vCR said" only for an answer vCR gave in its own words.
-fn cause(err: &VcrError) -> String {
+pub fn cause(err: &VcrError) -> String {
     match err {
         VcrError::Auth { .. } => format!("The IAM token endpoint said: {err}"),
         VcrError::Forbidden { .. } if err.lacks_vcr_policy() => {
@@ -122,7 +122,9 @@ fn hint(err: &VcrError) -> String {
             contract::MAX_SAME_HOST_REDIRECTS,
             setting_hint(err)
         ),
-        VcrError::Transport { .. } => transport_hint(err.transport_kind()),
+        VcrError::Transport { setting, .. } => {
+            transport_hint(err.transport_kind(), setting_name(setting))
+        }
         VcrError::TooLarge { .. } => format!(
             "No vCR answer is that large: check {URL_SETTINGS} point at the vCR API."
         ),
@@ -143,19 +145,20 @@ fn setting_hint(err: &VcrError) -> &'static str {
     }
 }
 
-fn transport_hint(kind: Option<TransportKind>) -> String {
+/// What to check when no answer came; `setting` names where the URL came from.
+fn transport_hint(kind: Option<TransportKind>, setting: &str) -> String {
     match kind {
         Some(TransportKind::Refused) => format!(
-            "Nothing listens at that address. Check {URL_SETTINGS}; with vcr-local, check that it runs and use the settings it printed."
+            "Nothing listens at that address. Check {setting}; with vcr-local, check that it runs and use the settings it printed."
         ),
         Some(TransportKind::Dns) => format!(
-            "The host name does not resolve. Check its spelling in {URL_SETTINGS}, and this machine's DNS."
+            "The host name does not resolve. Check its spelling in {setting}, and this machine's DNS."
         ),
         Some(TransportKind::Tls) => format!(
-            "The server's certificate was not accepted. Check {URL_SETTINGS} name the vCR API itself (a proxy that intercepts TLS needs its certificate authority trusted by this machine)."
+            "The server's certificate was not accepted. Check that {setting} names the vCR API itself (a proxy that intercepts TLS needs its certificate authority trusted by this machine)."
         ),
         Some(TransportKind::ConnectTimeout) => format!(
-            "No connection could be made in time: check the network (a firewall, a proxy) and {URL_SETTINGS}."
+            "No connection could be made in time: check the network (a firewall, a proxy) and {setting}."
         ),
         _ => "The exchange with vCR did not complete. Nothing was lost from the state; check the network, then run the command again.".into(),
     }
@@ -193,6 +196,7 @@ mod tests {
                 "refused",
             )),
             not_sent: true,
+            setting: "token_url",
         };
         let page = VcrError::Server {
             status: 502,

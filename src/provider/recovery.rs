@@ -146,6 +146,7 @@ mod tests {
                 "connection reset",
             )),
             not_sent: false,
+            setting: "endpoint_hcm",
         }
     }
 

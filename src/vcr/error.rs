@@ -124,6 +124,9 @@ pub enum VcrError {
         source: BoxError,
         /// Whether the request surely never reached the server.
         not_sent: bool,
+        /// The client setting the URL came from (`token_url`, `endpoint_hcm`,
+        /// `endpoint_han`): the one to check.
+        setting: &'static str,
     },
 
     /// The server answered with a redirect the client does not follow: to another
@@ -356,7 +359,7 @@ fn transport_summary(error: &(dyn Error + 'static)) -> String {
     let host = error_host(error).unwrap_or_else(|| "the server".to_string());
     match TransportKind::of(error) {
         TransportKind::Refused => {
-            format!("could not connect to {host}: connection refused (nothing listens there)")
+            format!("could not connect to {host}: connection refused")
         }
         TransportKind::Dns => format!("could not resolve the host name of {host}"),
         TransportKind::Tls => format!("the TLS handshake with {host} failed"),
@@ -465,6 +468,7 @@ mod tests {
             path: "/v1/user".into(),
             source: Box::new(io),
             not_sent: false,
+            setting: "endpoint_hcm",
         };
         assert_eq!(
             e.to_string(),

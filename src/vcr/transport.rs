@@ -148,6 +148,7 @@ impl Transport {
                         path: path.to_string(),
                         not_sent: error.is_connect(),
                         source: Box::new(error),
+                        setting: target.setting,
                     },
                 });
             }
