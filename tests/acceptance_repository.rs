@@ -6,7 +6,7 @@ mod support;
 use support::controls::Fault;
 use support::images::{push_image, Image};
 use support::local::LocalVcr;
-use support::{literal, Action, Scenario, Step, Workspace};
+use support::{literal, words, Action, Scenario, Step, Workspace};
 use vcr_provider::vcr::Region;
 
 const APP: &str = "vcr_repository.app";
@@ -339,7 +339,16 @@ fn a_repository_with_images_needs_force_destroy() {
                 .named("a repository with images is not destroyed")
                 .expect_error(&literal("Repository \"images-app\" still holds images"))
                 .expect_output(&literal("force_destroy = true"))
+                // vCR's own words, said to be vCR's: not a second "Error:" line.
+                .expect_output(&words(
+                    r#"vCR said: conflict: repository "images-app" still holds"#,
+                ))
                 .check(|ctx| {
+                    assert!(
+                        !ctx.output().contains("Error: conflict"),
+                        "{}",
+                        ctx.output()
+                    );
                     assert_eq!(
                         local.repository_names(Region::Hcm),
                         vec!["images-app"],

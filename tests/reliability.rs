@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use support::controls::Fault;
 use support::local::LocalVcr;
 use support::state::State;
-use support::{literal, Action, Scenario, Step, Workspace};
+use support::{literal, words, Action, Scenario, Step, Workspace};
 use vcr_provider::vcr::Region;
 
 /// Every object in vcr-local is in the state, every object in the state is in
@@ -168,8 +168,9 @@ fn a_name_taken_outside_terraform_is_a_clear_error() {
                 .expect_apply_error(&literal(
                     "A repository named \"repo-0000\" already exists in HCM",
                 ))
-                .expect_output(&literal("terraform import"))
-                .expect_output(&literal("HCM/repo-0000"))
+                .expect_output(&words(
+                    "terraform import vcr_repository.LABEL HCM/repo-0000",
+                ))
                 .check(|ctx| {
                     let ids = ctx.local.repository_ids(Region::Hcm);
                     assert_eq!(ids.len(), 1, "no second repository");

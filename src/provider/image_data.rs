@@ -195,10 +195,17 @@ fn no_image_or(err: VcrError, name: &str, repo: &RepositoryNames, region: Region
     if !err.is_not_found() {
         return api(format!("list the artifacts of image {name:?} in {region}"))(err);
     }
+    // The path docker uses starts with the repository's backend name: not part of `name`.
+    let check = match name.strip_prefix(&format!("{}/", repo.backend_name)) {
+        Some(rest) if !repo.backend_name.is_empty() => format!(
+            "\"name\" is the image name under the repository, without the repository's path: {rest:?}."
+        ),
+        _ => "Push it first, or check \"name\" (the image name under the repository, without tag or digest).".to_string(),
+    };
     Diagnostic::error(
         "Image not found",
         format!(
-            "Repository {} holds no image {name:?}. Push it first, or check \"name\" (the image name under the repository, without tag or digest).",
+            "Repository {} holds no image {name:?}. {check}",
             describe_repository(repo, region)
         ),
     )
@@ -352,6 +359,28 @@ mod tests {
             "a tie goes to the one listed first"
         );
         assert_eq!(Wanted::MostRecent.pick(&[]), None);
+    }
+
+    #[test]
+    fn an_image_named_with_the_repository_path_is_told_the_name_to_use() {
+        let repo = RepositoryNames {
+            uuid: "repo-1".into(),
+            name: "my-app".into(),
+            backend_name: "100001-my-app".into(),
+        };
+        let missing = || VcrError::NotFound {
+            message: crate::vcr::ApiMessage::from_body(404, br#"{"message":"no image"}"#),
+        };
+        let detail = |name: &str| {
+            no_image_or(missing(), name, &repo, Region::Hcm).0[0]
+                .detail
+                .clone()
+        };
+        assert_eq!(
+            detail("100001-my-app/web/frontend"),
+            "Repository \"my-app\" (repo-1, HCM) holds no image \"100001-my-app/web/frontend\". \"name\" is the image name under the repository, without the repository's path: \"web/frontend\"."
+        );
+        assert!(detail("web/backend").ends_with("Push it first, or check \"name\" (the image name under the repository, without tag or digest)."));
     }
 
     #[test]

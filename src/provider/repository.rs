@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::config::REGIONS;
-use super::errors::{api, api_error};
+use super::errors::{api, api_error, cause};
 use super::expiry::parse_api_time;
 use super::importing::ImportLookup;
 use super::model::repository::{RepositoryModel, ACCESS_LEVELS};
@@ -173,7 +173,8 @@ fn create_failure(
             format!("A repository named {name:?} already exists in {region}"),
             format!(
                 "Repository names are unique in an account and region, and this one is not in this Terraform state. \
-                 To manage it here, import it (terraform import <address> {region}/{name}); otherwise choose another name."
+                 To manage it here, import it: terraform import vcr_repository.LABEL {region}/{name} \
+                 (LABEL being this resource block's name), or an import block with that id; otherwise choose another name."
             ),
         )
         .into(),
@@ -383,7 +384,8 @@ impl Resource<ProviderData> for RepositoryResource {
                 format!(
                     "vCR does not delete a repository that holds images, and nothing was deleted. \
                      Delete the images first, or set force_destroy = true on the repository, apply, \
-                     and destroy again.\n\nError: {e}"
+                     and destroy again.\n\n{}",
+                    cause(&e)
                 ),
             )
             .into()),

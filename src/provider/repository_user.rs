@@ -345,7 +345,8 @@ async fn secret_after_create(
             format!("A repository user named {name:?} already exists in {region}"),
             format!(
                 "User names are unique in an account and region, and this one is not in this Terraform state. \
-                 To manage it here, import it (terraform import <address> {region}/{name}) and change \
+                 To manage it here, import it (terraform import vcr_repository_user.LABEL {region}/{name}, \
+                 LABEL being this resource block's name, or an import block with that id) and change \
                  rotation_triggers to get its secret; otherwise choose another name."
             ),
         )
