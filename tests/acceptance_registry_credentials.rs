@@ -9,8 +9,9 @@ mod support;
 
 use support::controls::Fault;
 use support::credentials::{
-    assert_made_and_deleted_users, assert_no_trace_of, assert_registry_calls, provisioner_config,
-    push_the_image, registry_host, seen, unwrapped_output, LOGIN_SCRIPT, REPOSITORY,
+    assert_a_generated_login, assert_made_and_deleted_users, assert_no_trace_of,
+    assert_registry_calls, provisioner_config, push_the_image, registry_host, seen,
+    unwrapped_output, LOGIN_SCRIPT, REPOSITORY,
 };
 use support::local::LocalVcr;
 use support::steps::Ctx;
@@ -46,17 +47,7 @@ fn credentials_reach_a_provisioner_log_in_and_leave_nothing_behind() {
                     "ephemeral.vcr_registry_credentials.ci: Closing complete",
                 ))
                 .check(|ctx| {
-                    assert_registry_calls(ctx, true);
-                    let seen = seen(ctx);
-                    assert!(
-                        seen.username.contains("-tf-eph-"),
-                        "the backend name of a generated user: {}",
-                        seen.username
-                    );
-                    assert_eq!(seen.registry, registry_host(ctx.local, Region::Hcm));
-                    // The plan opened and closed its own credentials, the apply its own.
-                    assert_made_and_deleted_users(ctx, Region::Hcm, 2);
-                    assert_no_trace_of(ctx, &seen.password);
+                    assert_a_generated_login(ctx, true);
                     let log = ctx.output();
                     for expected in [
                         "OpenEphemeralResource",

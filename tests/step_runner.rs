@@ -538,6 +538,16 @@ fn a_query_on_an_older_terraform_is_a_mistake_of_the_test() {
         .run();
 }
 
+/// A repository with `force_destroy`, which an import cannot know: an import of it
+/// differs from the apply.
+const FORCE_DESTROY_APP: &str = r#"
+resource "vcr_repository" "app" {
+  name           = "verify-app"
+  quota_limit_gb = 1
+  force_destroy  = true
+}
+"#;
+
 /// An import by identity is a plan and an apply: one that would also change the
 /// object (here `force_destroy`, which an import cannot know) must not be applied.
 #[test]
@@ -546,16 +556,9 @@ fn a_query_on_an_older_terraform_is_a_mistake_of_the_test() {
 )]
 fn an_import_by_identity_that_differs_from_the_apply_fails_the_step() {
     let local = LocalVcr::start();
-    let config = r#"
-resource "vcr_repository" "app" {
-  name           = "verify-app"
-  quota_limit_gb = 1
-  force_destroy  = true
-}
-"#;
     Scenario::new(&local)
         .terraform(Terraform::version(NEWEST_AVAILABLE))
-        .step(Step::apply(config).expect("vcr_repository.app", Action::Create))
+        .step(Step::apply(FORCE_DESTROY_APP).expect("vcr_repository.app", Action::Create))
         .step(Step::import("vcr_repository.app").by_identity())
         .run();
 }
@@ -564,15 +567,8 @@ resource "vcr_repository" "app" {
 #[should_panic(expected = "force_destroy: applied true, imported false")]
 fn an_import_that_differs_from_the_apply_fails_the_step() {
     let local = LocalVcr::start();
-    let config = r#"
-resource "vcr_repository" "app" {
-  name           = "verify-app"
-  quota_limit_gb = 1
-  force_destroy  = true
-}
-"#;
     Scenario::new(&local)
-        .step(Step::apply(config).expect("vcr_repository.app", Action::Create))
+        .step(Step::apply(FORCE_DESTROY_APP).expect("vcr_repository.app", Action::Create))
         .step(Step::import("vcr_repository.app"))
         .run();
 }

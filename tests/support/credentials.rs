@@ -230,3 +230,22 @@ pub fn assert_made_and_deleted_users(ctx: &Ctx, region: Region, count: u64) {
     );
     assert_eq!(ctx.local.user_names(region), Vec::<String>::new());
 }
+
+/// One run's credentials at work in HCM: the script logged in as a generated user of
+/// the region's registry, pulled, and pushed or was refused as `may_push` says; the
+/// plan and the apply each made and deleted their own user; the password is nowhere
+/// Terraform keeps or prints things. What the script saw, for more checks.
+pub fn assert_a_generated_login(ctx: &Ctx, may_push: bool) -> Seen {
+    assert_registry_calls(ctx, may_push);
+    let seen = seen(ctx);
+    assert!(
+        seen.username.contains("-tf-eph-"),
+        "the backend name of a generated user: {}",
+        seen.username
+    );
+    assert_eq!(seen.registry, registry_host(ctx.local, Region::Hcm));
+    // The plan opened and closed its own credentials, the apply its own.
+    assert_made_and_deleted_users(ctx, Region::Hcm, 2);
+    assert_no_trace_of(ctx, &seen.password);
+    seen
+}
