@@ -51,17 +51,7 @@ impl Raw {
 }
 
 async fn token(http: &reqwest::Client, url: &str) -> String {
-    let v: Value = http
-        .post(url)
-        .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_CLIENT_SECRET))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["access_token"].as_str().unwrap().to_string()
+    registry_support::iam_token(http, url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).await
 }
 
 /// A 4xx with the contract's error body, whose message contains `needle`.

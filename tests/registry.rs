@@ -351,19 +351,9 @@ async fn other_regions_and_iam_tokens_are_refused(d: &Declared, han: &Region) {
         raw(Method::GET, &elsewhere, Some(&hcm_token), None).await.0,
         401
     );
-    let iam: Value = reqwest::Client::new()
-        .post(&d.hcm.token_url)
-        .basic_auth(&d.hcm.client_id, Some(&d.hcm.client_secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let iam = d.hcm.iam_token(&reqwest::Client::new()).await;
     let manifest = format!("http://{}/v2/{name}/manifests/v1", d.hcm.registry);
-    let iam = iam["access_token"].as_str().unwrap();
-    assert_eq!(raw(Method::GET, &manifest, Some(iam), None).await.0, 401);
+    assert_eq!(raw(Method::GET, &manifest, Some(&iam), None).await.0, 401);
 }
 
 /// The management API shows what was really pushed.

@@ -98,20 +98,13 @@ async fn every_error_body_shape_reaches_the_message() {
 
 /// A real token from vcr-local, to put in answers of another shape.
 async fn real_token(srv: &vcr_provider::local::RunningServer) -> String {
-    let answer: Value = reqwest::Client::new()
-        .post(srv.token_url())
-        .basic_auth(
-            vcr_provider::local::DEFAULT_CLIENT_ID,
-            Some(vcr_provider::local::DEFAULT_CLIENT_SECRET),
-        )
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["access_token"].as_str().unwrap().to_string()
+    vcr_support::registry_support::iam_token(
+        &reqwest::Client::new(),
+        &srv.token_url(),
+        vcr_provider::local::DEFAULT_CLIENT_ID,
+        vcr_provider::local::DEFAULT_CLIENT_SECRET,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -25,19 +25,29 @@ pub struct Region {
 pub const PULL_POLICY: &str = "Pull Images";
 pub const PUSH_POLICY: &str = "Push Images";
 
+/// An IAM token from vcr-local's token endpoint, for calls made by hand.
+pub async fn iam_token(
+    http: &reqwest::Client,
+    token_url: &str,
+    client_id: &str,
+    client_secret: &str,
+) -> String {
+    let v: Value = http
+        .post(token_url)
+        .basic_auth(client_id, Some(client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["access_token"].as_str().unwrap().to_string()
+}
+
 impl Region {
-    async fn iam_token(&self, http: &reqwest::Client) -> String {
-        let v: Value = http
-            .post(&self.token_url)
-            .basic_auth(&self.client_id, Some(&self.client_secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["access_token"].as_str().unwrap().to_string()
+    pub async fn iam_token(&self, http: &reqwest::Client) -> String {
+        iam_token(http, &self.token_url, &self.client_id, &self.client_secret).await
     }
 
     /// A management API call; answers status and JSON body (or `Null`).
