@@ -454,13 +454,7 @@ async fn uploads_in_progress_are_capped() {
         *statuses.entry(resp.status().as_u16()).or_insert(0) += 1;
     }
     assert_eq!(statuses, [(202, 256), (429, 44)].into(), "{statuses:?}");
-    let health: Value = reqwest::get(format!("{}/health", srv.local_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(health["uploadsInProgress"], 256);
+    assert_eq!(uploads_in_progress(&srv).await, 256);
 }
 
 // ---- slow clients ----------------------------------------------------------------
@@ -665,15 +659,7 @@ async fn slow_uploads_that_keep_sending_complete_and_stalled_ones_are_dropped() 
         closed_by_server(&mut stalled, HANG).await,
         "a stalled upload is held"
     );
-    let in_progress = || async {
-        let health: Value = reqwest::get(format!("{}/health", srv.local_url()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        health["uploadsInProgress"].as_u64().unwrap()
-    };
+    let in_progress = || uploads_in_progress(&srv);
     assert_eq!(in_progress().await, 0);
 }
 
@@ -843,4 +829,15 @@ async fn the_data_folder_is_private_and_used_by_one_vcr_local_at_a_time() {
     assert_eq!(health.status(), 200);
     first.kill().unwrap();
     first.wait().unwrap();
+}
+
+/// How many uploads vcr-local holds open, as `/_local/health` says.
+async fn uploads_in_progress(srv: &RunningServer) -> u64 {
+    let health: Value = reqwest::get(format!("{}/health", srv.local_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    health["uploadsInProgress"].as_u64().unwrap()
 }
