@@ -306,8 +306,9 @@ pub struct Artifact {
     /// `sha256:...`.
     #[serde(deserialize_with = "lenient_string")]
     pub digest: String,
-    /// Its tags (none for an untagged manifest).
-    #[serde(deserialize_with = "lenient_vec")]
+    /// Its tags (none for an untagged manifest): names, whether the server sends
+    /// them as strings or as Harbor's tag objects (`{"name","pushTime","pullTime"}`).
+    #[serde(deserialize_with = "tag_names")]
     pub tags: Vec<String>,
     /// Bytes of the manifest and what it references.
     #[serde(deserialize_with = "lenient_u64")]
@@ -315,6 +316,10 @@ pub struct Artifact {
     /// When it was pushed, as the server wrote it.
     #[serde(deserialize_with = "lenient_string")]
     pub push_time: String,
+    /// When it was last pulled, as the server wrote it; empty when never (or when
+    /// the server does not say).
+    #[serde(deserialize_with = "lenient_string")]
+    pub pull_time: String,
     /// The manifest's media type.
     #[serde(deserialize_with = "lenient_string")]
     pub media_type: String,
@@ -527,6 +532,29 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
+/// Tag names from a list of strings or of tag objects with a `name`. Tag objects'
+/// pull times are not kept here: [`Artifact::pull_time`] is the artifact's.
+fn tag_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Tag {
+        Name(String),
+        Object {
+            #[serde(default)]
+            name: String,
+        },
+        Other(serde_json::Value),
+    }
+    let tags = Option::<Vec<Tag>>::deserialize(d)?.unwrap_or_default();
+    Ok(tags
+        .into_iter()
+        .filter_map(|t| match t {
+            Tag::Name(n) | Tag::Object { name: n } if !n.is_empty() => Some(n),
+            _ => None,
+        })
+        .collect())
+}
+
 fn lenient_vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
@@ -547,6 +575,24 @@ mod tests {
         assert_eq!(p.page, 2);
         let p: Page<Policy> = serde_json::from_str(r#"{"listData":null}"#).unwrap();
         assert!(p.items.is_empty());
+    }
+
+    #[test]
+    fn artifact_tags_as_strings_or_objects() {
+        let a: Artifact = serde_json::from_str(
+            r#"{"digest":"sha256:a","tags":["v1","v2"],"size":10,"pushTime":"2026-01-01T00:00:00.123Z","pullTime":null}"#,
+        )
+        .unwrap();
+        assert_eq!(a.tags, ["v1", "v2"]);
+        assert_eq!(a.pull_time, "");
+        let a: Artifact = serde_json::from_str(
+            r#"{"digest":"sha256:a","type":"IMAGE","tags":[{"id":1,"name":"v1","pushTime":"t","pullTime":"u","immutable":false},{"id":2}],"pullTime":"2026-01-02T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(a.tags, ["v1"], "a tag object without a name is no tag");
+        assert_eq!(a.pull_time, "2026-01-02T00:00:00Z");
+        let a: Artifact = serde_json::from_str(r#"{"digest":"sha256:a","tags":null}"#).unwrap();
+        assert!(a.tags.is_empty());
     }
 
     #[test]

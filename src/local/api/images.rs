@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
 use super::wire::{ArtifactDto, ImageDto};
-use super::{fmt_time, ok, page_of, ApiError, ApiPath, ApiQuery, ApiResult, Query, RegionCtx};
+use super::{
+    fmt_time, fmt_time_ms, ok, page_of, ApiError, ApiPath, ApiQuery, ApiResult, Query, RegionCtx,
+};
 use crate::local::core::model::ImageSummary;
 use crate::local::core::rules;
 
@@ -83,7 +85,8 @@ pub async fn artifacts(
             digest: a.digest,
             tags: a.tags,
             size: a.size,
-            push_time: fmt_time(a.pushed_at),
+            push_time: fmt_time_ms(a.pushed_at),
+            pull_time: a.pulled_at.map(fmt_time_ms),
             media_type: a.media_type,
         })
         .collect();

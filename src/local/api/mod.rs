@@ -91,6 +91,20 @@ pub fn fmt_time(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Unix milliseconds as RFC 3339 with milliseconds (`2026-12-02T10:00:00.123Z`), as
+/// Harbor writes push and pull times.
+pub fn fmt_time_ms(unix_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            let ms = time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+            );
+            t.format(&ms).ok()
+        })
+        .unwrap_or_default()
+}
+
 /// RepositoryDto of a repository.
 pub fn repo_dto(app: &AppState, region: LocalRegion, r: Repository) -> RepositoryDto {
     RepositoryDto {

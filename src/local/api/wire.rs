@@ -106,7 +106,10 @@ pub struct ArtifactDto {
     pub tags: Vec<String>,
     /// Bytes of the manifest and everything it references.
     pub size: u64,
+    /// RFC 3339 with milliseconds.
     pub push_time: String,
+    /// When it was last pulled (RFC 3339 with milliseconds); null when never.
+    pub pull_time: Option<String>,
     pub media_type: String,
 }
 

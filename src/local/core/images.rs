@@ -94,7 +94,7 @@ impl Core {
                 .first()
                 .ok_or_else(|| no_image(image, &repo.name))?;
             let sql = format!(
-                "SELECT m.digest, m.artifact_size, m.pushed_at, m.media_type,
+                "SELECT m.digest, m.artifact_size, m.pushed_at, m.media_type, m.pulled_at,
                     (SELECT group_concat(tag, char(10)) FROM (SELECT tag FROM tags t
                         WHERE t.repo_uuid = m.repo_uuid AND t.image = m.image AND t.digest = m.digest ORDER BY tag))
                  FROM manifests m WHERE m.repo_uuid = ?1 AND m.image = ?2 AND {TOP_LEVEL}
@@ -102,12 +102,13 @@ impl Core {
             );
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(params![repo.uuid, image], |r| {
-                let tags: Option<String> = r.get(4)?;
+                let tags: Option<String> = r.get(5)?;
                 Ok(Artifact {
                     digest: r.get(0)?,
                     size: r.get::<_, i64>(1)? as u64,
                     pushed_at: r.get(2)?,
                     media_type: r.get(3)?,
+                    pulled_at: r.get(4)?,
                     tags: tags.map(|t| t.split('\n').map(String::from).collect()).unwrap_or_default(),
                 })
             })?;

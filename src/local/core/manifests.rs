@@ -182,9 +182,10 @@ impl Core {
             self.record_manifest(c, repo, image, &digest, &parsed, size, artifact_size)?;
             if let Some(tag) = tag {
                 c.tx.execute(
-                    "INSERT INTO tags (repo_uuid, image, tag, digest) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (repo_uuid, image, tag) DO UPDATE SET digest = excluded.digest",
-                    params![repo.uuid, image, tag, digest],
+                    "INSERT INTO tags (repo_uuid, image, tag, digest, pushed_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (repo_uuid, image, tag) DO UPDATE SET digest = excluded.digest,
+                        pushed_at = excluded.pushed_at",
+                    params![repo.uuid, image, tag, digest, self.clock.now_ms()],
                 )?;
             }
             let what = format!(
@@ -273,11 +274,12 @@ impl Core {
              ON CONFLICT (repo_uuid, name) DO UPDATE SET updated_at = excluded.updated_at",
             params![repo.uuid, image, now],
         )?;
+        let now_ms = self.clock.now_ms();
         c.tx.execute(
             "INSERT INTO manifests (repo_uuid, image, digest, media_type, size, artifact_size, pushed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (repo_uuid, image, digest) DO UPDATE SET pushed_at = excluded.pushed_at",
-            params![repo.uuid, image, digest, parsed.media_type, size as i64, artifact_size as i64, now],
+            params![repo.uuid, image, digest, parsed.media_type, size as i64, artifact_size as i64, now_ms],
         )?;
         let refs = parsed
             .blobs
@@ -325,7 +327,8 @@ impl Core {
         })
     }
 
-    /// A manifest's bytes, counting a pull of its image.
+    /// A manifest's bytes, counting a pull of its image and recording when the
+    /// artifact (and the tag, when pulled by tag) was last pulled.
     pub async fn pull_manifest(
         &self,
         repo: &RepoRef,
@@ -338,11 +341,22 @@ impl Core {
             .read_small(&meta.digest, MAX_MANIFEST_BYTES)
             .await?
             .ok_or_else(|| unknown(image, reference))?;
+        let now_ms = self.clock.now_ms();
         self.write(|c| {
             c.tx.execute(
                 "UPDATE images SET pull_count = pull_count + 1 WHERE repo_uuid = ?1 AND name = ?2",
                 params![repo.uuid, image],
             )?;
+            c.tx.execute(
+                "UPDATE manifests SET pulled_at = ?4 WHERE repo_uuid = ?1 AND image = ?2 AND digest = ?3",
+                params![repo.uuid, image, meta.digest, now_ms],
+            )?;
+            if !reference.contains(':') {
+                c.tx.execute(
+                    "UPDATE tags SET pulled_at = ?4 WHERE repo_uuid = ?1 AND image = ?2 AND tag = ?3",
+                    params![repo.uuid, image, reference, now_ms],
+                )?;
+            }
             Ok(())
         })?;
         Ok((meta, bytes))

@@ -47,6 +47,16 @@ impl Clock {
         sys + self.offset()
     }
 
+    /// Unix milliseconds: push and pull times, which retention rules order by (two
+    /// pushes in one second must not tie).
+    pub fn now_ms(&self) -> i64 {
+        let sys = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        sys + self.offset() * 1000
+    }
+
     /// The offset in seconds.
     pub fn offset(&self) -> i64 {
         self.offset.load(Ordering::SeqCst)

@@ -239,6 +239,9 @@ pub struct Artifact {
     pub tags: Vec<String>,
     /// The manifest and everything it references, in bytes.
     pub size: u64,
+    /// Unix milliseconds.
     pub pushed_at: i64,
+    /// Unix milliseconds of the last pull of the artifact (by tag or digest), if any.
+    pub pulled_at: Option<i64>,
     pub media_type: String,
 }

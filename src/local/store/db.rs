@@ -13,8 +13,19 @@ use super::datadir;
 
 /// The database file's name in the data folder.
 pub const DB_FILE: &str = "vcr-local.db";
-/// The schema this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+/// The schema this build writes (`PRAGMA user_version`). Version 2: push times in
+/// milliseconds, and pull times per artifact and per tag (retention rules need both).
+const SCHEMA_VERSION: i64 = 2;
+
+/// From schema 1 to 2: push times were whole seconds.
+const UPGRADE_1_TO_2: &str = "
+ALTER TABLE manifests ADD COLUMN pulled_at INTEGER;
+UPDATE manifests SET pushed_at = pushed_at * 1000;
+ALTER TABLE tags ADD COLUMN pushed_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tags ADD COLUMN pulled_at INTEGER;
+UPDATE tags SET pushed_at = (SELECT m.pushed_at FROM manifests m WHERE m.repo_uuid = tags.repo_uuid
+    AND m.image = tags.image AND m.digest = tags.digest);
+";
 
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -76,7 +87,9 @@ CREATE TABLE manifests (
     media_type TEXT NOT NULL,
     size INTEGER NOT NULL,
     artifact_size INTEGER NOT NULL,
+    -- Unix milliseconds of the last push, and of the last pull (NULL: never pulled).
     pushed_at INTEGER NOT NULL,
+    pulled_at INTEGER,
     PRIMARY KEY (repo_uuid, image, digest),
     FOREIGN KEY (repo_uuid, image) REFERENCES images (repo_uuid, name) ON DELETE CASCADE
 );
@@ -96,6 +109,9 @@ CREATE TABLE tags (
     image TEXT NOT NULL,
     tag TEXT NOT NULL,
     digest TEXT NOT NULL,
+    -- Unix milliseconds: when the tag was last pointed at its digest, last pulled.
+    pushed_at INTEGER NOT NULL DEFAULT 0,
+    pulled_at INTEGER,
     PRIMARY KEY (repo_uuid, image, tag),
     FOREIGN KEY (repo_uuid, image, digest)
         REFERENCES manifests (repo_uuid, image, digest) ON DELETE CASCADE
@@ -147,6 +163,13 @@ impl Db {
                 );
                 conn.execute_batch(&create).map_err(|e| {
                     LocalError::Data(format!("cannot create the database schema: {e}"))
+                })?;
+            }
+            1 => {
+                let upgrade =
+                    format!("BEGIN; {UPGRADE_1_TO_2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
+                conn.execute_batch(&upgrade).map_err(|e| {
+                    LocalError::Data(format!("cannot upgrade the database from schema 1: {e}"))
                 })?;
             }
             SCHEMA_VERSION => {}
@@ -217,5 +240,49 @@ mod tests {
         let err = Db::open(Some(dir.path())).err().unwrap();
         assert!(err.to_string().contains("newer vcr-local"), "{err}");
         assert!(Db::open(None).is_ok());
+    }
+
+    /// A schema-1 database (push times in seconds, no pull times) opens as schema 2
+    /// with its push times in milliseconds and its tags dated by their manifest.
+    #[test]
+    fn schema_1_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1: String = SCHEMA
+            .lines()
+            .filter(|l| {
+                !l.contains("pulled_at")
+                    && !l.contains("-- ")
+                    && !l.contains("pushed_at INTEGER NOT NULL DEFAULT 0")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            conn.execute_batch(&format!("{v1} PRAGMA user_version = 1;"))
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO repositories VALUES ('repo-1', 'HCM', 'app', 0, 1, 0);
+                 INSERT INTO images (repo_uuid, name, updated_at) VALUES ('repo-1', 'web', 0);
+                 INSERT INTO manifests VALUES ('repo-1', 'web', 'sha256:a', 'x', 1, 1, 1700000000);
+                 INSERT INTO tags VALUES ('repo-1', 'web', 'v1', 'sha256:a');",
+            )
+            .unwrap();
+        }
+        let db = Db::open(Some(dir.path())).unwrap();
+        let conn = db.lock();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let (pushed, pulled): (i64, Option<i64>) = conn
+            .query_row("SELECT pushed_at, pulled_at FROM manifests", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((pushed, pulled), (1_700_000_000_000, None));
+        let tag_pushed: i64 = conn
+            .query_row("SELECT pushed_at FROM tags", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tag_pushed, 1_700_000_000_000);
     }
 }

@@ -154,6 +154,7 @@ mod tests {
             size: 1234,
             push_time: "2026-03-01T10:00:00Z".into(),
             media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            ..Artifact::default()
         };
         let m = ArtifactModel::from_api(&a, "vcr.vngcloud.vn/100-app/web/frontend");
         assert_eq!(
