@@ -543,7 +543,8 @@ fn tag_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
             #[serde(default)]
             name: String,
         },
-        Other(serde_json::Value),
+        /// Anything else (a number, null): no tag.
+        Other(serde::de::IgnoredAny),
     }
     let tags = Option::<Vec<Tag>>::deserialize(d)?.unwrap_or_default();
     Ok(tags
