@@ -109,6 +109,7 @@ fn provider_data() -> ProviderData {
         endpoint_han: Some("http://127.0.0.1:9/han".into()),
         registry_hosts: ["vcr.vngcloud.vn".into(), "vcr-han.vngcloud.vn".into()],
         max_retries: 0,
+        max_parallel_requests: 8,
         skip_credentials_validation: true,
         insecure_http: false,
     })

@@ -226,6 +226,16 @@ fn pages() -> Vec<Page> {
             ),
         },
         Page {
+            path: "docs/resources/retention_policy.md",
+            schema: resource("vcr_retention_policy"),
+            example: Some((
+                "terraform",
+                "examples/resources/vcr_retention_policy/resource.tf",
+            )),
+            import: Some("examples/resources/vcr_retention_policy/import.sh"),
+            identity: None,
+        },
+        Page {
             path: "docs/list-resources/repository.md",
             schema: list_resource("vcr_repository"),
             example: Some((

@@ -12,6 +12,9 @@ use crate::vcr::Region;
 pub const REGIONS: &[&str] = &["HCM", "HAN"];
 /// Retries of a throttled or failed API call when `max_retries` is not set.
 pub const DEFAULT_MAX_RETRIES: u32 = 5;
+/// API calls at once in work that makes many (retention reads and deletes) when
+/// `max_parallel_requests` is not set.
+pub const DEFAULT_MAX_PARALLEL_REQUESTS: usize = 8;
 
 pub fn schema() -> Schema {
     Schema::new(
@@ -63,6 +66,14 @@ pub fn schema() -> Schema {
                     "How many times a throttled (429) or unavailable (502, 503, 504) API call is retried, with exponential backoff. Defaults to `5`. Environment variable: `VCR_MAX_RETRIES`.",
                 )
                 .validate(whole_at_least(0)),
+            )
+            .attribute(
+                Attribute::optional(
+                    "max_parallel_requests",
+                    Type::Number,
+                    "How many API calls may run at once where the provider makes many (reading every image of a repository and deleting artifacts for `vcr_retention_policy`). Defaults to `8`; at most `64`.",
+                )
+                .validate(whole_at_least(1)),
             )
             .block(
                 NestedBlock::new(
@@ -286,6 +297,8 @@ pub struct Settings {
     /// The docker registry host per region, in [`Region::ALL`] order.
     pub registry_hosts: [String; 2],
     pub max_retries: u32,
+    /// API calls at once in work that makes many (1 to 64).
+    pub max_parallel_requests: usize,
     /// Whether configure leaves the credentials unchecked (and sends nothing).
     pub skip_credentials_validation: bool,
     /// Whether plain `http://` to hosts other than loopback is allowed.
@@ -303,6 +316,7 @@ impl std::fmt::Debug for Settings {
             .field("endpoint_han", &self.endpoint_han)
             .field("registry_hosts", &self.registry_hosts)
             .field("max_retries", &self.max_retries)
+            .field("max_parallel_requests", &self.max_parallel_requests)
             .field(
                 "skip_credentials_validation",
                 &self.skip_credentials_validation,
@@ -370,6 +384,11 @@ impl Settings {
                     .map_or(DEFAULT_MAX_RETRIES, |n| n.min(100))
                 }
             },
+            max_parallel_requests: config
+                .attr("max_parallel_requests")
+                .as_number()
+                .and_then(|n| n.as_i64())
+                .map_or(DEFAULT_MAX_PARALLEL_REQUESTS, |n| n.clamp(1, 64) as usize),
             skip_credentials_validation: flag(
                 config.attr("skip_credentials_validation"),
                 "VCR_SKIP_CREDENTIALS_VALIDATION",

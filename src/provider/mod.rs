@@ -8,6 +8,7 @@ pub mod image_data;
 pub mod importing;
 pub mod listing;
 pub mod model;
+pub mod pruning;
 pub mod recovery;
 pub mod registry_credentials;
 pub mod repository;
@@ -16,6 +17,7 @@ pub mod repository_list;
 pub mod repository_user;
 pub mod repository_user_data;
 pub mod repository_user_list;
+pub mod retention_policy;
 pub mod validators;
 
 use async_trait::async_trait;
@@ -234,6 +236,7 @@ impl tfplugin::Provider for VcrProvider {
         Components::new()
             .resource(repository::RepositoryResource)
             .resource(repository_user::RepositoryUserResource)
+            .resource(retention_policy::RetentionPolicyResource)
             .data_source(repository_data::RepositoryDataSource)
             .data_source(repository_data::RepositoriesDataSource)
             .data_source(repository_user_data::RepositoryUserDataSource)
