@@ -18,6 +18,9 @@ Python 3 standard library only. Measures the release build (in cargo's target di
            and per provider process, API calls per created, read, updated and
            destroyed repository.
   hot      the criterion benches (benches/hot_paths.rs).
+  retention a vcr_retention_policy over 50 images and 5,000 artifacts: the plan's
+           reads (pages, not calls per artifact), the apply's 4,500 deletes, wall time
+           and provider peak RSS (scripts/bench_retention.py).
   registry push and pull throughput of one image (200 MiB; --image-mb) through
            vcr-local's registry next to Debian's docker-registry (distribution 2.8),
            skopeo the client of both, and vcr-local's peak RSS at two image sizes
@@ -64,7 +67,7 @@ VCR_LOCAL = os.path.join(RELEASE, "vcr-local")
 TOOLS = os.path.join(ROOT, ".tools")
 GO_DIR = os.path.join(TOOLS, "go-providers")
 WORK = os.path.join(TARGET, "bench")
-ALL_SERIES = "tf,peer,cpu,process,api,hot,registry"
+ALL_SERIES = "tf,peer,cpu,process,api,hot,registry,retention"
 MARK_BEGIN = "<!-- bench:begin -->"
 MARK_END = "<!-- bench:end -->"
 MAGIC = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
@@ -1061,6 +1064,9 @@ def markdown(res, args):
     if "registry" in res:
         import bench_registry
         o.extend(bench_registry.markdown(res["registry"]))
+    if "retention" in res:
+        import bench_retention
+        o.extend(bench_retention.markdown(res["retention"]))
     return "\n".join(o)
 
 
@@ -1086,7 +1092,7 @@ def main():
     ap.add_argument("--handshakes", type=int, default=201, help="start-to-handshake runs per binary (default 201)")
     ap.add_argument("--schema-rounds", type=int, default=7, help="rounds of providers schema -json (default 7)")
     ap.add_argument("--only", default=ALL_SERIES,
-                    help="series to run (default all: tf,peer,cpu,process,api,hot,registry)")
+                    help="series to run (default all: tf,peer,cpu,process,api,hot,registry,retention)")
     ap.add_argument("--peer-rounds", type=int, default=9, help="rounds of the peer series (default 9)")
     ap.add_argument("--variant", action="append", default=[], metavar="LABEL=BINARY",
                     help="another build of the provider to add to the peer and handshake series (repeatable)")
@@ -1137,6 +1143,10 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import bench_registry
         res["registry"] = bench_registry.series_registry(VCR_LOCAL, args.image_mb, min(5, args.rounds), WORK)
+    if "retention" in only:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import bench_retention
+        res["retention"] = bench_retention.series_retention(sys.modules[__name__])
 
     with open(os.path.join(WORK, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
