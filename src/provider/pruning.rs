@@ -181,10 +181,31 @@ pub async fn prune(
             to_delete.push(c.clone());
         }
     }
-    let total = to_delete.len();
+    let deleted = delete_artifacts(repos, id, to_delete, parallel, progress, stop).await;
+    out.deleted = deleted.deleted;
+    out.skipped.extend(deleted.skipped);
+    out.failed = deleted.failed;
+    out.emptied_images = delete_emptied_images(repos, id, &holdings, &out.deleted).await?;
+    Ok(out)
+}
+
+/// Deletes these artifacts of repository `id`, `parallel` at a time, with no re-check
+/// (the caller decided just now). A 404 counts as done (someone deleted it meanwhile);
+/// a failure is kept with its error and the rest go on. `progress(done, total,
+/// freed_bytes)` after each; no new delete starts once `stop()` is true.
+pub async fn delete_artifacts(
+    repos: &Repositories<'_>,
+    id: &str,
+    list: Vec<Candidate>,
+    parallel: usize,
+    progress: impl Fn(usize, usize, u64),
+    stop: impl Fn() -> bool,
+) -> Pruned {
+    let total = list.len();
+    let mut out = Pruned::default();
     let mut freed = 0u64;
     let mut done = 0usize;
-    let mut results = stream::iter(to_delete)
+    let mut results = stream::iter(list)
         .take_while(|_| std::future::ready(!stop()))
         .map(|c| async move {
             let result = repos.delete_artifact(id, &c.image, &c.digest).await;
@@ -198,20 +219,17 @@ pub async fn prune(
                 freed += c.size_bytes;
                 out.deleted.push(c);
             }
-            // Someone deleted it meanwhile: what was asked is done.
             Err(e) if e.is_not_found() => out.skipped.push(Skipped::AlreadyGone(c)),
             Err(e) => out.failed.push((c, e)),
         }
         progress(done, total, freed);
     }
-    drop(results);
-    out.emptied_images = delete_emptied_images(repos, id, &holdings, &out.deleted).await?;
-    Ok(out)
+    out
 }
 
 /// Deletes the images all of whose artifacts (as read before deleting) were deleted,
 /// once vCR confirms they hold nothing (a push meanwhile keeps the image).
-async fn delete_emptied_images(
+pub async fn delete_emptied_images(
     repos: &Repositories<'_>,
     id: &str,
     holdings: &Holdings,
