@@ -153,8 +153,40 @@ impl RetentionPolicyState {
     }
 }
 
+/// The globs of every known `rule` block compile; an error names the rule and the
+/// attribute (the keep conditions are the schema's rule). Shared with the cleanup action.
+pub fn validate_rule_globs(config: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let Some(rules) = config.attr("rule").as_elements() else {
+        return diags;
+    };
+    for (i, rule) in rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_wholly_known())
+    {
+        let Ok(block) = crate::tfplugin::state::from_value::<RuleBlock>(rule) else {
+            continue;
+        };
+        if let Some(spec) = block.spec() {
+            // Compiled alone, the rule is rule 0 of its own policy: put it back at `i`.
+            if let Err(e) = Policy::new(&[spec]) {
+                diags.push(match &e {
+                    RuleError::BadGlob { attribute, .. }
+                    | RuleError::ZeroCount { attribute, .. } => {
+                        let at = AttributePath::root("rule").index(i as i64).attr(attribute);
+                        Diagnostic::invalid_attribute(at, e.to_string())
+                    }
+                    _ => rule_error(&e),
+                });
+            }
+        }
+    }
+    diags
+}
+
 /// Compiles rule blocks; an error names the rule and attribute at fault.
-fn compile(rules: &[RuleBlock]) -> Result<Policy, Diagnostics> {
+pub fn compile(rules: &[RuleBlock]) -> Result<Policy, Diagnostics> {
     let mut specs = Vec::new();
     for (i, block) in rules.iter().enumerate() {
         match block.spec() {
@@ -445,29 +477,7 @@ impl Resource<ProviderData> for RetentionPolicyResource {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        let Some(rules) = config.attr("rule").as_elements() else {
-            return diags;
-        };
-        for (i, rule) in rules.iter().enumerate() {
-            if !rule.is_wholly_known() {
-                continue;
-            }
-            let Ok(block) = crate::tfplugin::state::from_value::<RuleBlock>(rule) else {
-                continue;
-            };
-            // Globs compile (keep conditions are the schema's rule).
-            if let Some(spec) = block.spec() {
-                if let Err(e) = Policy::new(&[spec]) {
-                    let mut d = rule_error(&e);
-                    if let RuleError::BadGlob { attribute, .. } = e {
-                        d = d.at(AttributePath::root("rule").index(i as i64).attr(attribute));
-                    }
-                    diags.push(d);
-                }
-            }
-        }
-        diags
+        validate_rule_globs(config)
     }
 
     async fn modify_plan(
