@@ -296,17 +296,22 @@ impl Core {
         Ok(())
     }
 
-    /// A manifest by tag or digest.
+    /// A manifest by tag or digest. A reference that is neither a valid tag
+    /// nor a digest names no manifest: `MANIFEST_UNKNOWN`, as the
+    /// distribution spec has it for reads and deletes (a PUT refuses it).
     pub fn manifest(
         &self,
         repo: &RepoRef,
         image: &str,
         reference: &str,
     ) -> DomainResult<ManifestMeta> {
-        if reference.contains(':') {
-            rules::digest(reference)?;
+        let valid = if reference.contains(':') {
+            rules::digest(reference).is_ok()
         } else {
-            rules::tag(reference)?;
+            rules::tag(reference).is_ok()
+        };
+        if !valid {
+            return Err(unknown(image, reference));
         }
         self.read(|conn| {
             conn.query_row(
@@ -372,6 +377,7 @@ impl Core {
         self.manifest(repo, image, reference)?;
         self.write(|c| {
             if reference.contains(':') {
+                self.refuse_if_listed(c, repo, image, reference)?;
                 self.remove_manifests(c, repo, image, &[reference.to_string()])?;
             } else {
                 c.tx.execute(
@@ -386,6 +392,35 @@ impl Core {
                 &format!("{image} {reference} deleted"),
             )
         })
+    }
+
+    /// Refuses to delete a manifest that an index of the image lists (the
+    /// index would name a manifest that is gone), as Harbor refuses to delete
+    /// an artifact other artifacts reference: the index goes first.
+    pub(super) fn refuse_if_listed(
+        &self,
+        c: &Change<'_>,
+        repo: &RepoRef,
+        image: &str,
+        digest: &str,
+    ) -> DomainResult<()> {
+        let index: Option<String> =
+            c.tx.query_row(
+                "SELECT manifest_digest FROM manifest_refs WHERE repo_uuid = ?1 AND image = ?2
+                 AND ref_digest = ?3 AND is_manifest = 1 AND manifest_digest <> ?3 LIMIT 1",
+                params![repo.uuid, image, digest],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match index {
+            None => Ok(()),
+            Some(index) => Err(DomainError::conflict(
+                "ARTIFACT_IN_USE",
+                format!(
+                    "manifest {digest} is listed by index {index} of image {image:?}: delete the index first"
+                ),
+            )),
+        }
     }
 
     /// Removes manifests (and their tags); the repository stops holding the
