@@ -128,6 +128,7 @@ async fn dispatch(State(ctx): State<RegistryCtx>, req: Request) -> Response {
         }
         (Route::Manifest(p, r), &Method::PUT) => manifests::put(&ctx, req, p, r).await,
         (Route::Manifest(p, r), &Method::DELETE) => manifests::delete(&ctx, req, p, r).await,
+        (Route::Referrers(p, d), &Method::GET) => manifests::referrers(&ctx, req, p, d).await,
         (Route::Blob(p, d), &Method::GET | &Method::HEAD) => blobs::get(&ctx, req, p, d).await,
         (Route::Blob(p, d), &Method::DELETE) => blobs::delete(&ctx, req, p, d).await,
         (Route::Uploads(p), &Method::POST) => uploads::start(&ctx, req, p).await,
