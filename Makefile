@@ -29,13 +29,18 @@ gpg:
 ## skopeo and docker (Debian's skopeo and docker.io) for the registry interop test
 ## (tests/interop.rs) and the provisioner of the ephemeral credentials tests
 ## (tests/support/credentials.rs), installed when missing. skopeo is required; the
-## docker part runs where a docker daemon can start.
+## docker part runs where a docker daemon can start. The Python ORAS client (PyPI's
+## oras) for the conformance workflows with referrers (tests/registry_conformance.rs).
 registry-clients:
 	@command -v skopeo >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1 || { \
 	  echo "Installing skopeo and docker.io (the registry interop test drives them) ..." >&2; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo docker.io >/dev/null; \
 	} || true
 	@command -v skopeo >/dev/null 2>&1 || { echo "make test needs skopeo for tests/interop.rs and the ephemeral credentials tests: install skopeo" >&2; exit 1; }
+	@python3 -c 'import oras.provider' 2>/dev/null || { \
+	  echo "Installing the Python ORAS client (tests/registry_conformance.rs drives it) ..." >&2; \
+	  python3 -m pip install -q oras; \
+	} || { echo "make test needs the Python ORAS client for tests/registry_conformance.rs: pip install oras" >&2; exit 1; }
 
 lint:
 	$(CARGO) fmt --all -- --check

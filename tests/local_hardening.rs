@@ -457,6 +457,211 @@ async fn uploads_in_progress_are_capped() {
     assert_eq!(uploads_in_progress(&srv).await, 256);
 }
 
+/// A `POST ?digest=` with an invalid digest is refused before any upload is
+/// registered: 300 of them leave no session behind (before, each left one the
+/// client never learnt of, and 256 of them gave everyone 429 for 15 minutes).
+#[tokio::test]
+async fn refused_digests_leave_no_upload_behind() {
+    let srv = server().await;
+    let (r, token) = pusher(&srv).await;
+    let url = format!("http://{}/v2/100001-uploads/img/blobs/uploads/", r.registry);
+    let http = reqwest::Client::new();
+    for digest in ["sha256:xyz", "md5:00", "sha256:"].iter().cycle().take(300) {
+        let resp = http
+            .post(format!("{url}?digest={digest}"))
+            .bearer_auth(&token)
+            .body("bytes")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{digest}");
+    }
+    assert_eq!(uploads_in_progress(&srv).await, 0);
+    let resp = http.post(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(resp.status(), 202);
+    assert_eq!(uploads_in_progress(&srv).await, 1);
+}
+
+/// PATCHes `size` bytes of a pattern into a new upload of `100001-uploads/img`:
+/// the upload's location and the PATCH's status and body.
+async fn patch_new_upload(
+    r: &registry_support::Region,
+    token: &str,
+    size: u64,
+) -> (String, u16, String) {
+    let http = reqwest::Client::new();
+    let started = http
+        .post(format!(
+            "http://{}/v2/100001-uploads/img/blobs/uploads/",
+            r.registry
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let location = format!(
+        "http://{}{}",
+        r.registry,
+        started.headers()["location"].to_str().unwrap()
+    );
+    let block = axum::body::Bytes::from(vec![7u8; 1 << 20]);
+    let chunks = (0..size.div_ceil(1 << 20)).map(move |i| {
+        let len = (size - i * (1 << 20)).min(1 << 20) as usize;
+        Ok::<_, std::io::Error>(block.slice(..len))
+    });
+    let resp = http
+        .patch(&location)
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (location, status, resp.text().await.unwrap())
+}
+
+/// The bytes of uploads in progress count against the repository's quota as
+/// they arrive (before, 256 sessions could each hold a whole quota): with
+/// 1 GiB less 1 MiB held by one upload of a 1 GiB repository, a second
+/// upload's 2 MiB are refused with the quota message and dropped; once the
+/// first is cancelled, the same 2 MiB are accepted.
+#[tokio::test]
+async fn bytes_of_uploads_in_progress_count_against_the_quota() {
+    let data = tempfile::tempdir().unwrap();
+    let srv = server_with(LocalConfig {
+        data_dir: Some(data.path().to_path_buf()),
+        ..LocalConfig::default()
+    })
+    .await;
+    let (r, token) = pusher(&srv).await;
+    let (first, status, body) = patch_new_upload(&r, &token, (1 << 30) - (1 << 20)).await;
+    assert_eq!(status, 202, "{body}");
+    let (_, status, body) = patch_new_upload(&r, &token, 2 << 20).await;
+    assert_eq!(status, 403, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["errors"][0]["code"], "DENIED", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("Quota exceeded"), "{message}");
+    assert_eq!(
+        uploads_in_progress(&srv).await,
+        1,
+        "the refused upload is dropped"
+    );
+    let cancelled = reqwest::Client::new()
+        .delete(&first)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 204);
+    let (_, status, body) = patch_new_upload(&r, &token, 2 << 20).await;
+    assert_eq!(status, 202, "{body}");
+}
+
+// ---- DNS rebinding ------------------------------------------------------------------
+
+/// One request of each listener's kind with the given `Host`: the IAM token
+/// endpoint, the management API, and each registry's `/v2/` and token
+/// endpoint; answers (what, status, body) of each.
+async fn with_host(srv: &RunningServer, host: &str) -> Vec<(String, u16, String)> {
+    use vcr_provider::local::LocalRegion;
+    let api = srv.addr();
+    let creds = format!(
+        "Authorization: Basic {}",
+        base64_of(&format!(
+            "{}:{}",
+            vcr_provider::local::DEFAULT_CLIENT_ID,
+            vcr_provider::local::DEFAULT_CLIENT_SECRET
+        ))
+    );
+    let form = "grant_type=client_credentials";
+    let mut out = Vec::new();
+    let iam = request(
+        "POST",
+        vcr_provider::local::TOKEN_PATH,
+        host,
+        &[&creds, "Content-Type: application/x-www-form-urlencoded"],
+        form,
+    );
+    let (status, body) = exchange(api, &iam).await;
+    out.push(("the IAM token endpoint".to_string(), status, body));
+    let (status, body) = exchange(api, &request("GET", "/hcm/v1/repository", host, &[], "")).await;
+    out.push(("the API".to_string(), status, body));
+    for region in LocalRegion::ALL {
+        let addr: std::net::SocketAddr = srv.registry(region).parse().unwrap();
+        for path in ["/v2/", "/service/token"] {
+            let (status, body) = exchange(addr, &request("GET", path, host, &[], "")).await;
+            out.push((format!("{} registry {path}", region.code()), status, body));
+        }
+    }
+    out
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// Every listener (IAM, API, both registries) refuses a `Host` it does not
+/// answer to, in its own error shape, so that a page on a name rebound to
+/// 127.0.0.1 cannot use the documented default secret; loopback names and
+/// the listen address pass, and so do names given with `allowed_hosts`
+/// (`--allow-host`) and, listening on every interface, any address.
+#[tokio::test]
+async fn every_listener_refuses_names_rebound_to_it() {
+    let srv = server_with(LocalConfig {
+        allowed_hosts: vec!["vcr-local".into()],
+        ..LocalConfig::default()
+    })
+    .await;
+    for host in [
+        "rebind.attacker.example",
+        "rebind.attacker.example:8080",
+        "localhost.attacker.example",
+        "10.1.2.3",
+        "vcr-local.attacker.example",
+    ] {
+        for (what, status, body) in with_host(&srv, host).await {
+            assert_eq!(status, 403, "{what} with Host {host}: {body}");
+            let body: Value = serde_json::from_str(&body).unwrap();
+            let code = if what.contains("registry") {
+                &body["errors"][0]["code"]
+            } else {
+                &body["errorCode"]
+            };
+            assert!(code == "DENIED" || code == "FORBIDDEN", "{what}: {body}");
+        }
+    }
+    let port = srv.addr().port();
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "vcr-local:8080".to_string(),
+        "VCR-LOCAL".to_string(),
+    ] {
+        for (what, status, body) in with_host(&srv, &host).await {
+            assert_ne!(status, 403, "{what} with Host {host}: {body}");
+        }
+    }
+    let everywhere = vcr_provider::local::start(LocalConfig {
+        listen: "0.0.0.0:0".parse().unwrap(),
+        allow_remote: true,
+        ..LocalConfig::default()
+    })
+    .await
+    .unwrap();
+    for (what, status, body) in with_host(&everywhere, "10.1.2.3:8080").await {
+        assert_ne!(status, 403, "{what}: {body}");
+    }
+    for (what, status, body) in with_host(&everywhere, "rebind.attacker.example").await {
+        assert_eq!(status, 403, "{what}: {body}");
+    }
+}
+
 // ---- slow clients ----------------------------------------------------------------
 
 /// A vcr-local with short limits, so that the tests wait seconds, not minutes.

@@ -836,6 +836,211 @@ async fn uploads_digests_blobs_tags_and_deletes() {
     blobs_delete(&b).await;
 }
 
+/// A small image in `b`: config and layer blobs, a manifest tagged `tag`.
+/// Answers (config, layer, manifest digest, manifest bytes).
+async fn small_image(b: &Blobs, tag: &str, layer: &[u8]) -> (String, String, String, Vec<u8>) {
+    let config = format!("{{\"architecture\":\"{tag}\",\"os\":\"linux\"}}");
+    let config = rs::push_blob(&b.hcm.registry, &b.token, &b.name, config.as_bytes())
+        .await
+        .unwrap();
+    let layer = rs::push_blob(&b.hcm.registry, &b.token, &b.name, layer)
+        .await
+        .unwrap();
+    let manifest = manifest_of(&config, &layer);
+    let (status, headers, body) = put_manifest(b, tag, manifest.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    let digest = headers["docker-content-digest"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    (config, layer, digest, manifest)
+}
+
+/// Deletes that would leave an image listed but not pullable are refused,
+/// as Harbor refuses them: a layer or config blob a manifest names and a
+/// manifest's own blob (405 `UNSUPPORTED`: blobs go with their manifests),
+/// and a platform manifest an index lists (409, until the index goes). The
+/// image still pulls and the quota keeps counting it; in the right order,
+/// every delete succeeds.
+#[tokio::test]
+async fn deletes_that_would_break_an_image_are_refused() {
+    let b = blobs_world().await;
+    let (config, layer, amd64, _) = small_image(&b, "amd64", b"layer of amd64").await;
+    let (_, _, arm64, _) = small_image(&b, "arm64", b"layer of arm64").await;
+    let entry =
+        |digest: &str| json!({"mediaType": OCI_IMAGE_MEDIA_TYPE, "digest": digest, "size": 1});
+    let index = json!({"schemaVersion": 2, "mediaType": OCI_IMAGE_INDEX_MEDIA_TYPE,
+        "manifests": [entry(&amd64), entry(&arm64)]})
+    .to_string();
+    let url = format!("{}/manifests/multi", b.base);
+    let typed = (index.clone().into_bytes(), OCI_IMAGE_INDEX_MEDIA_TYPE);
+    let (status, headers, body) = raw(Method::PUT, &url, Some(&b.token), Some(typed)).await;
+    assert_eq!(status, 201, "{body}");
+    let index_digest = headers["docker-content-digest"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let usage = || async {
+        let (_, repo) = b
+            .hcm
+            .api(Method::GET, &format!("/v1/repository/{}", b.app.id), None)
+            .await;
+        repo["quotaUsed"].as_f64().unwrap() * 1e9
+    };
+    let used = usage().await;
+
+    for blob in [&layer, &config, &amd64, &index_digest] {
+        let (status, body) = b.call(Method::DELETE, &format!("blobs/{blob}")).await;
+        assert_eq!(
+            (status, code(&body).as_str()),
+            (405, "UNSUPPORTED"),
+            "{body}"
+        );
+    }
+    let (status, body) = b.call(Method::DELETE, &format!("manifests/{amd64}")).await;
+    assert_eq!((status, code(&body).as_str()), (409, "DENIED"), "{body}");
+    assert!(body.contains(&index_digest), "{body}");
+    let artifact = format!(
+        "/v1/repository/{}/images/artifacts/delete?imageName=web&digest={amd64}",
+        b.app.id
+    );
+    let (status, body) = b.hcm.api(Method::DELETE, &artifact, None).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(b.call(Method::GET, "manifests/amd64").await.0, 200);
+    assert_eq!(b.call(Method::GET, &format!("blobs/{layer}")).await.0, 200);
+    assert_eq!(usage().await, used);
+
+    assert_eq!(
+        b.call(Method::DELETE, &format!("manifests/{index_digest}"))
+            .await
+            .0,
+        202
+    );
+    assert_eq!(
+        b.call(Method::DELETE, &format!("manifests/{amd64}"))
+            .await
+            .0,
+        202
+    );
+    assert_eq!(
+        b.call(Method::GET, &format!("blobs/{layer}")).await.0,
+        404,
+        "the layer went with its manifest"
+    );
+    let unused = rs::push_blob(&b.hcm.registry, &b.token, &b.name, b"named by nothing")
+        .await
+        .unwrap();
+    assert_eq!(
+        b.call(Method::DELETE, &format!("blobs/{unused}")).await.0,
+        202
+    );
+}
+
+/// What the distribution spec and distribution itself answer: a manifest
+/// reference that is neither a tag nor a digest is `MANIFEST_UNKNOWN` (404)
+/// for GET, HEAD and DELETE (400 for PUT); a blob GET honours `Range`; a
+/// token lacking the action gets `error="insufficient_scope"` with the scope
+/// to ask for; an unknown route answers a code of the spec.
+#[tokio::test]
+async fn reads_ranges_scopes_and_routes_follow_the_spec() {
+    let b = blobs_world().await;
+    let bytes = b"0123456789abcdef";
+    let (_, layer, _, manifest) = small_image(&b, "v1", bytes).await;
+    for reference in ["-not-a-tag", "sha256:baddigeststring", "sha512:00"] {
+        for method in [Method::GET, Method::DELETE] {
+            let (status, body) = b
+                .call(method.clone(), &format!("manifests/{reference}"))
+                .await;
+            assert_eq!(
+                (status, code(&body).as_str()),
+                (404, "MANIFEST_UNKNOWN"),
+                "{method} {reference}"
+            );
+        }
+        let head = b
+            .call(Method::HEAD, &format!("manifests/{reference}"))
+            .await;
+        assert_eq!(head.0, 404, "HEAD {reference}");
+    }
+    let (status, _, body) = put_manifest(&b, "-not-a-tag", manifest).await;
+    assert_eq!((status, code(&body).as_str()), (400, "TAG_INVALID"));
+
+    let blob = format!("{}/blobs/{layer}", b.base);
+    let ranged = |range: &'static str| {
+        let (blob, token) = (blob.clone(), b.token.clone());
+        async move {
+            let resp = reqwest::Client::new()
+                .get(blob)
+                .bearer_auth(token)
+                .header("range", range)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let content_range = resp
+                .headers()
+                .get("content-range")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, content_range, resp.text().await.unwrap())
+        }
+    };
+    assert_eq!(
+        ranged("bytes=2-5").await,
+        (206, Some("bytes 2-5/16".into()), "2345".into())
+    );
+    assert_eq!(
+        ranged("bytes=10-").await,
+        (206, Some("bytes 10-15/16".into()), "abcdef".into())
+    );
+    assert_eq!(
+        ranged("bytes=-3").await,
+        (206, Some("bytes 13-15/16".into()), "def".into())
+    );
+    let (status, content_range, _) = ranged("bytes=16-").await;
+    assert_eq!(
+        (status, content_range.as_deref()),
+        (416, Some("bytes */16"))
+    );
+
+    let pull_only = token_for(&b.hcm, &b.login, &b.name, "pull").await;
+    let url = format!("{}/manifests/v2", b.base);
+    let typed = (manifest_of(&layer, &layer), OCI_IMAGE_MEDIA_TYPE);
+    let (status, headers, body) = raw(Method::PUT, &url, Some(&pull_only), Some(typed)).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (401, "UNAUTHORIZED"),
+        "{body}"
+    );
+    let challenge = headers["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains(&format!("scope=\"repository:{}:pull,push\"", b.name)),
+        "{challenge}"
+    );
+    let (status, headers, _) = raw(Method::PUT, &url, None, None).await;
+    assert_eq!(status, 401);
+    let challenge = headers["www-authenticate"].to_str().unwrap();
+    assert!(
+        !challenge.contains("insufficient_scope"),
+        "no token: {challenge}"
+    );
+
+    for path in [
+        format!("{}/nothing/here", b.base),
+        format!("http://{}/v3/", b.hcm.registry),
+    ] {
+        let (status, _, body) = raw(Method::GET, &path, Some(&b.token), None).await;
+        assert_eq!(
+            (status, code(&body).as_str()),
+            (404, "UNSUPPORTED"),
+            "{path}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn mounts_need_pull_rights_on_the_source() {
     let srv = server().await;

@@ -39,6 +39,19 @@ struct Args {
     #[arg(long)]
     allow_remote: bool,
 
+    /// A host name to answer to besides localhost and the listen addresses
+    /// (repeat it, or give several separated by commas): the name clients use
+    /// to reach vcr-local, such as a CI service's. Requests for any other name
+    /// are refused, so that a web page on a name rebound to this machine
+    /// cannot use vcr-local.
+    #[arg(
+        long = "allow-host",
+        env = "VCR_LOCAL_ALLOW_HOSTS",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    allow_hosts: Vec<String>,
+
     /// Where region HCM's Docker registry listens [default: the --listen host,
     /// port 5080, or a free port when --listen's port is 0].
     #[arg(long, env = "VCR_LOCAL_REGISTRY_HCM", value_name = "ADDR")]
@@ -105,6 +118,7 @@ async fn main() -> ExitCode {
         token_ttl: Duration::from_secs(args.token_ttl_secs),
         allow_remote: args.allow_remote,
         limits: local::ConnectionLimits::default(),
+        allowed_hosts: args.allow_hosts,
     };
     let server = match local::start(config).await {
         Ok(s) => s,

@@ -48,7 +48,7 @@ pub mod api;
 pub mod core;
 mod counters;
 mod faults;
-mod guard;
+pub mod guard;
 mod jwt;
 pub mod registry;
 mod serve;
@@ -100,6 +100,10 @@ pub struct LocalConfig {
     pub allow_remote: bool,
     /// Timeouts and the connection cap of each listener.
     pub limits: ConnectionLimits,
+    /// Host names every listener answers to besides `localhost` and its
+    /// addresses (a CI service's name); others are refused, against DNS
+    /// rebinding (see [`guard`]).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for LocalConfig {
@@ -115,6 +119,7 @@ impl Default for LocalConfig {
             token_ttl: Duration::from_secs(1800),
             allow_remote: false,
             limits: ConnectionLimits::default(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -258,6 +263,8 @@ pub struct Shared {
     counters: Mutex<counters::Counters>,
     /// Each region's registry `host:port`, once it listens.
     registry_hosts: [OnceLock<String>; 2],
+    /// The `Host` names every listener answers to.
+    host_policy: guard::HostPolicy,
 }
 
 impl Deref for AppState {
@@ -290,6 +297,7 @@ impl AppState {
         let iam_key = jwt::derive_key(core.signing_key(), "vcr-local IAM access tokens");
         let registry_key = jwt::derive_key(core.signing_key(), "vcr-local registry tokens");
         Ok(AppState(Arc::new(Shared {
+            host_policy: guard::HostPolicy::new(&config),
             config,
             core,
             iam_key,
@@ -363,6 +371,10 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(
             (state.clone(), listener),
             faults::inject_faults,
+        ))
+        .layer(from_fn_with_state(
+            (state.clone(), listener),
+            guard::check_host,
         ))
         .layer(from_fn_with_state(
             (state, listener),

@@ -103,6 +103,28 @@ impl Core {
             .ok_or_else(|| blob_unknown(digest))
     }
 
+    /// Opens `count` bytes from `start` of a blob the repository holds (the
+    /// caller resolved the range against [`Core::blob_size`]).
+    pub async fn open_blob_part(
+        &self,
+        repo: &RepoRef,
+        digest: &str,
+        start: u64,
+        count: u64,
+    ) -> DomainResult<BlobReader> {
+        let size = self.blob_size(repo, digest)?;
+        if start.saturating_add(count) > size {
+            return Err(DomainError::registry(
+                RegistryErrorKind::RangeInvalid,
+                format!("bytes {start}+{count} are beyond the blob's {size} bytes"),
+            ));
+        }
+        self.blobs
+            .open_part(digest, start, count)
+            .await?
+            .ok_or_else(|| blob_unknown(digest))
+    }
+
     /// Starts an upload into the repository; answers its id.
     pub async fn start_upload(&self, region: LocalRegion, repo: &RepoRef) -> DomainResult<String> {
         let id = uuid::Uuid::new_v4().to_string();
@@ -127,8 +149,10 @@ impl Core {
         self.uploads.size(id, region, &repo.uuid)
     }
 
-    /// Streams a request body into an upload. Refuses, as soon as it is
-    /// clear, an upload that could never fit in the repository's quota.
+    /// Streams a request body into an upload. The bytes of the repository's
+    /// uploads in progress count against its quota as they arrive: an upload
+    /// that would take them past the quota's free space is refused as soon
+    /// as it would (and dropped with its bytes).
     pub async fn append<S, E>(
         &self,
         lease: &mut Lease<'_>,
@@ -139,7 +163,8 @@ impl Core {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let limit = repo.quota_bytes();
+        let used = self.usage(&repo.uuid)?;
+        let free = repo.quota_bytes().saturating_sub(used);
         let session = lease.session();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| {
@@ -148,12 +173,12 @@ impl Core {
                     format!("the upload's body could not be read: {e}"),
                 )
             })?;
-            let adding = session.size + chunk.len() as u64;
-            if adding > limit {
-                let used = self.usage(&repo.uuid)?;
+            let adding = chunk.len() as u64;
+            if let Err(held) = self.uploads.grow(&repo.uuid, adding, free) {
+                let in_progress = held + adding;
                 return Err(DomainError::QuotaExceeded(quota_message(
-                    adding,
-                    used + adding,
+                    in_progress,
+                    used + in_progress,
                     repo.quota_limit_gb,
                 )));
             }
@@ -244,9 +269,45 @@ impl Core {
     }
 
     /// The repository stops holding a blob (its bytes go when no repository
-    /// holds them).
+    /// holds them). A blob its images use is refused, as Harbor does: a
+    /// manifest (deleted through its own path) or a blob a manifest names
+    /// (it goes with the last manifest naming it), so that no image is left
+    /// listed but unpullable and the quota always counts what images hold.
     pub fn delete_blob(&self, repo: &RepoRef, digest: &str) -> DomainResult<()> {
         self.write(|c| {
+            let manifest_of: Option<String> =
+                c.tx.query_row(
+                    "SELECT image FROM manifests WHERE repo_uuid = ?1 AND digest = ?2 LIMIT 1",
+                    params![repo.uuid, digest],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(image) = manifest_of {
+                return Err(DomainError::registry(
+                    RegistryErrorKind::InUse,
+                    format!(
+                        "blob {digest} is a manifest of image {image:?}: delete it with \
+                         DELETE /v2/<name>/manifests/{digest}"
+                    ),
+                ));
+            }
+            let named_by: Option<(String, String)> =
+                c.tx.query_row(
+                    "SELECT image, manifest_digest FROM manifest_refs
+                     WHERE repo_uuid = ?1 AND ref_digest = ?2 LIMIT 1",
+                    params![repo.uuid, digest],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((image, manifest)) = named_by {
+                return Err(DomainError::registry(
+                    RegistryErrorKind::InUse,
+                    format!(
+                        "blob {digest} is used by manifest {manifest} of image {image:?}: \
+                         delete the manifest (a blob goes with the last manifest naming it)"
+                    ),
+                ));
+            }
             let n = c.tx.execute(
                 "DELETE FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2",
                 params![repo.uuid, digest],
@@ -267,5 +328,10 @@ impl Core {
     /// Uploads in progress.
     pub fn uploads_in_progress(&self) -> usize {
         self.uploads.len()
+    }
+
+    /// Bytes the repository's uploads in progress hold.
+    pub fn upload_bytes_in_progress(&self, repo: &RepoRef) -> u64 {
+        self.uploads.held(&repo.uuid)
     }
 }

@@ -53,6 +53,9 @@ pub enum RegistryErrorKind {
     TagInvalid,
     Unsupported,
     RangeInvalid,
+    /// A delete refused because images use what it would remove (answered
+    /// `UNSUPPORTED`, 405, as a registry that does not delete blobs does).
+    InUse,
 }
 
 impl RegistryErrorKind {
@@ -71,7 +74,7 @@ impl RegistryErrorKind {
             NameUnknown => "NAME_UNKNOWN",
             SizeInvalid => "SIZE_INVALID",
             TagInvalid => "TAG_INVALID",
-            Unsupported => "UNSUPPORTED",
+            Unsupported | InUse => "UNSUPPORTED",
             RangeInvalid => "RANGE_INVALID",
         }
     }

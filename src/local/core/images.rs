@@ -176,6 +176,7 @@ impl Core {
                     repo.name
                 )));
             }
+            self.refuse_if_listed(c, &repo, image, digest)?;
             let mut stmt = c.tx.prepare(
                 "SELECT ref_digest FROM manifest_refs r WHERE repo_uuid = ?1 AND image = ?2
                  AND manifest_digest = ?3 AND is_manifest = 1

@@ -37,6 +37,32 @@ struct Parsed {
     blobs: Vec<String>,
     /// Manifests (indexes and lists).
     children: Vec<String>,
+    /// OCI 1.1: the manifest this one is about (a signature's image).
+    subject: Option<String>,
+    /// OCI 1.1: what kind of artifact it is (`artifactType`, else an image
+    /// manifest's config media type).
+    artifact_type: Option<String>,
+    /// Its annotations, as JSON, for the referrers list.
+    annotations: Option<String>,
+}
+
+/// A manifest that names another as its subject, as the referrers API lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Referrer {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+    pub artifact_type: Option<String>,
+    /// JSON object text.
+    pub annotations: Option<String>,
+}
+
+/// What a manifest PUT stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    pub digest: String,
+    /// The digest of its subject, when it has one (answered as `OCI-Subject`).
+    pub subject: Option<String>,
 }
 
 fn invalid(message: impl Into<String>) -> DomainError {
@@ -120,6 +146,14 @@ fn parse(content_type: Option<&str>, bytes: &[u8]) -> DomainResult<Parsed> {
         media_type,
         ..Parsed::default()
     };
+    let text = |v: Option<&serde_json::Value>, at: &str| -> DomainResult<Option<String>> {
+        match v {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(invalid(format!("{at} must be a string"))),
+        }
+    };
+    parsed.artifact_type = text(json.get("artifactType"), "artifactType")?;
     if parsed.media_type == OCI_INDEX || parsed.media_type == DOCKER_LIST {
         parsed.children = digests("manifests", false)?;
     } else {
@@ -128,7 +162,18 @@ fn parse(content_type: Option<&str>, bytes: &[u8]) -> DomainResult<Parsed> {
             .ok_or_else(|| invalid("an image manifest needs a config"))?;
         parsed.blobs.push(descriptor_digest(config, "config")?);
         parsed.blobs.extend(digests("layers", true)?);
+        if parsed.artifact_type.is_none() {
+            parsed.artifact_type = text(config.get("mediaType"), "config.mediaType")?;
+        }
     }
+    if let Some(subject) = json.get("subject") {
+        parsed.subject = Some(descriptor_digest(subject, "subject")?);
+    }
+    parsed.annotations = match json.get("annotations") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(a @ serde_json::Value::Object(_)) => Some(a.to_string()),
+        Some(_) => return Err(invalid("annotations must be an object")),
+    };
     Ok(parsed)
 }
 
@@ -142,7 +187,9 @@ fn descriptor_digest(d: &serde_json::Value, at: &str) -> DomainResult<String> {
 }
 
 impl Core {
-    /// Stores a manifest under a tag or its digest; answers its digest.
+    /// Stores a manifest under a tag or its digest; answers its digest and
+    /// subject. A subject need not exist (yet): OCI 1.1 lets a signature be
+    /// pushed before, or without, what it signs.
     pub async fn put_manifest(
         &self,
         repo: &RepoRef,
@@ -150,7 +197,7 @@ impl Core {
         reference: &str,
         content_type: Option<&str>,
         bytes: Bytes,
-    ) -> DomainResult<String> {
+    ) -> DomainResult<Pushed> {
         if bytes.len() as u64 > MAX_MANIFEST_BYTES {
             return Err(DomainError::registry(
                 RegistryErrorKind::SizeInvalid,
@@ -198,7 +245,10 @@ impl Core {
                 "PUSH_ARTIFACT",
                 &format!("{what} pushed ({digest})"),
             )?;
-            Ok(digest.clone())
+            Ok(Pushed {
+                digest: digest.clone(),
+                subject: parsed.subject.clone(),
+            })
         });
         if let Some(unused) = sink {
             unused.discard();
@@ -276,10 +326,24 @@ impl Core {
         )?;
         let now_ms = self.clock.now_ms();
         c.tx.execute(
-            "INSERT INTO manifests (repo_uuid, image, digest, media_type, size, artifact_size, pushed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (repo_uuid, image, digest) DO UPDATE SET pushed_at = excluded.pushed_at",
-            params![repo.uuid, image, digest, parsed.media_type, size as i64, artifact_size as i64, now_ms],
+            "INSERT INTO manifests (repo_uuid, image, digest, media_type, size, artifact_size, pushed_at,
+                subject, artifact_type, annotations)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (repo_uuid, image, digest) DO UPDATE SET pushed_at = excluded.pushed_at,
+                subject = excluded.subject, artifact_type = excluded.artifact_type,
+                annotations = excluded.annotations",
+            params![
+                repo.uuid,
+                image,
+                digest,
+                parsed.media_type,
+                size as i64,
+                artifact_size as i64,
+                now_ms,
+                parsed.subject,
+                parsed.artifact_type,
+                parsed.annotations
+            ],
         )?;
         let refs = parsed
             .blobs
@@ -296,17 +360,22 @@ impl Core {
         Ok(())
     }
 
-    /// A manifest by tag or digest.
+    /// A manifest by tag or digest. A reference that is neither a valid tag
+    /// nor a digest names no manifest: `MANIFEST_UNKNOWN`, as the
+    /// distribution spec has it for reads and deletes (a PUT refuses it).
     pub fn manifest(
         &self,
         repo: &RepoRef,
         image: &str,
         reference: &str,
     ) -> DomainResult<ManifestMeta> {
-        if reference.contains(':') {
-            rules::digest(reference)?;
+        let valid = if reference.contains(':') {
+            rules::digest(reference).is_ok()
         } else {
-            rules::tag(reference)?;
+            rules::tag(reference).is_ok()
+        };
+        if !valid {
+            return Err(unknown(image, reference));
         }
         self.read(|conn| {
             conn.query_row(
@@ -372,6 +441,7 @@ impl Core {
         self.manifest(repo, image, reference)?;
         self.write(|c| {
             if reference.contains(':') {
+                self.refuse_if_listed(c, repo, image, reference)?;
                 self.remove_manifests(c, repo, image, &[reference.to_string()])?;
             } else {
                 c.tx.execute(
@@ -386,6 +456,35 @@ impl Core {
                 &format!("{image} {reference} deleted"),
             )
         })
+    }
+
+    /// Refuses to delete a manifest that an index of the image lists (the
+    /// index would name a manifest that is gone), as Harbor refuses to delete
+    /// an artifact other artifacts reference: the index goes first.
+    pub(super) fn refuse_if_listed(
+        &self,
+        c: &Change<'_>,
+        repo: &RepoRef,
+        image: &str,
+        digest: &str,
+    ) -> DomainResult<()> {
+        let index: Option<String> =
+            c.tx.query_row(
+                "SELECT manifest_digest FROM manifest_refs WHERE repo_uuid = ?1 AND image = ?2
+                 AND ref_digest = ?3 AND is_manifest = 1 AND manifest_digest <> ?3 LIMIT 1",
+                params![repo.uuid, image, digest],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match index {
+            None => Ok(()),
+            Some(index) => Err(DomainError::conflict(
+                "ARTIFACT_IN_USE",
+                format!(
+                    "manifest {digest} is listed by index {index} of image {image:?}: delete the index first"
+                ),
+            )),
+        }
     }
 
     /// Removes manifests (and their tags); the repository stops holding the
@@ -436,6 +535,39 @@ impl Core {
             params![repo.uuid, image],
         )?;
         Ok(())
+    }
+
+    /// The manifests of an image whose subject is `subject`, oldest push
+    /// first, of one artifact type when `artifact_type` is given. None is an
+    /// empty list, whether or not the subject or the image exists.
+    pub fn referrers(
+        &self,
+        repo: &RepoRef,
+        image: &str,
+        subject: &str,
+        artifact_type: Option<&str>,
+    ) -> DomainResult<Vec<Referrer>> {
+        rules::digest(subject)?;
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+                 WHERE repo_uuid = ?1 AND image = ?2 AND subject = ?3
+                 AND (?4 IS NULL OR artifact_type = ?4)
+                 ORDER BY pushed_at, digest",
+            )?;
+            let found = stmt
+                .query_map(params![repo.uuid, image, subject, artifact_type], |r| {
+                    Ok(Referrer {
+                        digest: r.get(0)?,
+                        media_type: r.get(1)?,
+                        size: r.get::<_, i64>(2)? as u64,
+                        artifact_type: r.get(3)?,
+                        annotations: r.get(4)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(found)
+        })
     }
 
     /// Tags of an image in order, at most `n` after `last`; and whether more follow.

@@ -1,6 +1,8 @@
 //! Blob uploads in progress: their bytes so far (in a sink), the running
 //! digest, and when they were last touched. Bounded in number; abandoned ones
-//! are swept; one request at a time works on an upload.
+//! are swept; one request at a time works on an upload. The bytes they hold
+//! are counted per repository as they grow, so that uploads in progress
+//! together never hold more than the repository's free quota.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -68,6 +70,8 @@ enum Slot {
 #[derive(Default)]
 pub struct Uploads {
     slots: Mutex<HashMap<String, Slot>>,
+    /// Bytes held by the uploads in progress of each repository (by uuid).
+    held: Mutex<HashMap<String, u64>>,
 }
 
 fn unknown(id: &str) -> DomainError {
@@ -133,6 +137,41 @@ impl Uploads {
         }
     }
 
+    /// Counts `adding` more bytes of an upload of the repository, unless the
+    /// repository's uploads in progress would then hold more than `free`
+    /// bytes: then answers how many they hold already.
+    pub fn grow(&self, repo_uuid: &str, adding: u64, free: u64) -> Result<(), u64> {
+        let mut held = self.held.lock();
+        let total = held.entry(repo_uuid.to_string()).or_default();
+        if total.saturating_add(adding) > free {
+            return Err(*total);
+        }
+        *total += adding;
+        Ok(())
+    }
+
+    /// Bytes the uploads in progress of a repository hold.
+    pub fn held(&self, repo_uuid: &str) -> u64 {
+        self.held.lock().get(repo_uuid).copied().unwrap_or(0)
+    }
+
+    /// Stops counting the bytes of an upload that ended.
+    fn release(&self, session: &Session) {
+        let mut held = self.held.lock();
+        if let Some(total) = held.get_mut(&session.repo_uuid) {
+            *total = total.saturating_sub(session.size);
+            if *total == 0 {
+                held.remove(&session.repo_uuid);
+            }
+        }
+    }
+
+    /// Ends an upload for good: its bytes stop counting and are thrown away.
+    fn drop_session(&self, session: Session) {
+        self.release(&session);
+        session.sink.discard();
+    }
+
     /// How many bytes an upload holds.
     pub fn size(&self, id: &str, region: LocalRegion, repo_uuid: &str) -> DomainResult<u64> {
         match self.slots.lock().get(id) {
@@ -159,7 +198,7 @@ impl Uploads {
         };
         for s in stale {
             tracing::info!(upload = %s.id, bytes = s.size, "sweeping an abandoned upload");
-            s.sink.discard();
+            self.drop_session(s);
         }
     }
 
@@ -168,7 +207,7 @@ impl Uploads {
         let all: Vec<Slot> = self.slots.lock().drain().map(|(_, s)| s).collect();
         for slot in all {
             if let Slot::Idle(s) = slot {
-                s.sink.discard();
+                self.drop_session(*s);
             }
         }
     }
@@ -208,10 +247,13 @@ impl Lease<'_> {
             .insert(session.id.clone(), Slot::Idle(Box::new(session)));
     }
 
-    /// Ends the upload (finished or cancelled) and hands its session over.
+    /// Ends the upload (finished or cancelled) and hands its session over;
+    /// its bytes stop counting as an upload's (a finished blob counts as the
+    /// repository's own).
     pub fn finish(mut self) -> Session {
         let session = self.session.take().expect("a lease holds its session");
         self.uploads.slots.lock().remove(&session.id);
+        self.uploads.release(&session);
         session
     }
 }
@@ -221,7 +263,7 @@ impl Drop for Lease<'_> {
         if let Some(session) = self.session.take() {
             tracing::info!(upload = %session.id, "an upload request ended early: the upload is dropped");
             self.uploads.slots.lock().remove(&session.id);
-            session.sink.discard();
+            self.uploads.drop_session(session);
         }
     }
 }

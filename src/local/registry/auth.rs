@@ -109,6 +109,16 @@ pub fn challenge(ctx: &RegistryCtx, scope: Option<&str>) -> String {
     }
 }
 
+/// The challenge for a token that lacks what the request needs: as
+/// distribution answers it, `error="insufficient_scope"` and the scope to ask
+/// for, so that clients fetch a new token with it.
+pub fn insufficient_scope(ctx: &RegistryCtx, scope: &str) -> String {
+    format!(
+        "{},error=\"insufficient_scope\"",
+        challenge(ctx, Some(scope))
+    )
+}
+
 /// The scope a request needs, for a challenge.
 fn scope_for(name: &str, action: Action) -> String {
     let words = match action {
@@ -343,6 +353,13 @@ pub fn access(
         ));
     };
     let principal = caller.principal().clone();
+    let retry = |message: String| {
+        let challenge = match caller {
+            Caller::Token(..) => insufficient_scope(ctx, &scope),
+            Caller::Basic(_) => challenge(ctx, Some(&scope)),
+        };
+        OciError::unauthorized(message, challenge)
+    };
     let rights = match ctx.app.core.rights(&principal, ctx.region, &path.backend) {
         Ok(r) => r,
         Err(e @ DomainError::Unauthenticated(_)) => return Err(bad_credentials(ctx, &e)),
@@ -353,20 +370,18 @@ pub fn access(
             if caller.token_allows(&path.full, action) {
                 Ok((principal, repo))
             } else {
-                Err(OciError::unauthorized(
-                    "the token does not grant this",
-                    challenge(ctx, Some(&scope)),
-                ))
+                Err(retry(format!(
+                    "the token does not grant {} on {}: ask the token endpoint for scope {scope}",
+                    action.word(),
+                    path.full
+                )))
             }
         }
-        _ if principal == Principal::Anonymous => Err(OciError::unauthorized(
-            format!(
-                "authentication required: log in (docker login) as a repository user that may {} {}",
-                action.word(),
-                path.full
-            ),
-            challenge(ctx, Some(&scope)),
-        )),
+        _ if principal == Principal::Anonymous => Err(retry(format!(
+            "authentication required: log in (docker login) as a repository user that may {} {}",
+            action.word(),
+            path.full
+        ))),
         _ => Err(OciError::denied(&path.full, action.word())),
     }
 }

@@ -61,6 +61,7 @@ impl OciError {
                 StatusCode::NOT_FOUND
             }
             RangeInvalid => StatusCode::RANGE_NOT_SATISFIABLE,
+            InUse => StatusCode::METHOD_NOT_ALLOWED,
             _ => StatusCode::BAD_REQUEST,
         };
         OciError::new(status, kind.code(), message)
@@ -97,6 +98,19 @@ impl From<DomainError> for OciError {
                 OciError::new(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", message)
             }
         }
+    }
+}
+
+impl OciError {
+    /// The answer, with more headers.
+    pub fn into_response_with(self, headers: &[(header::HeaderName, String)]) -> Response {
+        let mut resp = self.into_response();
+        for (name, value) in headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                resp.headers_mut().insert(name.clone(), value);
+            }
+        }
+        resp
     }
 }
 

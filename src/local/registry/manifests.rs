@@ -1,14 +1,15 @@
-//! `/v2/<name>/manifests/<reference>` (by tag or digest) and
-//! `/v2/<name>/tags/list` (with `n` and `last` paging).
+//! `/v2/<name>/manifests/<reference>` (by tag or digest),
+//! `/v2/<name>/tags/list` (with `n` and `last` paging) and
+//! `/v2/<name>/referrers/<digest>` (OCI 1.1, with the `artifactType` filter).
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderName, Method, StatusCode};
 
 use super::error::OciError;
 use super::paths::ImagePath;
 use super::{answer, auth, docker_digest, query, Answer, RegistryCtx};
-use crate::local::core::manifests::MAX_MANIFEST_BYTES;
+use crate::local::core::manifests::{MAX_MANIFEST_BYTES, OCI_INDEX};
 use crate::local::core::model::Action;
 use crate::local::core::RegistryErrorKind;
 
@@ -52,7 +53,7 @@ pub async fn put(ctx: &RegistryCtx, req: Request, path: ImagePath, reference: St
                 format!("a manifest may be at most {MAX_MANIFEST_BYTES} bytes"),
             )
         })?;
-    let digest = ctx
+    let pushed = ctx
         .app
         .core
         .put_manifest(
@@ -63,14 +64,17 @@ pub async fn put(ctx: &RegistryCtx, req: Request, path: ImagePath, reference: St
             bytes,
         )
         .await?;
-    let headers = [
+    let mut headers = vec![
         (
             header::LOCATION,
-            format!("/v2/{}/manifests/{digest}", path.full),
+            format!("/v2/{}/manifests/{}", path.full, pushed.digest),
         ),
-        (docker_digest(), digest),
+        (docker_digest(), pushed.digest),
         (header::CONTENT_LENGTH, "0".into()),
     ];
+    if let Some(subject) = pushed.subject {
+        headers.push((HeaderName::from_static("oci-subject"), subject));
+    }
     answer(StatusCode::CREATED, &headers, Body::empty())
 }
 
@@ -112,5 +116,54 @@ pub async fn tags(ctx: &RegistryCtx, req: Request, path: ImagePath) -> Answer {
         ));
     }
     let body = serde_json::json!({"name": path.full, "tags": tags});
+    answer(StatusCode::OK, &headers, Body::from(body.to_string()))
+}
+
+/// `GET /v2/<name>/referrers/<digest>`: an image index of the manifests whose
+/// subject is the digest (empty when none), filtered by `artifactType`.
+pub async fn referrers(
+    ctx: &RegistryCtx,
+    req: Request,
+    path: ImagePath,
+    subject: String,
+) -> Answer {
+    let (_, repo) = auth::access(ctx, req.headers(), &path, Action::Pull)?;
+    let q = query(&req);
+    let artifact_type = q.get("artifactType").filter(|t| !t.is_empty());
+    let found = ctx.app.core.referrers(
+        &repo,
+        &path.image,
+        &subject,
+        artifact_type.map(String::as_str),
+    )?;
+    let manifests: Vec<serde_json::Value> = found
+        .into_iter()
+        .map(|r| {
+            let mut d = serde_json::json!({
+                "mediaType": r.media_type,
+                "digest": r.digest,
+                "size": r.size,
+            });
+            if let Some(t) = r.artifact_type {
+                d["artifactType"] = t.into();
+            }
+            if let Some(a) = r.annotations.and_then(|a| serde_json::from_str(&a).ok()) {
+                d["annotations"] = a;
+            }
+            d
+        })
+        .collect();
+    let body = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": manifests,
+    });
+    let mut headers = vec![(header::CONTENT_TYPE, OCI_INDEX.to_string())];
+    if artifact_type.is_some() {
+        headers.push((
+            HeaderName::from_static("oci-filters-applied"),
+            "artifactType".to_string(),
+        ));
+    }
     answer(StatusCode::OK, &headers, Body::from(body.to_string()))
 }

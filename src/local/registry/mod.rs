@@ -56,6 +56,10 @@ pub fn registry_app(state: AppState, region: LocalRegion) -> Router {
             faults::inject_faults,
         ))
         .layer(from_fn_with_state(
+            (state.clone(), listener),
+            super::guard::check_host,
+        ))
+        .layer(from_fn_with_state(
             (state, listener),
             super::counters::count_requests,
         ))
@@ -80,10 +84,12 @@ async fn base(State(ctx): State<RegistryCtx>, req: Request) -> Response {
     }
 }
 
+/// An unknown route: 404 with the spec's `UNSUPPORTED` code (the spec
+/// defines no `NOT_FOUND`).
 async fn not_found(req: Request) -> Response {
     OciError::new(
         StatusCode::NOT_FOUND,
-        "NOT_FOUND",
+        "UNSUPPORTED",
         format!(
             "no such endpoint: {} {}",
             req.method(),
@@ -122,6 +128,7 @@ async fn dispatch(State(ctx): State<RegistryCtx>, req: Request) -> Response {
         }
         (Route::Manifest(p, r), &Method::PUT) => manifests::put(&ctx, req, p, r).await,
         (Route::Manifest(p, r), &Method::DELETE) => manifests::delete(&ctx, req, p, r).await,
+        (Route::Referrers(p, d), &Method::GET) => manifests::referrers(&ctx, req, p, d).await,
         (Route::Blob(p, d), &Method::GET | &Method::HEAD) => blobs::get(&ctx, req, p, d).await,
         (Route::Blob(p, d), &Method::DELETE) => blobs::delete(&ctx, req, p, d).await,
         (Route::Uploads(p), &Method::POST) => uploads::start(&ctx, req, p).await,

@@ -1,7 +1,7 @@
 //! The registry's paths. Image names may have several `/` segments, so the
 //! route is found from the right: `/v2/<name>/manifests/<reference>`,
 //! `/v2/<name>/blobs/<digest>`, `/v2/<name>/blobs/uploads/[<id>]`,
-//! `/v2/<name>/tags/list`.
+//! `/v2/<name>/tags/list`, `/v2/<name>/referrers/<digest>`.
 
 use super::error::OciError;
 use crate::local::core::rules;
@@ -15,6 +15,7 @@ pub enum Route {
     Blob(ImagePath, String),
     Uploads(ImagePath),
     Upload(ImagePath, String),
+    Referrers(ImagePath, String),
 }
 
 /// `<repository backend name>/<image>`.
@@ -71,6 +72,7 @@ enum Shape {
     Uploads,
     Upload,
     Blob,
+    Referrers,
 }
 
 /// Splits a path after `/v2/` into its shape, the name and what follows it.
@@ -81,6 +83,11 @@ fn split(rest: &str) -> Option<(Shape, &str, &str)> {
     if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
         if !reference.contains('/') && !reference.is_empty() {
             return Some((Shape::Manifest, name, reference));
+        }
+    }
+    if let Some((name, digest)) = rest.rsplit_once("/referrers/") {
+        if !digest.contains('/') && !digest.is_empty() {
+            return Some((Shape::Referrers, name, digest));
         }
     }
     if let Some(name) = rest
@@ -115,6 +122,7 @@ pub fn route(rest: &str) -> Option<Result<Route, OciError>> {
         Shape::Uploads => Route::Uploads(path),
         Shape::Upload => Route::Upload(path, tail.to_string()),
         Shape::Blob => Route::Blob(path, unescape(tail)),
+        Shape::Referrers => Route::Referrers(path, unescape(tail)),
     }))
 }
 
@@ -127,6 +135,7 @@ pub fn template(rest: &str) -> Option<&'static str> {
         Shape::Uploads => "/v2/{name}/blobs/uploads/",
         Shape::Upload => "/v2/{name}/blobs/uploads/{uuid}",
         Shape::Blob => "/v2/{name}/blobs/{digest}",
+        Shape::Referrers => "/v2/{name}/referrers/{digest}",
     })
 }
 
@@ -161,6 +170,10 @@ mod tests {
         assert_eq!(
             ok("1-app/web/blobs/uploads/abc"),
             Route::Upload(p("1-app/web"), "abc".into())
+        );
+        assert_eq!(
+            ok("1-app/web/referrers/sha256%3Aab"),
+            Route::Referrers(p("1-app/web"), "sha256:ab".into())
         );
         assert!(route("_catalog").is_none());
         assert!(route("1-app/web/other").is_none());

@@ -55,9 +55,13 @@ pub async fn start(ctx: &RegistryCtx, req: Request, path: ImagePath) -> Answer {
         }
         // Not mountable (or not allowed): the client uploads it instead.
     }
-    let id = ctx.app.core.start_upload(ctx.region, &repo).await?;
+    // Checked before the upload is registered: a refused request must leave
+    // no session behind (its id never reaches the client).
     if let Some(digest) = q.get("digest") {
         rules::digest(digest)?;
+    }
+    let id = ctx.app.core.start_upload(ctx.region, &repo).await?;
+    if let Some(digest) = q.get("digest") {
         let mut lease = ctx.app.core.lease_upload(&id, ctx.region, &repo)?;
         let body = req.into_body().into_data_stream();
         ctx.app.core.append(&mut lease, &repo, body).await?;

@@ -15,7 +15,9 @@ use super::datadir;
 pub const DB_FILE: &str = "vcr-local.db";
 /// The schema this build writes (`PRAGMA user_version`). Version 2: push times in
 /// milliseconds, and pull times per artifact and per tag (retention rules need both).
-const SCHEMA_VERSION: i64 = 2;
+/// Version 3: each manifest's OCI 1.1 `subject`, `artifactType` and annotations, for
+/// the referrers API.
+const SCHEMA_VERSION: i64 = 3;
 
 /// From schema 1 to 2: push times were whole seconds.
 const UPGRADE_1_TO_2: &str = "
@@ -25,6 +27,15 @@ ALTER TABLE tags ADD COLUMN pushed_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tags ADD COLUMN pulled_at INTEGER;
 UPDATE tags SET pushed_at = (SELECT m.pushed_at FROM manifests m WHERE m.repo_uuid = tags.repo_uuid
     AND m.image = tags.image AND m.digest = tags.digest);
+";
+
+/// From schema 2 to 3: manifests pushed before keep no subject (they were stored
+/// without one), so they are nobody's referrers.
+const UPGRADE_2_TO_3: &str = "
+ALTER TABLE manifests ADD COLUMN subject TEXT;
+ALTER TABLE manifests ADD COLUMN artifact_type TEXT;
+ALTER TABLE manifests ADD COLUMN annotations TEXT;
+CREATE INDEX manifests_subject ON manifests (repo_uuid, image, subject);
 ";
 
 const SCHEMA: &str = "
@@ -90,9 +101,14 @@ CREATE TABLE manifests (
     -- Unix milliseconds of the last push, and of the last pull (NULL: never pulled).
     pushed_at INTEGER NOT NULL,
     pulled_at INTEGER,
+    -- OCI 1.1 (schema 3): the digest of the manifest's subject, its artifactType, its annotations (JSON).
+    subject TEXT,
+    artifact_type TEXT,
+    annotations TEXT,
     PRIMARY KEY (repo_uuid, image, digest),
     FOREIGN KEY (repo_uuid, image) REFERENCES images (repo_uuid, name) ON DELETE CASCADE
 );
+CREATE INDEX manifests_subject ON manifests (repo_uuid, image, subject);
 CREATE TABLE manifest_refs (
     repo_uuid TEXT NOT NULL,
     image TEXT NOT NULL,
@@ -165,11 +181,16 @@ impl Db {
                     LocalError::Data(format!("cannot create the database schema: {e}"))
                 })?;
             }
-            1 => {
+            old @ (1 | 2) => {
+                let steps = if old == 1 {
+                    format!("{UPGRADE_1_TO_2}{UPGRADE_2_TO_3}")
+                } else {
+                    UPGRADE_2_TO_3.to_string()
+                };
                 let upgrade =
-                    format!("BEGIN; {UPGRADE_1_TO_2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
+                    format!("BEGIN; {steps} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
                 conn.execute_batch(&upgrade).map_err(|e| {
-                    LocalError::Data(format!("cannot upgrade the database from schema 1: {e}"))
+                    LocalError::Data(format!("cannot upgrade the database from schema {old}: {e}"))
                 })?;
             }
             SCHEMA_VERSION => {}
@@ -242,38 +263,83 @@ mod tests {
         assert!(Db::open(None).is_ok());
     }
 
-    /// A schema-1 database (push times in seconds, no pull times) opens as schema 2
+    /// Whether a line of [`SCHEMA`] is what schema 3 added.
+    fn is_schema_3(line: &str) -> bool {
+        ["subject", "artifact_type TEXT", "annotations TEXT"]
+            .iter()
+            .any(|added| line.contains(added))
+    }
+
+    /// Writes an old schema (the lines of [`SCHEMA`] `keep` keeps) at `version`
+    /// with `rows`, then opens it: the database, upgraded to the current schema.
+    fn upgraded(dir: &Path, keep: impl Fn(&str) -> bool, version: i64, rows: &str) -> Db {
+        let old: String = SCHEMA
+            .lines()
+            .filter(|l| keep(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        {
+            let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+            conn.execute_batch(&format!("{old} PRAGMA user_version = {version};"))
+                .unwrap();
+            conn.execute_batch(rows).unwrap();
+        }
+        let db = Db::open(Some(dir)).unwrap();
+        let now: i64 = db
+            .lock()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(now, SCHEMA_VERSION);
+        db
+    }
+
+    /// A schema-2 database opens as schema 3: its manifests have no subject, and
+    /// a manifest pushed after the upgrade records one.
+    #[test]
+    fn schema_2_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = upgraded(
+            dir.path(),
+            |l| !is_schema_3(l),
+            2,
+            "INSERT INTO repositories VALUES ('repo-1', 'HCM', 'app', 0, 1, 0);
+             INSERT INTO images (repo_uuid, name, updated_at) VALUES ('repo-1', 'web', 0);
+             INSERT INTO manifests VALUES ('repo-1', 'web', 'sha256:a', 'x', 1, 1, 1700000000000, NULL);",
+        );
+        let conn = db.lock();
+        let subject: Option<String> = conn
+            .query_row("SELECT subject FROM manifests", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(subject, None);
+        conn.execute(
+            "INSERT INTO manifests (repo_uuid, image, digest, media_type, size, artifact_size,
+             pushed_at, subject, artifact_type) VALUES ('repo-1', 'web', 'sha256:b', 'x', 1, 1, 0,
+             'sha256:a', 'application/example')",
+            [],
+        )
+        .unwrap();
+    }
+
+    /// A schema-1 database (push times in seconds, no pull times) opens as the current schema
     /// with its push times in milliseconds and its tags dated by their manifest.
     #[test]
     fn schema_1_is_upgraded() {
         let dir = tempfile::tempdir().unwrap();
-        let v1: String = SCHEMA
-            .lines()
-            .filter(|l| {
+        let db = upgraded(
+            dir.path(),
+            |l| {
                 !l.contains("pulled_at")
                     && !l.contains("-- ")
                     && !l.contains("pushed_at INTEGER NOT NULL DEFAULT 0")
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        {
-            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
-            conn.execute_batch(&format!("{v1} PRAGMA user_version = 1;"))
-                .unwrap();
-            conn.execute_batch(
-                "INSERT INTO repositories VALUES ('repo-1', 'HCM', 'app', 0, 1, 0);
-                 INSERT INTO images (repo_uuid, name, updated_at) VALUES ('repo-1', 'web', 0);
-                 INSERT INTO manifests VALUES ('repo-1', 'web', 'sha256:a', 'x', 1, 1, 1700000000);
-                 INSERT INTO tags VALUES ('repo-1', 'web', 'v1', 'sha256:a');",
-            )
-            .unwrap();
-        }
-        let db = Db::open(Some(dir.path())).unwrap();
+                    && !is_schema_3(l)
+            },
+            1,
+            "INSERT INTO repositories VALUES ('repo-1', 'HCM', 'app', 0, 1, 0);
+             INSERT INTO images (repo_uuid, name, updated_at) VALUES ('repo-1', 'web', 0);
+             INSERT INTO manifests VALUES ('repo-1', 'web', 'sha256:a', 'x', 1, 1, 1700000000);
+             INSERT INTO tags VALUES ('repo-1', 'web', 'v1', 'sha256:a');",
+        );
         let conn = db.lock();
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, SCHEMA_VERSION);
         let (pushed, pulled): (i64, Option<i64>) = conn
             .query_row("SELECT pushed_at, pulled_at FROM manifests", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
