@@ -119,10 +119,12 @@ pub fn schema() -> Schema {
 }
 
 fn http_url() -> Validator {
-    Validator::new("An `http://` or `https://` URL.", |v| match v.as_str() {
-        Some(s) if s.starts_with("http://") || s.starts_with("https://") => Ok(()),
-        Some(s) => Err(format!("must be an http:// or https:// URL; got {s:?}.")),
-        None => Ok(()),
+    Validator::string("An `http://` or `https://` URL.", |s| {
+        if s.starts_with("http://") || s.starts_with("https://") {
+            Ok(())
+        } else {
+            Err(format!("must be an http:// or https:// URL; got {s:?}."))
+        }
     })
 }
 
@@ -150,12 +152,7 @@ fn registry_host_rule(text: &str) -> Result<(), String> {
 }
 
 fn registry_host() -> Validator {
-    Validator::new("A host or `host:port`, without scheme.", |v| {
-        match v.as_str() {
-            Some(s) => registry_host_rule(s),
-            None => Ok(()),
-        }
-    })
+    Validator::string("A host or `host:port`, without scheme.", registry_host_rule)
 }
 
 fn text(v: &Value) -> Option<String> {

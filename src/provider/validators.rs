@@ -1,14 +1,11 @@
 //! The vCR naming and value rules, as schema validators: each checks a value and
 //! says its rule, once for the error and once for the docs.
 
-use crate::tfplugin::{Validator, Value};
+use crate::tfplugin::Validator;
 
 use super::expiry::Expiration;
 
-fn name_rule(v: &Value, min: usize, max: usize, upper: bool) -> Result<(), String> {
-    let Some(name) = v.as_str() else {
-        return Ok(());
-    };
+fn name_rule(name: &str, min: usize, max: usize, upper: bool) -> Result<(), String> {
     let allowed = if upper {
         "a-z A-Z 0-9 _ -"
     } else {
@@ -42,7 +39,7 @@ fn name_rule(v: &Value, min: usize, max: usize, upper: bool) -> Result<(), Strin
 
 /// A repository name: 6 to 20 of `a-z 0-9 _ -`, starting with a letter or digit.
 pub fn repository_name() -> Validator {
-    Validator::new(
+    Validator::string(
         "6 to 20 characters of `a-z 0-9 _ -`, starting with a letter or a digit.",
         |v| name_rule(v, 6, 20, false),
     )
@@ -50,7 +47,7 @@ pub fn repository_name() -> Validator {
 
 /// A repository user name: 6 to 14 of `a-z A-Z 0-9 _ -`, starting with a letter or digit.
 pub fn user_name() -> Validator {
-    Validator::new(
+    Validator::string(
         "6 to 14 characters of `a-z A-Z 0-9 _ -`, starting with a letter or a digit.",
         |v| name_rule(v, 6, 14, true),
     )
@@ -58,9 +55,9 @@ pub fn user_name() -> Validator {
 
 /// An expiration: a date or an RFC 3339 time.
 pub fn expiration() -> Validator {
-    Validator::new(
+    Validator::string(
         "A date (`2027-06-30`: the user may log in through the end of that day, UTC) or an RFC 3339 time.",
-        |v| v.as_str().map_or(Ok(()), |s| Expiration::parse(s).map(|_| ())),
+        |s| Expiration::parse(s).map(|_| ()),
     )
 }
 
@@ -68,9 +65,9 @@ pub fn expiration() -> Validator {
 /// `/`-separated components of `a-z 0-9`, joined inside a component by `.`, `_`,
 /// `__` or dashes. A tag or digest belongs in its own attribute.
 pub fn image_name() -> Validator {
-    Validator::new(
+    Validator::string(
         "Parts of `a-z 0-9` separated by `/`, each part joined inside by `.`, `_`, `__` or `-`.",
-        |v| v.as_str().map_or(Ok(()), image_name_rule),
+        image_name_rule,
     )
 }
 
@@ -113,12 +110,9 @@ fn is_name_component(part: &str) -> bool {
 
 /// A tag: up to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`.
 pub fn image_tag() -> Validator {
-    Validator::new(
+    Validator::string(
         "A tag: 1 to 128 characters of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`.",
-        |v| {
-            let Some(tag) = v.as_str() else {
-                return Ok(());
-            };
+        |tag| {
             let rule = "must be a tag: 1 to 128 characters of A-Z a-z 0-9 _ . -, not starting with '.' or '-'";
             let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
             if tag.is_empty() || tag.len() > 128 {
@@ -136,12 +130,9 @@ pub fn image_tag() -> Validator {
 
 /// A digest: `sha256:` and 64 lowercase hex digits (or `sha512:` and 128).
 pub fn image_digest() -> Validator {
-    Validator::new(
+    Validator::string(
         "A digest: `sha256:` followed by 64 lowercase hex digits (or `sha512:` and 128).",
-        |v| {
-            let Some(digest) = v.as_str() else {
-                return Ok(());
-            };
+        |digest| {
             let hex_of = |len: usize, hex: &str| {
                 hex.len() == len && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
             };
@@ -161,19 +152,17 @@ pub fn image_digest() -> Validator {
 
 /// A switch that only means something when on: `true`, or left out.
 pub fn only_true() -> Validator {
-    Validator::new("Only `true`: leave it out otherwise.", |v| {
-        match v.as_bool() {
-            Some(false) => Err(
-                "must be true when set; leave it out to look up by tag or digest instead.".into(),
-            ),
-            _ => Ok(()),
+    Validator::bool("Only `true`: leave it out otherwise.", |set| match set {
+        false => {
+            Err("must be true when set; leave it out to look up by tag or digest instead.".into())
         }
+        true => Ok(()),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::tfplugin::Value;
 
     #[test]
     fn image_names() {

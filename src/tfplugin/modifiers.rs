@@ -19,11 +19,12 @@ pub struct AttributePlan<'a> {
     pub name: &'a str,
     /// Its value in the configuration (null when left out).
     pub config: &'a Value,
-    /// Its value in the prior state (null on create).
+    /// Its value in the prior state (null on create, and in an element of a nested
+    /// block that the prior state does not have).
     pub prior: &'a Value,
     /// The whole prior state (null on create).
     pub prior_state: &'a Value,
-    /// Whether the object is being created.
+    /// Whether the resource is being created.
     pub is_create: bool,
     /// The planned value, which a modifier may change.
     pub planned: Value,
@@ -78,7 +79,13 @@ impl PlanModifier for UseStateForUnknown {
         String::new()
     }
     fn modify(&self, plan: &mut AttributePlan<'_>) {
-        if plan.is_create || !plan.planned.is_unknown() || plan.config.is_unknown() {
+        // No prior value (a create, or an element of a nested block that is new): the
+        // value stays unknown, as in the plugin framework.
+        if plan.is_create
+            || plan.prior.is_null()
+            || !plan.planned.is_unknown()
+            || plan.config.is_unknown()
+        {
             return;
         }
         plan.planned = plan.prior.clone();

@@ -14,7 +14,7 @@
 use super::diag::{AttributePath, Diagnostics};
 use super::modifiers::AttributePlan;
 use super::private::Private;
-use super::schema::Schema;
+use super::schema::{path_to, Block, NestedBlock, Nesting, Schema};
 use super::value::Value;
 
 /// A plan being made: the resource's hook reads `prior` and `config` and adjusts
@@ -89,6 +89,12 @@ impl Plan {
 }
 
 /// Makes the framework's plan. The resource's hook runs on the result.
+///
+/// Every rule reaches attributes inside nested blocks too, as HashiCorp's plugin
+/// framework does: an element of a block is paired with the configuration's and the
+/// prior state's element at the same position (the object itself for a single
+/// block), so a default, "known after apply" and each plan modifier apply there as
+/// they do at the top level.
 pub fn plan(schema: &Schema, req: PlanRequest) -> Plan {
     let mut plan = Plan {
         schema: schema.clone(),
@@ -102,19 +108,9 @@ pub fn plan(schema: &Schema, req: PlanRequest) -> Plan {
     if plan.planned.is_null() {
         return plan;
     }
-    let is_create = plan.prior.is_null();
-    for attr in schema.block.attributes.iter().filter(|a| a.is_computed()) {
-        if !plan.config.attr(&attr.name).is_null() {
-            continue;
-        }
-        if let Some(default) = &attr.default {
-            plan.planned.set_attr(&attr.name, default.clone());
-        } else if is_create {
-            plan.planned.set_attr(&attr.name, Value::Unknown);
-        }
-    }
-    if !is_create && !plan.planned.semantically_equal(&plan.prior) {
-        // Something changes: what the provider computes may change with it.
+    apply_defaults(&schema.block, &plan.config, &mut plan.planned);
+    if !plan.planned.semantically_equal(&plan.prior) {
+        // A create, or something changes: what the provider computes may change too.
         unknown_computed(schema, &plan.config, &mut plan.planned);
     }
     run_modifiers(&mut plan);
@@ -124,53 +120,183 @@ pub fn plan(schema: &Schema, req: PlanRequest) -> Plan {
     plan
 }
 
-/// Runs every attribute's plan modifiers, in schema order.
+/// The elements of a nested block's value with their positions; a single block is
+/// its one object.
+fn elements_mut(nesting: Nesting, value: &mut Value) -> Vec<&mut Value> {
+    match (nesting, value) {
+        (_, Value::List(items) | Value::Set(items)) => items.iter_mut().collect(),
+        (Nesting::Single, v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    }
+}
+
+/// The element of a nested block's value at `index` (null when there is none).
+fn element(nesting: Nesting, value: &Value, index: usize) -> &Value {
+    static NULL: Value = Value::Null;
+    match (nesting, value) {
+        (_, Value::List(items) | Value::Set(items)) => items.get(index).unwrap_or(&NULL),
+        (Nesting::Single, v) if index == 0 => v,
+        _ => &NULL,
+    }
+}
+
+/// Calls `each` with every element of `block`'s nested blocks in `planned`, the
+/// configuration's element at the same position, and its index.
+fn for_each_nested(
+    block: &Block,
+    config: &Value,
+    planned: &mut Value,
+    mut each: impl FnMut(&NestedBlock, usize, &Value, &mut Value),
+) {
+    for nested in &block.blocks {
+        let Value::Object(fields) = &mut *planned else {
+            return;
+        };
+        let Some(value) = fields.get_mut(&nested.name) else {
+            continue;
+        };
+        let config_value = config.attr(&nested.name);
+        for (i, item) in elements_mut(nested.nesting, value).into_iter().enumerate() {
+            each(nested, i, element(nested.nesting, config_value, i), item);
+        }
+    }
+}
+
+/// Every attribute the configuration leaves out takes its default, at every depth.
+fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
+    if !matches!(planned, Value::Object(_)) {
+        return;
+    }
+    for attr in &block.attributes {
+        if let Some(default) = &attr.default {
+            if config.attr(&attr.name).is_null() {
+                planned.set_attr(&attr.name, default.clone());
+            }
+        }
+    }
+    for_each_nested(block, config, planned, |nested, _, config, item| {
+        apply_defaults(&nested.block, config, item)
+    });
+}
+
+/// Runs every attribute's plan modifiers, in schema order, nested blocks after the
+/// attributes of their parent.
 fn run_modifiers(plan: &mut Plan) {
     let schema = plan.schema.clone();
-    let is_create = plan.prior.is_null();
-    for attr in schema
-        .block
-        .attributes
-        .iter()
-        .filter(|a| !a.modifiers.is_empty())
-    {
+    let mut planned = std::mem::take(&mut plan.planned);
+    let mut outcome = Outcome::default();
+    let whole = Level {
+        config: &plan.config,
+        prior: &plan.prior,
+        prior_state: &plan.prior,
+        is_create: plan.prior.is_null(),
+        path: AttributePath::default(),
+    };
+    modify_block(&schema.block, &whole, &mut planned, &mut outcome);
+    plan.planned = planned;
+    plan.diagnostics.extend(outcome.diagnostics);
+    for path in outcome.requires_replace {
+        if !plan.requires_replace.contains(&path) {
+            plan.requires_replace.push(path);
+        }
+    }
+}
+
+/// One object being planned by the modifiers: the top level or an element of a
+/// nested block.
+struct Level<'a> {
+    config: &'a Value,
+    prior: &'a Value,
+    prior_state: &'a Value,
+    is_create: bool,
+    /// Where the object is; a set's elements have no path of their own, so theirs
+    /// is the set's.
+    path: AttributePath,
+}
+
+#[derive(Default)]
+struct Outcome {
+    requires_replace: Vec<AttributePath>,
+    diagnostics: Diagnostics,
+}
+
+fn modify_block(block: &Block, level: &Level<'_>, planned: &mut Value, out: &mut Outcome) {
+    if !matches!(planned, Value::Object(_)) {
+        return;
+    }
+    for attr in block.attributes.iter().filter(|a| !a.modifiers.is_empty()) {
         let mut one = AttributePlan {
             name: &attr.name,
-            config: plan.config.attr(&attr.name),
-            prior: plan.prior.attr(&attr.name),
-            prior_state: &plan.prior,
-            is_create,
-            planned: plan.planned.attr(&attr.name).clone(),
+            config: level.config.attr(&attr.name),
+            prior: level.prior.attr(&attr.name),
+            prior_state: level.prior_state,
+            is_create: level.is_create,
+            planned: planned.attr(&attr.name).clone(),
             requires_replace: false,
             diagnostics: Diagnostics::new(),
         };
         for modifier in &attr.modifiers {
             modifier.0.modify(&mut one);
         }
-        let (planned, replace, diags) = (one.planned, one.requires_replace, one.diagnostics);
-        plan.planned.set_attr(&attr.name, planned);
-        plan.diagnostics.extend(diags);
-        let path = AttributePath::root(&attr.name);
-        if replace && !plan.requires_replace.contains(&path) {
-            plan.requires_replace.push(path);
+        planned.set_attr(&attr.name, one.planned);
+        out.diagnostics.extend(one.diagnostics);
+        if one.requires_replace {
+            out.requires_replace.push(path_to(&level.path, &attr.name));
+        }
+    }
+    let Value::Object(fields) = planned else {
+        return;
+    };
+    for nested in &block.blocks {
+        let Some(value) = fields.get_mut(&nested.name) else {
+            continue;
+        };
+        let at = path_to(&level.path, &nested.name);
+        let (config, prior) = (
+            level.config.attr(&nested.name),
+            level.prior.attr(&nested.name),
+        );
+        for (i, item) in elements_mut(nested.nesting, value).into_iter().enumerate() {
+            let path = match nested.nesting {
+                Nesting::List => at.clone().index(i as i64),
+                Nesting::Single | Nesting::Set => at.clone(),
+            };
+            let inner = Level {
+                config: element(nested.nesting, config, i),
+                prior: element(nested.nesting, prior, i),
+                prior_state: level.prior_state,
+                is_create: level.is_create,
+                path,
+            };
+            modify_block(&nested.block, &inner, item, out);
         }
     }
 }
 
 /// Every computed attribute the configuration leaves open is unknown, except those
-/// with a default (already planned).
+/// with a default (already planned), at every depth.
 fn unknown_computed(schema: &Schema, config: &Value, planned: &mut Value) {
-    for attr in &schema.block.attributes {
+    unknown_computed_in(&schema.block, config, planned);
+}
+
+fn unknown_computed_in(block: &Block, config: &Value, planned: &mut Value) {
+    if !matches!(planned, Value::Object(_)) {
+        return;
+    }
+    for attr in &block.attributes {
         if attr.is_computed() && attr.default.is_none() && config.attr(&attr.name).is_null() {
             planned.set_attr(&attr.name, Value::Unknown);
         }
     }
+    for_each_nested(block, config, planned, |nested, _, config, item| {
+        unknown_computed_in(&nested.block, config, item)
+    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tfplugin::schema::{Attribute, Block};
+    use crate::tfplugin::schema::Attribute;
     use crate::tfplugin::value::Type;
 
     fn schema() -> Schema {
@@ -270,5 +396,105 @@ mod tests {
         assert_eq!(p.get("id"), &Value::from("x"));
         assert_eq!(p.get("region"), &Value::from("HCM"));
         assert!(!p.is_replace());
+    }
+
+    /// A resource with `rule` blocks, as a retention policy has them: a default, a
+    /// replacement and a kept computed value inside a list block, and a default in a
+    /// set block.
+    fn with_rules() -> Schema {
+        let rule = Block::new("rule")
+            .attribute(Attribute::required("kind", Type::String, "kind").requires_replace())
+            .attribute(Attribute::optional("keep", Type::Number, "keep").default(Value::int(10)))
+            .attribute(Attribute::computed("id", Type::String, "id").use_state_for_unknown());
+        let tag = Block::new("tag")
+            .attribute(Attribute::required("name", Type::String, "n"))
+            .attribute(
+                Attribute::optional("exact", Type::Bool, "exact").default(Value::from(false)),
+            );
+        Schema::new(
+            0,
+            Block::new("policy")
+                .attribute(Attribute::required("name", Type::String, "name"))
+                .block(NestedBlock::new("rule", Nesting::List, rule))
+                .block(NestedBlock::new("tag", Nesting::Set, tag)),
+        )
+    }
+
+    fn rules(json: serde_json::Value) -> Value {
+        Value::from_json(&json)
+            .conform(&with_rules().value_type())
+            .unwrap()
+    }
+
+    #[test]
+    fn defaults_and_modifiers_apply_inside_nested_blocks() {
+        // Create: defaults planned in list and set blocks, computed values unknown.
+        let config = rules(serde_json::json!({
+            "name": "p", "rule": [{"kind": "age"}], "tag": [{"name": "v1"}]
+        }));
+        let p = plan(&with_rules(), request(Value::Null, config.clone(), config));
+        let rule = &p.get("rule").as_elements().unwrap()[0];
+        assert_eq!(rule.attr("keep"), &Value::int(10));
+        assert_eq!(rule.attr("id"), &Value::Unknown);
+        let tag = &p.get("tag").as_elements().unwrap()[0];
+        assert_eq!(tag.attr("exact"), &Value::from(false));
+
+        let prior = rules(serde_json::json!({
+            "name": "p", "rule": [{"kind": "age", "keep": 10, "id": "r1"}],
+            "tag": [{"name": "v1", "exact": false}]
+        }));
+        // An update elsewhere: the rule keeps its id (UseStateForUnknown) and default.
+        let config = rules(serde_json::json!({
+            "name": "q", "rule": [{"kind": "age"}], "tag": [{"name": "v1"}]
+        }));
+        let proposed = rules(serde_json::json!({
+            "name": "q", "rule": [{"kind": "age", "keep": null, "id": "r1"}],
+            "tag": [{"name": "v1", "exact": null}]
+        }));
+        let p = plan(&with_rules(), request(prior.clone(), proposed, config));
+        assert!(!p.is_replace(), "{:?}", p.requires_replace);
+        let rule = &p.get("rule").as_elements().unwrap()[0];
+        assert_eq!(rule.attr("id"), &Value::from("r1"));
+        assert_eq!(rule.attr("keep"), &Value::int(10));
+
+        // A change of a nested attribute that requires replacement replaces, at its path.
+        let config = rules(serde_json::json!({
+            "name": "p", "rule": [{"kind": "count"}], "tag": [{"name": "v1"}]
+        }));
+        let proposed = rules(serde_json::json!({
+            "name": "p", "rule": [{"kind": "count", "keep": null, "id": "r1"}],
+            "tag": [{"name": "v1", "exact": null}]
+        }));
+        let p = plan(&with_rules(), request(prior, proposed, config));
+        assert_eq!(
+            p.requires_replace,
+            vec![AttributePath::root("rule").index(0).attr("kind")]
+        );
+        let rule = &p.get("rule").as_elements().unwrap()[0];
+        assert_eq!(rule.attr("id"), &Value::Unknown, "replaced: computed again");
+    }
+
+    #[test]
+    fn a_new_nested_element_has_no_prior_value_to_keep() {
+        let prior = rules(serde_json::json!({
+            "name": "p", "rule": [{"kind": "age", "keep": 10, "id": "r1"}], "tag": []
+        }));
+        let config = rules(serde_json::json!({
+            "name": "p", "rule": [{"kind": "age"}, {"kind": "age"}], "tag": []
+        }));
+        let proposed = rules(serde_json::json!({
+            "name": "p", "rule": [{"kind": "age", "keep": null, "id": "r1"}, {"kind": "age"}],
+            "tag": []
+        }));
+        let p = plan(&with_rules(), request(prior, proposed, config));
+        let rules = p.get("rule").as_elements().unwrap();
+        assert_eq!(rules[1].attr("id"), &Value::Unknown, "not null");
+        assert_eq!(rules[1].attr("keep"), &Value::int(10));
+        // As in the plugin framework, a new element's RequiresReplace attribute is a
+        // change from nothing.
+        assert_eq!(
+            p.requires_replace,
+            vec![AttributePath::root("rule").index(1).attr("kind")]
+        );
     }
 }

@@ -94,12 +94,36 @@ impl Attribute {
         self
     }
     /// A default makes the attribute optional and computed, so the plan shows the value.
+    /// The planner applies it in nested blocks too. A default that is not a value of
+    /// the attribute's type is refused here, when the schema is built.
     pub fn default(mut self, value: Value) -> Self {
+        let value = match value.conform(&self.ty) {
+            Ok(v) if !v.is_null() && v.is_wholly_known() => v,
+            Ok(_) => panic!(
+                "attribute {:?}: a default must be known and not null",
+                self.name
+            ),
+            Err(e) => panic!(
+                "attribute {:?}: the default does not fit its type: {e}",
+                self.name
+            ),
+        };
         self.default = Some(value);
         self.mode = Mode::OptionalComputed;
         self
     }
+    /// Adds a rule on the configured value. A validator that cannot read values of the
+    /// attribute's type is refused here, when the schema is built (a bug every schema
+    /// test catches), instead of passing every value it cannot read.
     pub fn validate(mut self, validator: Validator) -> Self {
+        assert!(
+            validator.checks() == self.ty,
+            "attribute {:?} is of type {}, but the validator \"{}\" checks {} values",
+            self.name,
+            self.ty.to_json(),
+            validator.description(),
+            validator.checks().to_json()
+        );
         self.validators.push(validator);
         self
     }
@@ -117,9 +141,6 @@ impl Attribute {
     }
     pub fn is_computed(&self) -> bool {
         matches!(self.mode, Mode::Computed | Mode::OptionalComputed)
-    }
-    pub fn is_settable(&self) -> bool {
-        self.mode != Mode::Computed
     }
 
     /// The description followed by the sentences of the default, the validators and
@@ -575,7 +596,8 @@ fn validate_attribute(a: &Attribute, v: &Value, path: &AttributePath) -> Diagnos
     diags
 }
 
-fn path_to(parent: &AttributePath, name: &str) -> AttributePath {
+/// The path of attribute `name` of the object at `parent` (the root when empty).
+pub(crate) fn path_to(parent: &AttributePath, name: &str) -> AttributePath {
     if parent.0.is_empty() {
         AttributePath::root(name)
     } else {
@@ -829,5 +851,19 @@ mod tests {
     fn a_view_of_a_missing_attribute_is_a_bug() {
         let _ = AttributeSet::new(vec![Attribute::computed("name", Type::String, "n")])
             .with("nmae", |a| a);
+    }
+
+    #[test]
+    #[should_panic(expected = "attribute \"quota\" is of type \"number\", but the validator")]
+    fn a_validator_of_another_type_is_refused_when_the_schema_is_built() {
+        // Before validators were typed, this one_of read every number as absent.
+        let _ = Attribute::required("quota", Type::Number, "q")
+            .validate(validators::one_of(&["a", "b"]));
+    }
+
+    #[test]
+    #[should_panic(expected = "attribute \"keep\": the default does not fit its type")]
+    fn a_default_of_another_type_is_refused_when_the_schema_is_built() {
+        let _ = Attribute::optional("keep", Type::Number, "k").default(Value::from("many"));
     }
 }
