@@ -36,6 +36,7 @@ pub mod schema;
 pub mod serve;
 pub mod server;
 pub mod state;
+pub mod typed;
 pub mod validators;
 pub mod value;
 
@@ -53,5 +54,6 @@ pub use resource::{
     Saved, UpdateRequest, UpgradeRequest,
 };
 pub use schema::{Attribute, AttributeSet, Block, Mode, NestedBlock, Nesting, Schema};
+pub use typed::Field;
 pub use validators::Validator;
 pub use value::{Number, Type, Value};

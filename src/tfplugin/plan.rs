@@ -11,10 +11,13 @@
 //!   sees replaces the object, and then everything computed that the configuration
 //!   does not fix is unknown again.
 
+use serde::de::DeserializeOwned;
+
 use super::diag::{AttributePath, Diagnostics};
 use super::modifiers::AttributePlan;
 use super::private::Private;
 use super::schema::{path_to, Block, NestedBlock, Nesting, Schema};
+use super::state::from_value;
 use super::value::Value;
 
 /// A plan being made: the resource's hook reads `prior` and `config` and adjusts
@@ -56,6 +59,16 @@ impl Plan {
     }
     pub fn is_replace(&self) -> bool {
         !self.requires_replace.is_empty()
+    }
+
+    /// The configuration as a typed struct; give a field the type
+    /// [`Field`](super::typed::Field) to tell a value not yet known from a null one.
+    pub fn config_as<S: DeserializeOwned>(&self) -> Result<S, Diagnostics> {
+        from_value(&self.config)
+    }
+    /// The plan so far as a typed struct (see [`Plan::config_as`]).
+    pub fn planned_as<S: DeserializeOwned>(&self) -> Result<S, Diagnostics> {
+        from_value(&self.planned)
     }
 
     /// The planned value of a top-level attribute.

@@ -2,9 +2,11 @@
 //!
 //! Every operation takes a request struct and answers a response struct, so that a
 //! new protocol field (private state, identity, capabilities) is a new field, not a
-//! new argument in every resource. Resources see typed state where values are known
-//! (apply, read, import) and raw [`Value`]s where unknowns matter (validation and the
-//! plan hook).
+//! new argument in every resource. Resources see typed state; where unknowns matter
+//! (the planned state at apply, validation, the plan hook) a [`super::Field`] field
+//! tells a value not yet known from a null one (see
+//! [`Plan::config_as`](super::Plan::config_as), and [`super::state::from_value`] on a
+//! raw [`Value`]).
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -84,8 +86,9 @@ impl<S> From<Diagnostic> for Failure<S> {
     }
 }
 
-/// Create: the planned state (unknowns read as `None`), the configuration, and the
-/// private data the plan made.
+/// Create: the planned state (a value the provider computes reads as `None` in an
+/// `Option` field, [`Field::Unknown`](super::Field) in a `Field`), the configuration,
+/// and the private data the plan made.
 #[derive(Debug)]
 pub struct CreateRequest<S> {
     pub planned: S,

@@ -10,9 +10,10 @@ use super::diag::{Diagnostic, Diagnostics};
 use super::schema::Schema;
 use super::value::{Number, Type, Value};
 
-/// Reads typed state from a value; unknown reads as null.
+/// Reads typed state from a value; unknown reads as `None` in an `Option` field and as
+/// [`Field::Unknown`](super::typed::Field) in a `Field`, where the difference matters.
 pub fn from_value<S: DeserializeOwned>(value: &Value) -> Result<S, Diagnostics> {
-    serde_json::from_value(value.to_json()).map_err(|e| {
+    super::typed::read(value).map_err(|e| {
         Diagnostics::from(Diagnostic::error(
             "Provider could not read the state",
             format!("The state does not have the shape the provider expects: {e}. This is a bug in the provider; please report it."),
