@@ -1,6 +1,7 @@
 //! The framework's contract in process, through the gRPC service Terraform calls, with
 //! a toy provider (no vCR): private state and identity in every answer, import by
-//! identity, a refused identity change, an identity upgraded from an older version,
+//! identity, a refused identity change, an identity upgraded from an older version, a
+//! state upgraded through its prior schema,
 //! list resources streaming with a limit and errors, generated configuration,
 //! ephemeral resources with private data, and Unimplemented for what no part serves. The vCR provider's own parts are tested against vcr-local elsewhere.
 
@@ -18,8 +19,8 @@ use vcr_provider::tfplugin::{
     codec, Attribute, Block, Components, ConfigureRequest, CreateRequest, DeleteRequest,
     Diagnostic, Diagnostics, EphemeralRequest, EphemeralResource, Failure, IdentityAttribute,
     IdentitySchema, ImportRequest, ImportTarget, ListItem, ListRequest, ListResource, ListSink,
-    OpenRequest, Opened, Private, Provider, ReadRequest, Renewed, Resource, Saved, Schema, Type,
-    UpdateRequest, UpgradeRequest, Value,
+    OpenRequest, Opened, Private, Provider, ReadRequest, Renewed, Resource, Saved, Schema,
+    StateUpgrade, Type, UpdateRequest, UpgradeRequest, Value,
 };
 
 /// The toy's remote objects: names by id.
@@ -284,8 +285,100 @@ impl Provider for Toy {
     fn components(&self) -> Components<Store> {
         Components::new()
             .resource(ThingResource)
+            .resource(NoteResource)
             .list_resource(ThingList)
             .ephemeral_resource(TicketResource)
+    }
+}
+
+/// A toy note at schema version 1; version 0 called `text` `body` and had `draft`,
+/// which version 1 folds into `text`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Note {
+    id: Option<String>,
+    text: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct NoteV0 {
+    id: Option<String>,
+    body: Option<String>,
+    draft: Option<bool>,
+}
+
+fn note_v0() -> Schema {
+    Schema::new(
+        0,
+        Block::new("A note.")
+            .attribute(Attribute::computed("id", Type::String, "Id."))
+            .attribute(Attribute::required("body", Type::String, "Body."))
+            .attribute(Attribute::optional("draft", Type::Bool, "Draft.")),
+    )
+}
+
+struct NoteResource;
+
+#[async_trait]
+impl Resource<Store> for NoteResource {
+    type State = Note;
+    type Identity = vcr_provider::tfplugin::NoIdentity;
+
+    fn type_name(&self) -> &'static str {
+        "toy_note"
+    }
+    fn schema(&self) -> Schema {
+        Schema::new(
+            1,
+            Block::new("A note.")
+                .attribute(Attribute::computed("id", Type::String, "Id."))
+                .attribute(Attribute::required("text", Type::String, "Text.")),
+        )
+    }
+    fn prior_schema(&self, version: i64) -> Option<Schema> {
+        (version == 0).then(note_v0)
+    }
+    fn upgrade_state(&self, req: StateUpgrade) -> Result<Note, Diagnostics> {
+        let old: NoteV0 = req.prior_as()?;
+        let draft = if old.draft == Some(true) {
+            "draft: "
+        } else {
+            ""
+        };
+        Ok(Note {
+            id: old.id,
+            text: old.body.map(|b| format!("{draft}{b}")),
+        })
+    }
+    async fn create(
+        &self,
+        _: &Store,
+        req: CreateRequest<Note>,
+    ) -> Result<Saved<Note>, Failure<Note>> {
+        Ok(req.planned.into())
+    }
+    async fn read(
+        &self,
+        _: &Store,
+        req: ReadRequest<Note>,
+    ) -> Result<Option<Saved<Note>>, Diagnostics> {
+        Ok(Some(req.state.into()))
+    }
+    async fn update(
+        &self,
+        _: &Store,
+        req: UpdateRequest<Note>,
+    ) -> Result<Saved<Note>, Failure<Note>> {
+        Ok(req.planned.into())
+    }
+    async fn delete(&self, _: &Store, _: DeleteRequest<Note>) -> Result<(), Diagnostics> {
+        Ok(())
+    }
+    async fn import(
+        &self,
+        _: &Store,
+        _: ImportRequest<vcr_provider::tfplugin::NoIdentity>,
+    ) -> Result<Saved<Note>, Diagnostics> {
+        Err(Diagnostic::error("No import", "Notes cannot be imported.").into())
     }
 }
 
@@ -666,4 +759,78 @@ async fn what_no_part_serves_answers_unimplemented() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unimplemented);
+}
+
+async fn upgrade_note(version: i64, json: &str) -> proto::upgrade_resource_state::Response {
+    ProviderService::new(Toy)
+        .upgrade_resource_state(Request::new(proto::upgrade_resource_state::Request {
+            type_name: "toy_note".into(),
+            version,
+            raw_state: Some(proto::RawState {
+                json: json.as_bytes().to_vec(),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// An upgrade reads the stored state with the prior version's schema and struct, and
+/// writes the current struct: a renamed attribute carries over, and a stored field
+/// the prior schema does not declare is an error rather than dropped.
+#[tokio::test]
+async fn a_state_of_an_older_version_is_upgraded_through_the_prior_schema() {
+    let note_type = NoteResource.schema().value_type();
+    let answer = upgrade_note(0, r#"{"id": "n-1", "body": "hello", "draft": true}"#).await;
+    assert!(answer.diagnostics.is_empty(), "{:?}", answer.diagnostics);
+    assert_eq!(
+        decode(answer.upgraded_state.as_ref(), &note_type),
+        serde_json::json!({"id": "n-1", "text": "draft: hello"})
+    );
+
+    // Left out in the stored JSON: null in the prior view, as Terraform stores nulls.
+    let answer = upgrade_note(0, r#"{"id": "n-2", "body": "hi"}"#).await;
+    assert!(answer.diagnostics.is_empty(), "{:?}", answer.diagnostics);
+    assert_eq!(
+        decode(answer.upgraded_state.as_ref(), &note_type)["text"],
+        "hi"
+    );
+
+    let answer = upgrade_note(0, r#"{"id": "n-3", "body": "x", "colour": "red"}"#).await;
+    assert!(answer.upgraded_state.is_none());
+    assert_eq!(answer.diagnostics.len(), 1);
+    assert!(
+        answer.diagnostics[0].detail.contains("\"colour\""),
+        "{:?}",
+        answer.diagnostics[0]
+    );
+
+    // Newer than the provider, or older without a prior schema: refused, named.
+    for version in [2, -1] {
+        let answer = upgrade_note(version, r#"{"id": "n-4", "text": "x"}"#).await;
+        assert_eq!(answer.diagnostics.len(), 1, "version {version}");
+        assert!(answer.diagnostics[0]
+            .detail
+            .contains(&format!("schema version {version}")));
+    }
+}
+
+/// The prior view's struct must name every attribute of the prior schema: a struct
+/// that forgets one cannot read the state and so cannot drop it.
+#[test]
+fn a_prior_struct_that_forgets_an_attribute_is_refused() {
+    #[derive(Debug, Serialize, Deserialize)]
+    struct Forgetful {
+        id: Option<String>,
+        body: Option<String>,
+    }
+    let ty = note_v0().value_type();
+    let prior = Value::from_json(&serde_json::json!({"id": "n", "body": "b", "draft": true}))
+        .conform(&ty)
+        .unwrap();
+    let req = StateUpgrade::new(0, prior, ty);
+    let err = req.prior_as::<Forgetful>().unwrap_err();
+    assert!(err.0[0].detail.contains("\"draft\""), "{:?}", err.0[0]);
+    assert!(req.prior_as::<NoteV0>().is_ok());
 }

@@ -19,7 +19,7 @@ use super::plan::{self, Plan, PlanRequest};
 use super::private::Private;
 use super::resource::{
     CreateRequest, DeleteRequest, Failure, ImportRequest, ImportTarget, ReadRequest, Resource,
-    Saved, UpdateRequest, UpgradeRequest,
+    Saved, StateUpgrade, UpdateRequest, UpgradeRequest,
 };
 use super::schema::Schema;
 use super::state::{from_value, to_value, to_value_of, type_mismatches};
@@ -69,7 +69,9 @@ pub(crate) trait AnyResource<D>: Send + Sync {
     async fn apply(&self, data: &D, req: ApplyIn) -> ObjectAnswer;
     async fn read(&self, data: &D, req: ReadIn) -> Result<ObjectAnswer, Diagnostics>;
     async fn import(&self, data: &D, req: ImportIn) -> Result<ObjectAnswer, Diagnostics>;
-    fn upgrade_state(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics>;
+    fn prior_schema(&self, version: i64) -> Option<Schema>;
+    /// The upgraded state, as a value of the current schema.
+    fn upgrade_state(&self, req: StateUpgrade) -> Result<Value, Diagnostics>;
     fn upgrade_identity(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics>;
     /// The configuration to write for the object a state value describes.
     fn generate_config(&self, data: Option<&D>, state: &Value) -> Result<Value, Diagnostics>;
@@ -307,8 +309,12 @@ where
         self.answer(saved)
     }
 
-    fn upgrade_state(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics> {
-        self.resource.upgrade_state(req)
+    fn prior_schema(&self, version: i64) -> Option<Schema> {
+        self.resource.prior_schema(version)
+    }
+    fn upgrade_state(&self, req: StateUpgrade) -> Result<Value, Diagnostics> {
+        let state = self.resource.upgrade_state(req)?;
+        to_value(&state, &self.schema)
     }
     fn upgrade_identity(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics> {
         self.resource.upgrade_identity(req)

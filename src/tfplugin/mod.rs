@@ -51,7 +51,7 @@ pub use private::Private;
 pub use provider::{Components, ConfigureRequest, Provider};
 pub use resource::{
     CreateRequest, DeleteRequest, Failure, ImportRequest, ImportTarget, ReadRequest, Resource,
-    Saved, UpdateRequest, UpgradeRequest,
+    Saved, StateUpgrade, UpdateRequest, UpgradeRequest,
 };
 pub use schema::{Attribute, AttributeSet, Block, Mode, NestedBlock, Nesting, Schema};
 pub use typed::Field;

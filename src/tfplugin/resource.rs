@@ -17,7 +17,8 @@ use super::identity::IdentitySchema;
 use super::plan::Plan;
 use super::private::Private;
 use super::schema::Schema;
-use super::value::Value;
+use super::state::{check_fields, from_value};
+use super::value::{Type, Value};
 
 /// What a resource saves: its state, its private data, and warnings for the user.
 #[derive(Debug, Clone, Default)]
@@ -135,7 +136,51 @@ pub struct ImportRequest<I> {
     pub target: ImportTarget<I>,
 }
 
-/// Stored state JSON of an older schema (or identity) version, to bring up to date.
+/// State stored with an older schema version, read with that version's schema
+/// ([`Resource::prior_schema`]), to bring up to date.
+#[derive(Debug)]
+pub struct StateUpgrade {
+    /// The version the state was stored with.
+    pub version: i64,
+    /// The stored state as a value of the prior schema: each of its attributes (null
+    /// when the stored JSON left it out), nothing it does not declare.
+    pub prior: Value,
+    prior_type: Type,
+}
+
+impl StateUpgrade {
+    /// The stored state `prior` of `version`, a value of `prior_type` (the framework
+    /// makes it; an upgrade's unit test may too).
+    pub fn new(version: i64, prior: Value, prior_type: Type) -> Self {
+        StateUpgrade {
+            version,
+            prior,
+            prior_type,
+        }
+    }
+
+    /// The stored state as the prior version's struct. The struct must name exactly
+    /// the prior schema's attributes, so that no stored field is left behind unread.
+    pub fn prior_as<S: Serialize + DeserializeOwned>(&self) -> Result<S, Diagnostics> {
+        let typed: S = from_value(&self.prior)?;
+        let written = serde_json::to_value(&typed)
+            .map_err(|e| e.to_string())
+            .and_then(|json| check_fields(&json, &self.prior_type, ""));
+        match written {
+            Ok(()) => Ok(typed),
+            Err(why) => Err(Diagnostic::error(
+                "Provider could not upgrade the state",
+                format!(
+                    "Reading state of schema version {}: {why}. This is a bug in the provider; please report it.",
+                    self.version
+                ),
+            )
+            .into()),
+        }
+    }
+}
+
+/// A stored identity of an older identity version, as JSON, to bring up to date.
 #[derive(Debug)]
 pub struct UpgradeRequest {
     /// The version the JSON was stored with.
@@ -206,11 +251,29 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
         req: ImportRequest<Self::Identity>,
     ) -> Result<Saved<Self::State>, Diagnostics>;
 
-    /// Turns stored JSON of an older schema version into the current shape.
-    /// Attributes the current schema lacks are dropped and new ones start null, so
-    /// most schema changes need nothing here.
-    fn upgrade_state(&self, req: UpgradeRequest) -> Result<serde_json::Value, Diagnostics> {
-        Ok(req.json)
+    /// The schema state was stored with at an older `version` (each version that
+    /// [`Resource::upgrade_state`] takes), as the plugin framework's state upgraders
+    /// declare it; `None` where there is no upgrade from that version. State of the
+    /// current version needs none: attributes the schema no longer has are dropped
+    /// and new ones start null.
+    fn prior_schema(&self, _version: i64) -> Option<Schema> {
+        None
+    }
+
+    /// Turns state stored with an older schema version, read with
+    /// [`Resource::prior_schema`] (read it with [`StateUpgrade::prior_as`]), into the
+    /// current state: typed both ways, so that an upgrade cannot drop a field
+    /// unnoticed.
+    fn upgrade_state(&self, req: StateUpgrade) -> Result<Self::State, Diagnostics> {
+        Err(Diagnostic::error(
+            "Provider cannot upgrade the state",
+            format!(
+                "\"{}\" declares a schema for version {} but no upgrade from it. This is a bug in the provider; please report it.",
+                self.type_name(),
+                req.version
+            ),
+        )
+        .into())
     }
 
     /// Turns a stored identity of an older identity version into the current shape.

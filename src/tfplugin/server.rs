@@ -25,8 +25,9 @@ use super::plan::PlanRequest;
 use super::private::Private;
 use super::proto::{self, provider_server::Provider as ProviderRpc};
 use super::provider::{ConfigureRequest, Provider};
-use super::resource::UpgradeRequest;
+use super::resource::{StateUpgrade, UpgradeRequest};
 use super::schema::Schema;
+use super::state::check_declared;
 use super::value::{Type, Value};
 
 type Parts<T> = HashMap<&'static str, Arc<T>>;
@@ -238,11 +239,17 @@ impl<P: Provider> ProviderService<P> {
             Some(json) => json,
             None => return Ok(Value::Null),
         };
-        let json = entry.upgrade_state(UpgradeRequest {
-            version: req.version,
-            json,
-        })?;
-        conform_stored(&json, &entry.schema().value_type())
+        let current = entry.schema();
+        if req.version == current.version {
+            return conform_stored(&json, &current.value_type());
+        }
+        let prior_schema = (req.version < current.version)
+            .then(|| entry.prior_schema(req.version))
+            .flatten()
+            .ok_or_else(|| no_upgrade(&req.type_name, req.version, current.version))?;
+        let prior_type = prior_schema.value_type();
+        let prior = conform_prior(&json, &prior_type, req.version)?;
+        entry.upgrade_state(StateUpgrade::new(req.version, prior, prior_type))
     }
 
     fn upgrade_identity(
@@ -337,6 +344,30 @@ fn parse_stored(raw: &[u8]) -> Result<Option<serde_json::Value>, Diagnostics> {
             e.to_string(),
         ))
     })
+}
+
+fn no_upgrade(type_name: &str, stored: i64, current: i64) -> Diagnostics {
+    Diagnostic::error(
+        "Stored state has a schema version this provider cannot upgrade",
+        format!(
+            "The state of this {type_name} was stored with schema version {stored}; this provider's is {current} and it has no upgrade from {stored}. Use the provider version that wrote the state, or remove the object from state and import it again."
+        ),
+    )
+    .into()
+}
+
+/// State stored with an older schema, read with that schema: an attribute it does
+/// not declare is an error, never dropped unnoticed.
+fn conform_prior(json: &serde_json::Value, ty: &Type, version: i64) -> Result<Value, Diagnostics> {
+    let bug = |why: String| -> Diagnostics {
+        Diagnostic::error(
+            "Stored state does not fit its schema version",
+            format!("State of schema version {version}: {why}. This is a bug in the provider's upgrade; please report it."),
+        )
+        .into()
+    };
+    check_declared(json, ty).map_err(bug)?;
+    Value::from_json(json).conform(ty).map_err(bug)
 }
 
 fn conform_stored(json: &serde_json::Value, ty: &Type) -> Result<Value, Diagnostics> {

@@ -43,7 +43,22 @@ pub fn to_value<S: Serialize>(state: &S, schema: &Schema) -> Result<Value, Diagn
 }
 
 /// Checks that every object in `json` has exactly the attributes `ty` names.
-fn check_fields(json: &serde_json::Value, ty: &Type, at: &str) -> Result<(), String> {
+pub(crate) fn check_fields(json: &serde_json::Value, ty: &Type, at: &str) -> Result<(), String> {
+    check_fields_of(json, ty, at, true)
+}
+
+/// Checks that no object in `json` has an attribute `ty` does not name (a stored
+/// state may leave out attributes that were null).
+pub(crate) fn check_declared(json: &serde_json::Value, ty: &Type) -> Result<(), String> {
+    check_fields_of(json, ty, "", false)
+}
+
+fn check_fields_of(
+    json: &serde_json::Value,
+    ty: &Type,
+    at: &str,
+    all_present: bool,
+) -> Result<(), String> {
     use serde_json::Value as J;
     match (json, ty) {
         (J::Object(fields), Type::Object(attrs)) => {
@@ -53,24 +68,29 @@ fn check_fields(json: &serde_json::Value, ty: &Type, at: &str) -> Result<(), Str
                     join(at, extra)
                 ));
             }
-            if let Some(missing) = attrs.keys().find(|k| !fields.contains_key(*k)) {
+            if let Some(missing) = attrs
+                .keys()
+                .find(|k| all_present && !fields.contains_key(*k))
+            {
                 return Err(format!(
                     "the schema's attribute \"{}\" has no field in the state",
                     join(at, missing)
                 ));
             }
-            for (name, attr_ty) in attrs {
-                check_fields(&fields[name], attr_ty, &join(at, name))?;
-            }
-            Ok(())
+            attrs
+                .iter()
+                .try_for_each(|(name, attr_ty)| match fields.get(name) {
+                    Some(field) => check_fields_of(field, attr_ty, &join(at, name), all_present),
+                    None => Ok(()),
+                })
         }
         (J::Array(items), Type::List(e) | Type::Set(e)) => items
             .iter()
             .enumerate()
-            .try_for_each(|(i, item)| check_fields(item, e, &format!("{at}[{i}]"))),
+            .try_for_each(|(i, item)| check_fields_of(item, e, &format!("{at}[{i}]"), all_present)),
         (J::Object(entries), Type::Map(e)) => entries
             .iter()
-            .try_for_each(|(k, v)| check_fields(v, e, &format!("{at}[{k:?}]"))),
+            .try_for_each(|(k, v)| check_fields_of(v, e, &format!("{at}[{k:?}]"), all_present)),
         _ => Ok(()),
     }
 }
