@@ -149,14 +149,6 @@ impl Diagnostics {
     pub fn to_proto(&self) -> Vec<proto::Diagnostic> {
         self.0.iter().map(Diagnostic::to_proto).collect()
     }
-    /// `Ok(())` when there is no error, so that `?` stops at the first failing stage.
-    pub fn into_result(self) -> Result<Diagnostics, Diagnostics> {
-        if self.has_errors() {
-            Err(self)
-        } else {
-            Ok(self)
-        }
-    }
 }
 
 impl From<Diagnostic> for Diagnostics {

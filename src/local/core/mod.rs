@@ -1,6 +1,8 @@
 //! vcr-local's domain: repositories, users, grants, images and blobs, with the
-//! contract's rules, authentication (`authenticate() -> Principal`) and
-//! authorization (`authorize(principal, repository, action)`). The management
+//! contract's rules, the registry's authentication of a repository user's login
+//! (`authenticate() -> Principal`) and authorization (`authorize(principal,
+//! repository, action)`). The management API's IAM bearer tokens are checked by the
+//! API itself (`api::require_token`, with `jwt`), not here. The management
 //! API and the registry are two thin adapters over this core; each maps
 //! [`DomainError`] to its own wire shape.
 

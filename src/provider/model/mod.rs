@@ -1,7 +1,8 @@
 //! One model per vCR object: its attributes (names, types, descriptions) declared
-//! once, how it is built from the API's answer, and its identity. Resources, data
-//! sources and (later) list and ephemeral resources are views of a model: they take
-//! its attributes, set who configures which, and add their own.
+//! once, how it is built from the API's answer, and its identity. Resources and data
+//! sources are views of a model: they take its attributes, set who configures which,
+//! and add their own. List resources answer with their resource's view, and the
+//! ephemeral `vcr_registry_credentials` takes the user model's permission blocks.
 
 pub mod image;
 pub mod repository;
@@ -95,11 +96,6 @@ impl ObjectIdentity {
 /// default, as a person would leave it out), else the object's own.
 pub fn written_region(region: Option<String>, provider_region: Option<&str>) -> Option<String> {
     region.filter(|r| Some(r.as_str()) != provider_region)
-}
-
-/// The region code as state holds it.
-pub fn region_code(region: Region) -> Option<String> {
-    Some(region.as_str().to_string())
 }
 
 #[cfg(test)]

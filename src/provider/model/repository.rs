@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{region_code, ObjectIdentity};
+use super::ObjectIdentity;
 use crate::tfplugin::{Attribute, AttributeSet, Type};
 use crate::vcr::{AccessLevel, Region, Repository};
 
@@ -79,7 +79,7 @@ impl RepositoryModel {
             name: Some(repo.name.clone()),
             access_level: Some(access_level_name(repo.access_level).to_string()),
             quota_limit_gb: Some(repo.quota_limit as i64),
-            region: region_code(region),
+            region: Some(region.as_str().to_string()),
             backend_name: Some(repo.backend_name.clone()),
             registry_url: Some(format!("{registry_host}/{}", repo.backend_name)),
             quota_used_gb: Some(repo.quota_used),

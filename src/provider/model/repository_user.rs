@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{region_code, ObjectIdentity};
+use super::ObjectIdentity;
 use crate::provider::expiry::parse_api_time;
 use crate::tfplugin::{Attribute, AttributeSet, Type};
 use crate::vcr::{Permission, Region, RobotAccount};
@@ -72,7 +72,7 @@ impl UserModel {
             name: Some(user.name.clone()),
             description: user.description.clone().filter(|d| !d.is_empty()),
             enabled: Some(!user.disable),
-            region: region_code(region),
+            region: Some(region.as_str().to_string()),
             backend_name: Some(user.backend_name.clone()),
             expires_at: user.expired_at.clone(),
             expired: Some(expired_at.is_some_and(|at| at <= now)),
