@@ -283,21 +283,35 @@ fn suggested_base(base: &Url, called: &Url, location: &Url) -> String {
 }
 
 /// Whether a URL would carry credentials in clear across the network: `http://` to a
-/// host other than this machine's loopback (`localhost`, `127.0.0.0/8`, `::1`).
+/// host other than this machine's loopback. Loopback is a literal loopback address
+/// (`127.0.0.0/8`, `::1`), or the name `localhost` when every address it resolves to
+/// is one. No other name counts, `*.localhost` included: what a name resolves to is
+/// up to whoever answers the DNS query, and the client secret would follow it.
 pub fn sends_in_clear(url: &Url) -> bool {
     if url.scheme() != "http" {
         return false;
     }
     let host = url.host_str().unwrap_or_default();
-    let ip = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = match ip.parse::<std::net::IpAddr>() {
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    !match literal.parse::<std::net::IpAddr>() {
         Ok(ip) => ip.is_loopback(),
         Err(_) => {
-            let name = host.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
+            host.trim_end_matches('.').eq_ignore_ascii_case("localhost")
+                && resolves_to_loopback_only("localhost")
         }
-    };
-    !loopback
+    }
+}
+
+/// Whether `name` resolves, and only to loopback addresses.
+fn resolves_to_loopback_only(name: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    match (name, 0).to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
+        }
+        Err(_) => false,
+    }
 }
 
 #[cfg(test)]
@@ -376,6 +390,9 @@ mod tests {
             "http://10.0.0.5:8080/hcm",
             "http://[2001:db8::1]/",
             "http://localhost.example/",
+            // Not resolved by this rule: a DNS answer could send it anywhere.
+            "http://vcr.localhost/",
+            "http://localhost.localhost/",
         ] {
             assert!(sends_in_clear(&url(clear)), "{clear}");
         }
@@ -385,7 +402,6 @@ mod tests {
             "http://127.9.9.9/",
             "http://localhost:1/",
             "http://LOCALHOST./x",
-            "http://vcr.localhost/",
             "http://[::1]:8080/",
         ] {
             assert!(!sends_in_clear(&url(fine)), "{fine}");
