@@ -1186,3 +1186,69 @@ async fn nothing_listening_is_not_retried() {
     assert!(log.contains("retryable=false"), "{log}");
     assert!(!log.contains("retrying"), "{log}");
 }
+
+/// A page of repositories (each a different one) announcing a million pages.
+fn endless_page(items: usize) -> String {
+    let repos: Vec<serde_json::Value> = (0..items)
+        .map(|i| json!({"uuid": format!("repo-{i}"), "name": format!("endless-{i}"), "quotaUsed": 0, "quotaLimit": 1, "accessLevel": "private"}))
+        .collect();
+    json!({"listData": repos, "page": 1, "totalPage": 1_000_000, "totalItem": 50_000_000})
+        .to_string()
+}
+
+/// A server that announces a million pages does not take the provider's memory with
+/// it: a walk stops at its bound on items, and on bytes of answers, with an error
+/// naming the call, after reading no more than the bound.
+#[tokio::test]
+async fn a_walk_of_an_endless_list_stops_at_its_bounds_naming_the_call() {
+    let srv = server().await;
+    let page = endless_page(50);
+    fault(
+        &srv,
+        json!({"method": "GET", "path": "/hcm/v1/repository", "replaceBody": page}),
+    )
+    .await;
+
+    let by_items = client_with(&srv, |cfg| cfg.max_walk_items = 120);
+    let err = by_items
+        .repositories(Region::Hcm)
+        .list_all(None, None)
+        .await
+        .unwrap_err();
+    let VcrError::ListTooLong {
+        method,
+        path,
+        limit,
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(
+        (method.as_str(), path.as_str()),
+        ("GET", "/hcm/v1/repository")
+    );
+    assert_eq!(limit, "more than 120 items");
+    assert!(
+        err.to_string()
+            .starts_with("GET /hcm/v1/repository: the list is longer"),
+        "{err}"
+    );
+    assert_eq!(
+        count(&srv, "GET", "/hcm/v1/repository").await.0,
+        3,
+        "50 + 50 + 50 > 120"
+    );
+
+    reset_counts(&srv).await;
+    let by_bytes = client_with(&srv, |cfg| cfg.max_walk_bytes = 4 * page.len());
+    let err = by_bytes
+        .repositories(Region::Hcm)
+        .list_all(None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, VcrError::ListTooLong { limit, .. } if *limit == format!("more than {} bytes of answers", 4 * page.len())),
+        "{err:?}"
+    );
+    assert_eq!(count(&srv, "GET", "/hcm/v1/repository").await.0, 5);
+}

@@ -128,6 +128,9 @@ fn hint(err: &VcrError) -> String {
         VcrError::TooLarge { .. } => format!(
             "No vCR answer is that large: check {URL_SETTINGS} point at the vCR API."
         ),
+        VcrError::ListTooLong { .. } => format!(
+            "No vCR list is that long: check {URL_SETTINGS} point at the vCR API."
+        ),
         VcrError::Invalid { .. } => "vCR refused the request for the rule it names above.".into(),
         VcrError::Conflict { .. } => "vCR refused the change in the current state of the object.".into(),
         VcrError::NotFound { .. } => "The object does not exist (any more) in vCR.".into(),

@@ -118,7 +118,10 @@ pub const FIRST_PAGE: u32 = 1;
 pub const WALK_PAGE_SIZE: u32 = 50;
 
 /// **Assumed**: a safety bound on how many pages the client walks before it gives up
-/// (a server whose paging never ends must not hang the caller).
+/// (a server whose paging never ends must not hang the caller). A walk that gathers
+/// a whole list fails past it, naming the call, as it does past
+/// [`super::DEFAULT_MAX_WALK_ITEMS`] items or [`super::DEFAULT_MAX_WALK_BYTES`] of
+/// answers.
 pub const MAX_WALK_PAGES: u32 = 10_000;
 
 // ---- requests ---------------------------------------------------------------------

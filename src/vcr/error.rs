@@ -163,6 +163,21 @@ pub enum VcrError {
         limit: usize,
     },
 
+    /// A walk of a paged list went past what the client reads in one walk
+    /// ([`super::ClientConfig::max_walk_items`], [`super::ClientConfig::max_walk_bytes`],
+    /// [`super::contract::MAX_WALK_PAGES`]): no list vCR keeps is that long.
+    #[error(
+        "{method} {path}: the list is longer than the client reads in one walk ({limit}): stopped"
+    )]
+    ListTooLong {
+        /// The HTTP method of the call.
+        method: String,
+        /// The path of the call.
+        path: String,
+        /// The bound it went past, in words (`more than 100000 items`).
+        limit: String,
+    },
+
     /// The answer did not have the expected shape. The source is the decoder's
     /// error, or an [`UnexpectedAnswer`] saying what was missing.
     #[error("{method} {path}: unexpected answer: {}", error_chain(source.as_ref()))]
@@ -216,6 +231,7 @@ impl VcrError {
             | VcrError::Redirect { status, .. } => Some(*status),
             VcrError::Transport { .. }
             | VcrError::TooLarge { .. }
+            | VcrError::ListTooLong { .. }
             | VcrError::Decode { .. }
             | VcrError::Config(_) => None,
         }

@@ -66,6 +66,15 @@ use transport::{Target, Transport};
 /// otherwise ([`ClientConfig::max_answer_bytes`]): far above any page of a list.
 pub const DEFAULT_MAX_ANSWER_BYTES: usize = 8 << 20;
 
+/// The most bytes of answers one walk of a paged list reads in all, unless told
+/// otherwise ([`ClientConfig::max_walk_bytes`]).
+pub const DEFAULT_MAX_WALK_BYTES: usize = 64 << 20;
+
+/// The most items one walk of a paged list reads, unless told otherwise
+/// ([`ClientConfig::max_walk_items`]): far above any account's repositories, users or
+/// an image's artifacts.
+pub const DEFAULT_MAX_WALK_ITEMS: usize = 100_000;
+
 /// How to reach vCR and how hard to try.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -96,6 +105,12 @@ pub struct ClientConfig {
     pub allow_plain_http: bool,
     /// The most bytes of an answer the client reads; a longer answer is an error.
     pub max_answer_bytes: usize,
+    /// The most bytes of answers one walk of a paged list reads in all; past it the
+    /// walk is an error naming the call.
+    pub max_walk_bytes: usize,
+    /// The most items one walk of a paged list reads; past it the walk is an error
+    /// naming the call.
+    pub max_walk_items: usize,
 }
 
 impl Default for ClientConfig {
@@ -114,6 +129,8 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             allow_plain_http: false,
             max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+            max_walk_bytes: DEFAULT_MAX_WALK_BYTES,
+            max_walk_items: DEFAULT_MAX_WALK_ITEMS,
         }
     }
 }
@@ -290,11 +307,70 @@ impl Client {
         req: &ApiRequest,
     ) -> Result<T, VcrError> {
         let bytes = self.send(region, req).await?;
-        serde_json::from_slice(&bytes).map_err(|e| VcrError::Decode {
+        self.decode(region, req, &bytes)
+    }
+
+    fn decode<T: DeserializeOwned>(
+        &self,
+        region: Region,
+        req: &ApiRequest,
+        bytes: &[u8],
+    ) -> Result<T, VcrError> {
+        serde_json::from_slice(bytes).map_err(|e| VcrError::Decode {
             method: req.method.to_string(),
             path: req.url(self.inner.base(region)).path().to_string(),
             source: Box::new(e),
         })
+    }
+
+    /// Walks every page of a list (`call(page, size)`, 1-based; see [`PageCursor`]
+    /// for where it stops), keeping of each item only what `keep` returns. The walk
+    /// is bounded: past [`ClientConfig::max_walk_items`] items,
+    /// [`ClientConfig::max_walk_bytes`] of answers or [`contract::MAX_WALK_PAGES`]
+    /// pages it is an error naming the call, never a provider that grows with what
+    /// a server announces.
+    pub(crate) async fn walk<T: DeserializeOwned, U>(
+        &self,
+        region: Region,
+        call: impl Fn(u32, u32) -> ApiRequest,
+        mut keep: impl FnMut(T) -> Option<U>,
+    ) -> Result<Vec<U>, VcrError> {
+        let config = &self.inner.config;
+        let mut cursor = PageCursor::new();
+        let (mut bytes, mut items, mut kept) = (0usize, 0usize, Vec::new());
+        while let Some((page, size)) = cursor.next_page() {
+            let req = call(page, size);
+            let too_long = |limit: String| VcrError::ListTooLong {
+                method: req.method.to_string(),
+                path: req.url(self.inner.base(region)).path().to_string(),
+                limit,
+            };
+            let body = self.send(region, &req).await?;
+            bytes += body.len();
+            if bytes > config.max_walk_bytes {
+                return Err(too_long(format!(
+                    "more than {} bytes of answers",
+                    config.max_walk_bytes
+                )));
+            }
+            let answer: Page<T> = self.decode(region, &req, &body)?;
+            items += answer.items.len();
+            if items > config.max_walk_items {
+                return Err(too_long(format!(
+                    "more than {} items",
+                    config.max_walk_items
+                )));
+            }
+            cursor.advance(&answer);
+            if cursor.cut_short() {
+                return Err(too_long(format!(
+                    "more than {} pages",
+                    contract::MAX_WALK_PAGES
+                )));
+            }
+            kept.extend(answer.items.into_iter().filter_map(&mut keep));
+        }
+        Ok(kept)
     }
 }
 
@@ -328,22 +404,6 @@ fn parse_url(name: &str, value: &str, allow_plain_http: bool) -> Result<Url, Vcr
         )));
     }
     Ok(url)
-}
-
-/// Walks every page of a list, 1-based (see [`PageCursor`] for where it stops).
-pub(crate) async fn walk_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, VcrError>
-where
-    F: FnMut(u32, u32) -> Fut,
-    Fut: std::future::Future<Output = Result<Page<T>, VcrError>>,
-{
-    let mut cursor = PageCursor::new();
-    let mut out = Vec::new();
-    while let Some((page, size)) = cursor.next_page() {
-        let p = fetch(page, size).await?;
-        cursor.advance(&p);
-        out.extend(p.items);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

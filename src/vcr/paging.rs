@@ -1,5 +1,5 @@
 //! Walking a paged list one page at a time: which page to ask for next, and when the
-//! last one has been seen. [`super::walk_pages`] gathers every page with it; a caller
+//! last one has been seen. [`super::Client::walk`] gathers every page with it; a caller
 //! that streams what it finds (and may stop early) drives it page by page.
 
 use super::contract;
@@ -11,6 +11,8 @@ pub struct PageCursor {
     /// The page to ask for next; `None` once the last page was seen.
     next: Option<u32>,
     size: u32,
+    /// Whether the walk stopped at [`contract::MAX_WALK_PAGES`] with pages left.
+    cut_short: bool,
 }
 
 impl Default for PageCursor {
@@ -25,6 +27,7 @@ impl PageCursor {
         PageCursor {
             next: Some(contract::FIRST_PAGE),
             size: contract::WALK_PAGE_SIZE,
+            cut_short: false,
         }
     }
 
@@ -46,11 +49,19 @@ impl PageCursor {
         } else {
             n < self.size as usize
         };
-        self.next = if n == 0 || last || page >= contract::MAX_WALK_PAGES {
+        let over = n == 0 || last;
+        self.cut_short = !over && page >= contract::MAX_WALK_PAGES;
+        self.next = if over || self.cut_short {
             None
         } else {
             Some(page + 1)
         };
+    }
+
+    /// Whether the walk stopped at [`contract::MAX_WALK_PAGES`] although the server
+    /// announced more: a gathering walk says so instead of answering a part.
+    pub fn cut_short(&self) -> bool {
+        self.cut_short
     }
 }
 
@@ -90,5 +101,17 @@ mod tests {
         let mut cursor = PageCursor::new();
         cursor.advance(&page(0, 7));
         assert_eq!(cursor.next_page(), None, "an empty page ends it");
+    }
+
+    #[test]
+    fn a_walk_stopped_by_the_page_bound_says_so() {
+        let mut cursor = PageCursor::new();
+        for _ in 1..contract::MAX_WALK_PAGES {
+            cursor.advance(&page(50, u32::MAX));
+        }
+        assert!(!cursor.cut_short());
+        cursor.advance(&page(50, u32::MAX));
+        assert_eq!(cursor.next_page(), None);
+        assert!(cursor.cut_short(), "pages were left: not a whole list");
     }
 }

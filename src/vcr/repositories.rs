@@ -7,7 +7,7 @@ use super::models::{
     AccessLevel, Artifact, AttachUser, CreateRepository, HistoryEntry, Image, ListRepositories,
     Page, Repository, RepositoryNames, RobotAccount,
 };
-use super::{request, walk_pages, Client, NamesCell, Region, VcrError};
+use super::{request, Client, NamesCell, Region, VcrError};
 
 /// The repository calls of one region: `client.repositories(Region::Hcm)`.
 #[derive(Debug, Clone, Copy)]
@@ -43,16 +43,24 @@ impl<'c> Repositories<'c> {
         name: Option<&str>,
         access_level: Option<AccessLevel>,
     ) -> Result<Vec<Repository>, VcrError> {
-        let all = walk_pages(|page, size| {
-            let q = ListRepositories {
-                name: name.map(str::to_string),
-                access_level,
-                page,
-                size,
-            };
-            async move { self.list(&q).await }
-        })
-        .await?;
+        let all = self
+            .client
+            .walk(
+                self.region,
+                |page, size| {
+                    request::repository::list(&ListRepositories {
+                        name: name.map(str::to_string),
+                        access_level,
+                        page,
+                        size,
+                    })
+                },
+                |r: Repository| {
+                    self.remember(std::slice::from_ref(&r));
+                    Some(r)
+                },
+            )
+            .await?;
         Ok(dedup_by(all, |r| r.uuid.clone()))
     }
 
@@ -167,13 +175,14 @@ impl<'c> Repositories<'c> {
     /// `GET /v1/repository/{id}/user`: every user attached, with their
     /// permissions (all pages).
     pub async fn list_users(&self, id: &str) -> Result<Vec<RobotAccount>, VcrError> {
-        let all = walk_pages(|page, size| async move {
-            let call = request::repository::list_users(id, page, size);
-            self.client
-                .send_json::<Page<RobotAccount>>(self.region, &call)
-                .await
-        })
-        .await?;
+        let all = self
+            .client
+            .walk(
+                self.region,
+                |page, size| request::repository::list_users(id, page, size),
+                Some::<RobotAccount>,
+            )
+            .await?;
         Ok(dedup_by(all, |u| u.uuid.clone()))
     }
 
@@ -206,13 +215,14 @@ impl<'c> Repositories<'c> {
         id: &str,
         name: Option<&str>,
     ) -> Result<Vec<Image>, VcrError> {
-        let all = walk_pages(|page, size| async move {
-            let call = request::repository::list_images(id, name, page, size);
-            self.client
-                .send_json::<Page<Image>>(self.region, &call)
-                .await
-        })
-        .await?;
+        let all = self
+            .client
+            .walk(
+                self.region,
+                |page, size| request::repository::list_images(id, name, page, size),
+                Some::<Image>,
+            )
+            .await?;
         Ok(dedup_by(all, |i| i.name.clone()))
     }
 
@@ -231,13 +241,14 @@ impl<'c> Repositories<'c> {
         image_name: &str,
         name: Option<&str>,
     ) -> Result<Vec<Artifact>, VcrError> {
-        let all = walk_pages(|page, size| async move {
-            let call = request::repository::list_artifacts(id, image_name, name, page, size);
-            self.client
-                .send_json::<Page<Artifact>>(self.region, &call)
-                .await
-        })
-        .await?;
+        let all = self
+            .client
+            .walk(
+                self.region,
+                |page, size| request::repository::list_artifacts(id, image_name, name, page, size),
+                Some::<Artifact>,
+            )
+            .await?;
         Ok(dedup_by(all, |a| a.digest.clone()))
     }
 

@@ -2,7 +2,7 @@
 
 use super::models::{CreateUser, Page, PermissionRequest, Policy, RobotAccount, UpdateUser};
 use super::repositories::dedup_by;
-use super::{request, walk_pages, Client, Region, Secret, VcrError};
+use super::{request, Client, Region, Secret, VcrError};
 
 /// The repository-user calls of one region: `client.users(Region::Hcm)`.
 #[derive(Debug, Clone, Copy)]
@@ -36,27 +36,37 @@ impl<'c> Users<'c> {
 
     /// Every user (walking all pages), optionally filtered by name.
     pub async fn list_all(&self, name: Option<&str>) -> Result<Vec<RobotAccount>, VcrError> {
-        let all = walk_pages(|page, size| async move { self.list(name, page, size).await }).await?;
+        let all = self.walk(name, Some).await?;
         Ok(dedup_by(all, |u| u.uuid.clone()))
     }
 
-    /// The user whose name is exactly `name`, if any.
+    /// The users of every page of the list (filtered by `name` as the server
+    /// filters), keeping only what `keep` returns.
+    async fn walk(
+        &self,
+        name: Option<&str>,
+        keep: impl FnMut(RobotAccount) -> Option<RobotAccount>,
+    ) -> Result<Vec<RobotAccount>, VcrError> {
+        self.client
+            .walk(
+                self.region,
+                |page, size| request::user::list(name, page, size),
+                keep,
+            )
+            .await
+    }
+
+    /// The user whose name is exactly `name`, if any; the walk keeps no other.
     pub async fn find_by_name(&self, name: &str) -> Result<Option<RobotAccount>, VcrError> {
-        Ok(self
-            .list_all(Some(name))
-            .await?
-            .into_iter()
-            .find(|u| u.name == name))
+        let found = self.walk(Some(name), |u| (u.name == name).then_some(u));
+        Ok(found.await?.into_iter().next())
     }
 
     /// The user with this id, if any (the contract has no GET by id: this
-    /// lists and matches).
+    /// lists and matches, keeping no other user).
     pub async fn find_by_id(&self, id: &str) -> Result<Option<RobotAccount>, VcrError> {
-        Ok(self
-            .list_all(None)
-            .await?
-            .into_iter()
-            .find(|u| u.uuid == id))
+        let found = self.walk(None, |u| (u.uuid == id).then_some(u));
+        Ok(found.await?.into_iter().next())
     }
 
     /// `POST /v1/user`: creates the user and returns its secret, which no
