@@ -1252,3 +1252,33 @@ async fn a_walk_of_an_endless_list_stops_at_its_bounds_naming_the_call() {
     );
     assert_eq!(count(&srv, "GET", "/hcm/v1/repository").await.0, 5);
 }
+
+/// A server that echoes the request's headers in its error body does not put the
+/// bearer token in the error the provider shows and logs.
+#[tokio::test]
+async fn an_echoed_authorization_header_is_redacted_from_errors() {
+    let srv = server().await;
+    let c = client(&srv);
+    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzYS1lY2hvIn0.ZWNob2VkLXNpZ25hdHVyZQ";
+    let body = json!({
+        "message": format!("bad request; you sent Authorization: Bearer {token}"),
+        "errorCode": format!("ECHO bearer {token}"),
+    });
+    fault(
+        &srv,
+        json!({"method": "GET", "path": "/hcm/v1/repository", "status": 400, "body": body.to_string(), "times": 1}),
+    )
+    .await;
+    let err = c
+        .repositories(Region::Hcm)
+        .list(&ListRepositories::default())
+        .await
+        .unwrap_err();
+    let message = err.message().expect("an error answer");
+    assert_eq!(
+        message.text,
+        "bad request; you sent Authorization: [redacted]"
+    );
+    assert_eq!(message.code.as_deref(), Some("ECHO bearer [redacted]"));
+    assert!(!format!("{err} {err:?}").contains("ZWNob2VkLXNpZ25hdHVyZQ"));
+}

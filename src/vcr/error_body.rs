@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use super::redact::redact;
+
 /// The longest excerpt of an unreadable body kept in a message.
 pub const MAX_EXCERPT: usize = 200;
 
@@ -27,10 +29,17 @@ pub struct ApiMessage {
 
 impl ApiMessage {
     /// Reads an error answer's body. `status` only serves bodies that say nothing.
+    /// Whatever looks like an `Authorization` value or a token is redacted
+    /// ([`redact`]): the message goes to Terraform's output and the logs.
     pub fn from_body(status: u16, body: &[u8]) -> ApiMessage {
-        match serde_json::from_slice::<Value>(body) {
+        let message = match serde_json::from_slice::<Value>(body) {
             Ok(v) => from_json(&v).unwrap_or_else(|| excerpt(status, body)),
             Err(_) => excerpt(status, body),
+        };
+        ApiMessage {
+            text: redact(&message.text),
+            code: message.code.map(|c| redact(&c)),
+            ..message
         }
     }
 }
@@ -135,7 +144,8 @@ fn excerpt(status: u16, body: &[u8]) -> ApiMessage {
         .and_then(|s| s.canonical_reason())
         .unwrap_or("");
     let head = format!("HTTP {status} {reason}").trim_end().to_string();
-    let raw = String::from_utf8_lossy(body);
+    // Redacted before it is cut short, so that no part of a token is left behind.
+    let raw = redact(&String::from_utf8_lossy(body));
     let raw = raw.trim();
     let text = if raw.is_empty() {
         format!("{head}, with an empty body")

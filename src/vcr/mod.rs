@@ -37,6 +37,7 @@ mod error;
 mod error_body;
 mod models;
 mod paging;
+pub mod redact;
 mod region;
 mod repositories;
 pub mod request;
