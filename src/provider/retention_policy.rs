@@ -232,11 +232,12 @@ pub fn rule_error(e: &RuleError) -> Diagnostic {
 
 /// `keep_always` can only be `true`: `false` would keep nothing and read as a rule.
 fn only_true() -> Validator {
-    Validator::new("Only `true` (leave it out otherwise).", |v| {
-        match v.as_bool() {
-        Some(false) => Err("must be true when set: a rule that keeps nothing says so with another keep condition; remove keep_always = false.".into()),
-        _ => Ok(()),
-    }
+    Validator::bool("Only `true` (leave it out otherwise).", |v| {
+        if v {
+            Ok(())
+        } else {
+            Err("must be true when set: a rule that keeps nothing says so with another keep condition; remove keep_always = false.".into())
+        }
     })
 }
 
@@ -252,11 +253,14 @@ pub fn rule_block(description: &str) -> NestedBlock {
             "tags",
             "Globs on tags, as for `images`; an artifact is selected when any of its tags matches. Left out: every tagged artifact; `[]`: no tagged artifact (with `untagged = true`, only untagged ones).",
         ))
-        .attribute(Attribute::optional(
-            "untagged",
-            Type::Bool,
-            "Also select artifacts that have no tag. Defaults to `false`.",
-        ))
+        .attribute(
+            Attribute::optional(
+                "untagged",
+                Type::Bool,
+                "Also select artifacts that have no tag.",
+            )
+            .default(Value::Bool(false)),
+        )
         .attribute(
             Attribute::optional(
                 "keep_last_pushed",
