@@ -408,10 +408,10 @@ async fn compute_pending(
     })
 }
 
-/// The configured rules and `enabled`, if they differ from the prior ones (or are not
-/// known yet).
+/// The planned rules (defaults applied) and `enabled`, if they differ from the prior
+/// ones (or are not known yet).
 fn rules_changed(plan: &Plan) -> bool {
-    let now = (plan.config.attr("rule"), plan.planned.attr("enabled"));
+    let now = (plan.planned.attr("rule"), plan.planned.attr("enabled"));
     let before = (plan.prior.attr("rule"), plan.prior.attr("enabled"));
     !now.0.is_wholly_known()
         || !now.1.is_wholly_known()
