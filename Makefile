@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint docs demo release install terraform gpg registry-clients reliability fuzz bench clean
+.PHONY: all build test lint docs demo release image install terraform gpg registry-clients workflow-linters reliability fuzz bench clean
 
 all: build
 
@@ -81,6 +81,17 @@ bench: terraform
 ## GPG_FINGERPRINT, the signature of the checksums too (see README, Releasing).
 release:
 	@bash scripts/release.sh
+
+## The container image of vcr-local (no Docker daemon, no base image): the release
+## binary and the libraries it loads, as an OCI layout (dist/vcr-local-oci/, tags
+## latest and the version) and a `docker load` archive (dist/vcr-local-image.tar),
+## at most 30 MB. IMAGE_SOURCE and IMAGE_REVISION set the source and revision labels.
+IMAGE_SOURCE ?= https://github.com/vngcloud/terraform-provider-vcr
+IMAGE_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+image:
+	$(CARGO) build --release --bin vcr-local
+	$(CARGO) run --quiet --example vcr-local-image -- "$$(bash scripts/target-dir.sh)/release/vcr-local" dist \
+	  --source "$(IMAGE_SOURCE)" --revision "$(IMAGE_REVISION)" --max-mb 30
 
 ## Puts the provider where a local `terraform init` finds it (~/.terraform.d/plugins).
 install:
