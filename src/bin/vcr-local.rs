@@ -2,7 +2,7 @@
 //! regions, and a Docker registry per region). See `docs/guides/vcr-local.md`.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -24,9 +24,15 @@ use vcr_provider::local::{self, LocalConfig};
 /// Scripts should use --listen 127.0.0.1:0 (free ports) and read the lines
 /// printed. Give a client secret through VCR_LOCAL_CLIENT_SECRET rather than
 /// --client-secret, which every user of the machine sees in the process list.
+///
+/// In a container (the image `make image` builds), it listens on 0.0.0.0 with
+/// --allow-remote, and `vcr-local health` is the health check.
 #[derive(Debug, Parser)]
 #[command(name = "vcr-local", version)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// Address to listen on, a loopback one unless --allow-remote (port 0
     /// picks a free port: the way for scripts).
     #[arg(long, env = "VCR_LOCAL_LISTEN", default_value = local::DEFAULT_LISTEN)]
@@ -51,6 +57,12 @@ struct Args {
         value_delimiter = ','
     )]
     allow_hosts: Vec<String>,
+    /// The host name clients reach vcr-local by, when it is not the listen
+    /// address: a container's service name, as `vcr-local`. The registries'
+    /// token realm, their `registryUrl` and the printed settings use it (with
+    /// the bound ports), so that docker's login follows the name it was given.
+    #[arg(long, env = "VCR_LOCAL_PUBLIC_HOST", value_name = "HOST")]
+    public_host: Option<String>,
 
     /// Where region HCM's Docker registry listens [default: the --listen host,
     /// port 5080, or a free port when --listen's port is 0].
@@ -95,9 +107,27 @@ struct Args {
     token_ttl_secs: u64,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Asks the vcr-local listening at --listen (VCR_LOCAL_LISTEN) whether it
+    /// serves: GET /_local/health on that port of this machine. Exits 0 when it
+    /// answers 200, 1 otherwise (the reason on stderr), within 5 seconds: the
+    /// health check of a container, whose image has no shell or curl.
+    Health,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::Health) = args.command {
+        return match health(args.listen).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("vcr-local health: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -118,7 +148,13 @@ async fn main() -> ExitCode {
         token_ttl: Duration::from_secs(args.token_ttl_secs),
         allow_remote: args.allow_remote,
         limits: local::ConnectionLimits::default(),
-        allowed_hosts: args.allow_hosts,
+        // The name clients are told to use is one the listeners answer to.
+        allowed_hosts: args
+            .allow_hosts
+            .into_iter()
+            .chain(args.public_host.clone())
+            .collect(),
+        public_host: args.public_host,
     };
     let server = match local::start(config).await {
         Ok(s) => s,
@@ -142,6 +178,47 @@ async fn main() -> ExitCode {
     tracing::info!("stopping");
     server.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// `GET /_local/health` from the vcr-local listening at `listen` (on this
+/// machine: loopback for an unspecified address, as /_local/ wants).
+async fn health(listen: SocketAddr) -> Result<(), String> {
+    use axum::http::{header, Request};
+    let ip = match listen.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let addr = SocketAddr::new(ip, listen.port());
+    let ask = async {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("{addr}: {e}"))?;
+        tokio::spawn(conn);
+        let request = Request::get("/_local/health")
+            .header(header::HOST, addr.to_string())
+            .body(axum::body::Body::empty())
+            .map_err(|e| e.to_string())?;
+        let answer = sender
+            .send_request(request)
+            .await
+            .map_err(|e| format!("{addr}: {e}"))?;
+        match answer.status().as_u16() {
+            200 => Ok(()),
+            status => Err(format!("http://{addr}/_local/health answered {status}")),
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), ask)
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "http://{addr}/_local/health did not answer within 5 s"
+            ))
+        })
 }
 
 /// Returns on SIGINT (Ctrl-C) or, on Unix, SIGTERM.

@@ -104,6 +104,11 @@ pub struct LocalConfig {
     /// addresses (a CI service's name); others are refused, against DNS
     /// rebinding (see [`guard`]).
     pub allowed_hosts: Vec<String>,
+    /// The host name clients reach vcr-local by when that is not the bound
+    /// address (a container's service name, as `vcr-local`): the registries'
+    /// token realm, `registryUrl` and the printed settings use it, with the
+    /// bound ports. `None`: the bound address (`127.0.0.1` for `0.0.0.0`).
+    pub public_host: Option<String>,
 }
 
 impl Default for LocalConfig {
@@ -120,6 +125,7 @@ impl Default for LocalConfig {
             allow_remote: false,
             limits: ConnectionLimits::default(),
             allowed_hosts: Vec::new(),
+            public_host: None,
         }
     }
 }
@@ -288,6 +294,14 @@ impl AppState {
                 "the client secret must be non-empty".into(),
             ));
         }
+        if let Some(host) = &config.public_host {
+            if !is_host_name(host) {
+                return Err(LocalError::Config(format!(
+                    "the public host {:?} is not a host name or IP address (no port, scheme or path)",
+                    core::rules::truncate(host, 80)
+                )));
+            }
+        }
         if config.token_ttl.is_zero() {
             return Err(LocalError::Config(
                 "the token lifetime must be at least 1 second".into(),
@@ -329,7 +343,16 @@ impl AppState {
     }
 
     fn set_registry_host(&self, region: LocalRegion, addr: SocketAddr) {
-        let _ = self.registry_hosts[region.index()].set(loopback_if_unspecified(addr).to_string());
+        let _ = self.registry_hosts[region.index()].set(self.reachable_at(addr));
+    }
+
+    /// `host:port` where clients reach a bound address: the public host when
+    /// one is set, else the address (loopback for an unspecified one).
+    fn reachable_at(&self, addr: SocketAddr) -> String {
+        match &self.config.public_host {
+            Some(host) => format!("{host}:{}", addr.port()),
+            None => loopback_if_unspecified(addr).to_string(),
+        }
     }
 }
 
@@ -434,6 +457,16 @@ async fn json_errors(req: Request, next: Next) -> Response {
         out.headers_mut().insert(header::ALLOW, allow.clone());
     }
     out
+}
+
+/// A DNS name or an IPv4 address: letters, digits, `-`, `.` (a public host
+/// is put before `:port` as it is).
+fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
 fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
@@ -584,10 +617,10 @@ impl RunningServer {
         Some(text)
     }
 
-    /// `http://HOST:PORT` of the API, with a loopback host when listening on
-    /// all interfaces.
+    /// `http://HOST:PORT` of the API: the public host when one is set, else
+    /// a loopback host when listening on all interfaces.
     pub fn base_url(&self) -> String {
-        format!("http://{}", loopback_if_unspecified(self.addr))
+        format!("http://{}", self.state.reachable_at(self.addr))
     }
 
     /// The IAM token URL.
@@ -613,12 +646,14 @@ impl RunningServer {
 
     /// A region's registry, `host:port` (what `docker login` takes).
     pub fn registry(&self, region: LocalRegion) -> String {
-        loopback_if_unspecified(self.registries[region.index()]).to_string()
+        self.state.reachable_at(self.registries[region.index()])
     }
 
     /// The `/_local` base URL.
     pub fn local_url(&self) -> String {
-        format!("{}{}", self.base_url(), faults::LOCAL_PREFIX)
+        // Not the public host: /_local/ answers requests to this machine only.
+        let addr = loopback_if_unspecified(self.addr);
+        format!("http://{addr}{}", faults::LOCAL_PREFIX)
     }
 
     /// The settings a provider (and docker) needs, in order: `VCR_TOKEN_URL`,
