@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn every_state_struct_matches_its_schema() {
         let components = VcrProvider.components();
-        assert_eq!(components.type_names().len(), 11);
+        assert_eq!(components.type_names().len(), 12);
         assert_eq!(components.type_mismatches(), Vec::<String>::new());
     }
 

@@ -8,9 +8,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
 use super::wire::{ArtifactDto, ImageDto};
-use super::{
-    fmt_time, fmt_time_ms, ok, page_of, ApiError, ApiPath, ApiQuery, ApiResult, Query, RegionCtx,
-};
+use super::{fmt_time_ms, ok, page_of, ApiError, ApiPath, ApiQuery, ApiResult, Query, RegionCtx};
 use crate::local::core::model::ImageSummary;
 use crate::local::core::rules;
 
@@ -19,7 +17,7 @@ fn image_dto(i: ImageSummary) -> ImageDto {
         name: i.name,
         artifact_count: i.artifact_count,
         pull_count: i.pull_count,
-        update_time: fmt_time(i.updated_at),
+        update_time: fmt_time_ms(i.updated_at),
     }
 }
 

@@ -318,13 +318,12 @@ impl Core {
         size: u64,
         artifact_size: u64,
     ) -> DomainResult<()> {
-        let now = self.clock.now();
+        let now_ms = self.clock.now_ms();
         c.tx.execute(
             "INSERT INTO images (repo_uuid, name, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (repo_uuid, name) DO UPDATE SET updated_at = excluded.updated_at",
-            params![repo.uuid, image, now],
+            params![repo.uuid, image, now_ms],
         )?;
-        let now_ms = self.clock.now_ms();
         c.tx.execute(
             "INSERT INTO manifests (repo_uuid, image, digest, media_type, size, artifact_size, pushed_at,
                 subject, artifact_type, annotations)

@@ -229,6 +229,7 @@ pub struct ImageSummary {
     pub name: String,
     pub artifact_count: u64,
     pub pull_count: u64,
+    /// Unix milliseconds of the last push to the image.
     pub updated_at: i64,
 }
 

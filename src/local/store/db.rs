@@ -13,16 +13,17 @@ use super::datadir;
 
 /// The database file's name in the data folder.
 pub const DB_FILE: &str = "vcr-local.db";
-/// The schema this build writes (`PRAGMA user_version`). Version 2: push times in
-/// milliseconds, and pull times per artifact and per tag (retention rules need both).
+/// The schema this build writes (`PRAGMA user_version`). Version 2: push times and
+/// images' change times in milliseconds, and pull times per artifact and per tag (retention rules need both).
 /// Version 3: each manifest's OCI 1.1 `subject`, `artifactType` and annotations, for
 /// the referrers API.
 const SCHEMA_VERSION: i64 = 3;
 
-/// From schema 1 to 2: push times were whole seconds.
+/// From schema 1 to 2: push and change times were whole seconds.
 const UPGRADE_1_TO_2: &str = "
 ALTER TABLE manifests ADD COLUMN pulled_at INTEGER;
 UPDATE manifests SET pushed_at = pushed_at * 1000;
+UPDATE images SET updated_at = updated_at * 1000;
 ALTER TABLE tags ADD COLUMN pushed_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tags ADD COLUMN pulled_at INTEGER;
 UPDATE tags SET pushed_at = (SELECT m.pushed_at FROM manifests m WHERE m.repo_uuid = tags.repo_uuid
