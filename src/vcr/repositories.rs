@@ -78,6 +78,7 @@ impl<'c> Repositories<'c> {
                     uuid: r.uuid,
                     name: r.name,
                     backend_name: r.backend_name,
+                    registry_url: r.registry_url,
                 })
             })
             .await?;
