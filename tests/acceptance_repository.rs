@@ -610,3 +610,64 @@ fn provider_logs_reach_terraform_at_their_level() {
         )
         .run();
 }
+
+/// What the vcr_image page says: a lookup that refers to the repository resource is
+/// read at apply, "(known after apply)", when the plan changes the repository; one that
+/// looks the repository up by name is read at plan.
+#[test]
+fn an_image_lookup_waits_for_a_change_to_its_repository_unless_it_looks_it_up() {
+    let local = LocalVcr::start();
+    let lookups = r#"
+data "vcr_image" "through_the_resource" {
+  repository_id = vcr_repository.app.id
+  name          = "web"
+  tag           = "v1"
+}
+data "vcr_repository" "by_name" {
+  name = "pinned-app"
+}
+data "vcr_image" "through_a_lookup" {
+  repository_id = data.vcr_repository.by_name.id
+  name          = "web"
+  tag           = "v1"
+}
+"#;
+    let with_quota =
+        |quota: u32| repo_config("pinned-app", quota, "force_destroy = true") + lookups;
+    Scenario::new(&local)
+        .step(
+            Step::apply(repo_config("pinned-app", 1, "force_destroy = true"))
+                .expect(APP, Action::Create),
+        )
+        .step(
+            Step::apply(with_quota(1))
+                .named("both lookups read at plan while the repository does not change")
+                .pre(|ctx| {
+                    let image = Image {
+                        name: "web",
+                        tag: Some("v1"),
+                        size_mb: 1,
+                    };
+                    push_image(ctx.local, Region::Hcm, &ctx.attr(APP, "id"), &image);
+                })
+                .check_plan(|plan| {
+                    assert!(plan.get("data.vcr_image.through_the_resource").is_none());
+                    assert!(plan.get("data.vcr_image.through_a_lookup").is_none());
+                }),
+        )
+        .step(
+            Step::plan_only()
+                .named("a quota change defers the lookup through the resource only")
+                .config(with_quota(2))
+                .expect(APP, Action::Update)
+                .expect("data.vcr_image.through_the_resource", Action::Read)
+                .expect_unknown("data.vcr_image.through_the_resource", "image_uri")
+                .check_plan(|plan| {
+                    assert!(
+                        plan.get("data.vcr_image.through_a_lookup").is_none(),
+                        "read at plan, its digest known"
+                    );
+                }),
+        )
+        .run();
+}
