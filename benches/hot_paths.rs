@@ -107,7 +107,7 @@ fn provider_data() -> ProviderData {
         token_url: Some("http://127.0.0.1:9/token".into()),
         endpoint_hcm: Some("http://127.0.0.1:9/hcm".into()),
         endpoint_han: Some("http://127.0.0.1:9/han".into()),
-        registry_hosts: ["vcr.vngcloud.vn".into(), "vcr-han.vngcloud.vn".into()],
+        registry_overrides: [None, None],
         max_retries: 0,
         max_parallel_requests: 8,
         skip_credentials_validation: true,

@@ -27,8 +27,8 @@ fail() {
 }
 trap fail ERR
 
-step "Building the provider, vcr-local and the registry client (debug profile)"
-cargo build --bins --example registry-client --quiet
+step "Building the provider, vcr-local and the registry client (debug profile; a first build takes minutes, cargo shows its progress)"
+cargo build --bins --example registry-client
 # Where cargo put them: ./target, or CARGO_TARGET_DIR, or a cargo config's target-dir.
 bin="$(bash scripts/target-dir.sh)/debug"
 echo "    $bin"

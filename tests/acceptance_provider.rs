@@ -311,6 +311,14 @@ fn an_unreachable_address_fails_fast_saying_what_happened() {
             "{var}: {out}"
         );
         assert!(says("Nothing listens at that address"), "{var}: {out}");
+        // Said once in the error (the debug log before it may say it in its own words).
+        let error = &out[out.rfind("Error: ").unwrap_or(0)..];
+        let error = error.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(
+            error.to_lowercase().matches("connection refused").count(),
+            1,
+            "{var}: {error}"
+        );
         assert!(says(named), "{var}: {out}");
         assert!(!says(not_named), "{var}: {out}");
         assert!(

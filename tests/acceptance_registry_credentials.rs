@@ -438,3 +438,24 @@ async fn private_data_names_the_user_and_closing_twice_is_quiet() {
     assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
     local.shutdown().await;
 }
+
+/// With the API at vcr-local and no `VCR_REGISTRY_HCM` (an empty value is unset), the
+/// credentials' `registry` is where vCR says the repository's images are, not vCR's
+/// production registry: the provisioner logs in to vcr-local's.
+#[test]
+fn the_registry_is_what_vcr_reports_without_an_override() {
+    let local = LocalVcr::start();
+    Scenario::new(&local)
+        .env("VCR_REGISTRY_HCM", "")
+        .step(repository_with_an_image())
+        .step(
+            Step::apply(provisioner_config("push_pull"))
+                .file("login.sh", LOGIN_SCRIPT)
+                .expect(PUSH, Action::Create)
+                .pre(|ctx| ctx.local.controls().reset_requests())
+                .check(|ctx| {
+                    assert_a_generated_login(ctx, true);
+                }),
+        )
+        .run();
+}

@@ -308,11 +308,21 @@ fn bad_input_fails_at_validate_naming_the_attribute() {
     );
 }
 
+/// A second repository beside the one with images: destroyed first by the destroy
+/// that stops at the images, and never re-created by the advised way out.
+const OTHER_REPOSITORY: &str = r#"
+resource "vcr_repository" "other" {
+  name           = "other-app"
+  quota_limit_gb = 1
+}
+"#;
+
 #[test]
 fn a_repository_with_images_needs_force_destroy() {
     let local = LocalVcr::start();
+    let with_other = |extra: &str| repo_config("images-app", 2, extra) + OTHER_REPOSITORY;
     Scenario::new(&local)
-        .step(Step::apply(repo_config("images-app", 2, "")).expect(APP, Action::Create))
+        .step(Step::apply(with_other("")).expect_all(Action::Create))
         .step(
             Step::plan_only()
                 .named("a new image shows on refresh without planning a change")
@@ -339,6 +349,10 @@ fn a_repository_with_images_needs_force_destroy() {
                 .named("a repository with images is not destroyed")
                 .expect_error(&literal("Repository \"images-app\" still holds images"))
                 .expect_output(&literal("force_destroy = true"))
+                // The way out that re-creates nothing the destroy already removed.
+                .expect_output(&words(
+                    "terraform apply -target=vcr_repository.LABEL (LABEL being this resource block's name); then run terraform destroy again.",
+                ))
                 // vCR's own words, said to be vCR's: not a second "Error:" line.
                 .expect_output(&words(
                     r#"vCR said: conflict: repository "images-app" still holds"#,
@@ -352,15 +366,123 @@ fn a_repository_with_images_needs_force_destroy() {
                     assert_eq!(
                         local.repository_names(Region::Hcm),
                         vec!["images-app"],
-                        "nothing deleted"
+                        "the repository with images is not deleted; the other one is"
                     );
                     assert_eq!(ctx.state(APP)["id"], ctx.prior(APP)["id"], "still in state");
                 }),
         )
         .step(
-            Step::apply(repo_config("images-app", 2, "force_destroy = true"))
+            Step::plan_only()
+                .named("the advice, followed: force_destroy, apply -target, destroy")
+                .config(with_other("force_destroy = true"))
+                // A plain apply would re-create what the destroy removed.
                 .expect(APP, Action::Update)
-                .expect_value(APP, "force_destroy", false, true),
+                .expect("vcr_repository.other", Action::Create)
+                .check(|ctx| {
+                    let ws = ctx.workspace();
+                    let run = ws.run(&[
+                        "apply",
+                        "-target=vcr_repository.app",
+                        "-auto-approve",
+                        "-no-color",
+                        "-input=false",
+                    ]);
+                    assert!(run.success(), "{}", run.output());
+                    assert_eq!(
+                        local.repository_names(Region::Hcm),
+                        vec!["images-app"],
+                        "the other repository is not re-created: {}",
+                        run.output()
+                    );
+                    assert_eq!(ws.state().expect(APP)["force_destroy"], true);
+                    ws.destroy();
+                    assert!(local.repository_names(Region::Hcm).is_empty());
+                }),
+        )
+        .run();
+}
+
+#[test]
+fn the_same_name_in_two_blocks_is_taken_but_not_by_this_resource() {
+    let local = LocalVcr::start();
+    let twins: String = ["a", "b"]
+        .map(|label| {
+            format!("resource \"vcr_repository\" \"{label}\" {{\n  name = \"twin-app\"\n  quota_limit_gb = 1\n}}\n")
+        })
+        .concat();
+    Scenario::new(&local)
+        .step(
+            Step::apply(twins)
+                .expect_all(Action::Create)
+                .expect_apply_error(&literal(
+                    "A repository named \"twin-app\" already exists in HCM",
+                ))
+                // What is known: taken, not by this resource; and both ways out.
+                .expect_output(&words("this one is taken, but not by this resource."))
+                .expect_output(&words(
+                    "If another resource block (in this configuration or another) already declares \"twin-app\" in HCM, give this block another name or remove one of the two blocks.",
+                ))
+                .expect_output(&words("terraform import vcr_repository.LABEL HCM/twin-app"))
+                .check(|ctx| {
+                    assert!(
+                        !ctx.output().contains("not in this Terraform state"),
+                        "it may well be in this state: {}",
+                        ctx.output()
+                    );
+                    assert_eq!(local.repository_names(Region::Hcm), vec!["twin-app"]);
+                }),
+        )
+        .run();
+}
+
+#[test]
+fn registry_url_is_what_vcr_reports_unless_overridden() {
+    let local = LocalVcr::start();
+    let registry = local.settings["VCR_REGISTRY_HCM"].clone();
+    let endpoint = local.settings["VCR_ENDPOINT_HCM"].clone();
+    let lookup = r#"
+data "vcr_repository" "same" {
+  name = vcr_repository.app.name
+}
+"#;
+    let config = repo_config("where-app", 1, "") + lookup;
+    Scenario::new(&local)
+        // The API at vcr-local, and VCR_REGISTRY_HCM not exported (an empty value is
+        // unset): where vCR says the images are, not vCR's production registry.
+        .env("VCR_REGISTRY_HCM", "")
+        .step(
+            Step::apply(config)
+                .expect(APP, Action::Create)
+                .check(|ctx| {
+                    let backend = ctx.attr(APP, "backend_name");
+                    let expected = format!("{registry}/{backend}");
+                    assert_eq!(ctx.attr(APP, "registry_url"), expected);
+                    assert_eq!(
+                        ctx.state("data.vcr_repository.same")["registry_url"],
+                        expected
+                    );
+                    let out = ctx.output();
+                    assert!(!out.contains("differs from what vCR reports"), "{out}");
+                    assert!(!out.contains("production registry"), "{out}");
+                }),
+        )
+        .step(
+            Step::plan_only()
+                .named("an override naming vCR's production registry, with the API local")
+                .env("VCR_REGISTRY_HCM", "vcr.vngcloud.vn")
+                .expect_output(&words(
+                    "Warning: The registry of HCM differs from what vCR reports",
+                ))
+                .expect_output(&words(
+                    "endpoints { registry_hcm } (or VCR_REGISTRY_HCM) is \"vcr.vngcloud.vn\"",
+                ))
+                .expect_output(&words(&format!(
+                    "but vCR reports this repository at \"{registry}/"
+                )))
+                .expect_output(&words(
+                    "Warning: registry_url in HCM points at vCR's production registry",
+                ))
+                .expect_output(&words(&format!("The API of HCM is local (\"{endpoint}\")"))),
         )
         .run();
 }
@@ -483,6 +605,67 @@ fn provider_logs_reach_terraform_at_their_level() {
                     assert!(
                         !line.contains("\"@level\""),
                         "Terraform could not parse the line: {line}"
+                    );
+                }),
+        )
+        .run();
+}
+
+/// What the vcr_image page says: a lookup that refers to the repository resource is
+/// read at apply, "(known after apply)", when the plan changes the repository; one that
+/// looks the repository up by name is read at plan.
+#[test]
+fn an_image_lookup_waits_for_a_change_to_its_repository_unless_it_looks_it_up() {
+    let local = LocalVcr::start();
+    let lookups = r#"
+data "vcr_image" "through_the_resource" {
+  repository_id = vcr_repository.app.id
+  name          = "web"
+  tag           = "v1"
+}
+data "vcr_repository" "by_name" {
+  name = "pinned-app"
+}
+data "vcr_image" "through_a_lookup" {
+  repository_id = data.vcr_repository.by_name.id
+  name          = "web"
+  tag           = "v1"
+}
+"#;
+    let with_quota =
+        |quota: u32| repo_config("pinned-app", quota, "force_destroy = true") + lookups;
+    Scenario::new(&local)
+        .step(
+            Step::apply(repo_config("pinned-app", 1, "force_destroy = true"))
+                .expect(APP, Action::Create),
+        )
+        .step(
+            Step::apply(with_quota(1))
+                .named("both lookups read at plan while the repository does not change")
+                .pre(|ctx| {
+                    let image = Image {
+                        name: "web",
+                        tag: Some("v1"),
+                        size_mb: 1,
+                    };
+                    push_image(ctx.local, Region::Hcm, &ctx.attr(APP, "id"), &image);
+                })
+                .check_plan(|plan| {
+                    assert!(plan.get("data.vcr_image.through_the_resource").is_none());
+                    assert!(plan.get("data.vcr_image.through_a_lookup").is_none());
+                }),
+        )
+        .step(
+            Step::plan_only()
+                .named("a quota change defers the lookup through the resource only")
+                .config(with_quota(2))
+                .expect(APP, Action::Update)
+                .expect("data.vcr_image.through_the_resource", Action::Read)
+                .expect_unknown("data.vcr_image.through_the_resource", "image_uri")
+                .check_plan(|plan| {
+                    assert!(
+                        plan.get("data.vcr_image.through_a_lookup").is_none(),
+                        "read at plan, its digest known"
                     );
                 }),
         )

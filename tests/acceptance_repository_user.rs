@@ -7,7 +7,7 @@ use std::cell::{OnceCell, RefCell};
 
 use support::local::LocalVcr;
 use support::steps::Ctx;
-use support::{literal, Action, Scenario, Step, Workspace};
+use support::{literal, words, Action, Scenario, Step, Workspace};
 use vcr_provider::vcr::{PolicyKind, Region};
 
 const CI: &str = "vcr_repository_user.ci";
@@ -50,6 +50,29 @@ resource "vcr_repository_user" "deploy" {
   }
 }
 "#;
+
+/// A repository in HAN, the region other than the provider's.
+const NORTH_REPOSITORY: &str = r#"
+resource "vcr_repository" "north" {
+  name           = "north-app"
+  quota_limit_gb = 1
+  region         = "HAN"
+}
+"#;
+
+/// "Through the end of that day, UTC", as the docs say of an `expiration_date`: vCR
+/// counts whole days from the apply, so the user expires at the apply's time of day on
+/// the next day, never before the date ends.
+fn assert_expires_through_the_end_of(ctx: &Ctx, address: &str, date: &str) {
+    use time::format_description::well_known::Rfc3339;
+    let expires_at = ctx.attr(address, "expires_at");
+    let at = time::OffsetDateTime::parse(&expires_at, &Rfc3339).unwrap();
+    let end = time::OffsetDateTime::parse(&format!("{date}T23:59:59Z"), &Rfc3339).unwrap();
+    assert!(
+        at >= end && at < end + time::Duration::days(1),
+        "{address} expires at {expires_at}, not through the end of {date}"
+    );
+}
 
 /// Whether vcr-local would let `docker login` through with the user's login name and
 /// this secret.
@@ -124,11 +147,7 @@ fn lifecycle_with_secrets_permissions_and_import() {
                         "no expiration_date: never expires"
                     );
                     assert_eq!(deploy["expiration_date"], "2099-06-30");
-                    assert!(
-                        ctx.attr(DEPLOY, "expires_at").starts_with("2099-06-30"),
-                        "{}",
-                        deploy["expires_at"]
-                    );
+                    assert_expires_through_the_end_of(ctx, DEPLOY, "2099-06-30");
                     assert!(can_login(ctx, CI, &ci_secret));
                     assert!(can_login(ctx, DEPLOY, &ctx.attr(DEPLOY, "secret")));
                     assert_eq!(
@@ -206,10 +225,7 @@ fn updates_in_place_and_rotation() {
                     assert_eq!(after["secret"], before["secret"]);
                     assert_eq!(after["description"], "deploys");
                     assert_eq!(after["enabled"], false);
-                    assert!(
-                        ctx.attr(DEPLOY, "expires_at").starts_with("2098-01-15"),
-                        "{after}"
-                    );
+                    assert_expires_through_the_end_of(ctx, DEPLOY, "2098-01-15");
                     assert_eq!(
                         policy_kinds(ctx.local, "deployer"),
                         vec![
@@ -228,7 +244,7 @@ fn updates_in_place_and_rotation() {
                 .named("the description alone changes in place, though vCR recounts the expiry")
                 .expect(DEPLOY, Action::Update)
                 .expect_value(DEPLOY, "description", "deploys", "deploys to prod")
-                .check(|ctx| assert!(ctx.attr(DEPLOY, "expires_at").starts_with("2098-01-15"))),
+                .check(|ctx| assert_expires_through_the_end_of(ctx, DEPLOY, "2098-01-15")),
         )
         .step(
             Step::apply(config(&never))
@@ -334,10 +350,7 @@ fn drift_is_set_back() {
                     let after = ctx.state(DEPLOY);
                     assert_eq!(after["enabled"], true);
                     assert!(after["description"].is_null());
-                    assert!(
-                        ctx.attr(DEPLOY, "expires_at").starts_with("2099-06-30"),
-                        "{after}"
-                    );
+                    assert_expires_through_the_end_of(ctx, DEPLOY, "2099-06-30");
                     assert_eq!(after["secret"], ctx.prior(DEPLOY)["secret"]);
                 }),
         )
@@ -359,12 +372,8 @@ fn drift_is_set_back() {
 #[test]
 fn generated_names_regions_and_data_sources() {
     let local = LocalVcr::start();
-    let config = r#"
-resource "vcr_repository" "north" {
-  name           = "north-app"
-  quota_limit_gb = 1
-  region         = "HAN"
-}
+    let config = NORTH_REPOSITORY.to_string()
+        + r#"
 resource "vcr_repository_user" "anon" {
   region = "HAN"
   repository_permission {
@@ -528,4 +537,120 @@ fn the_secret_never_reaches_logs_or_output() {
         !transcript.contains(&local.settings["VCR_CLIENT_SECRET"]),
         "the client secret appears in the logs"
     );
+}
+
+#[test]
+fn a_name_where_an_id_belongs_fails_at_plan_for_every_id_argument() {
+    let local = LocalVcr::start();
+    // Each `*_id` argument given the repository's name (known at plan, unlike its id).
+    let users = |resource: &str| {
+        format!(
+            r#"
+{resource} "u" {{
+  repository_permission {{
+    repository_id = vcr_repository.app.name
+    permission    = "pull_only"
+  }}
+}}
+"#
+        )
+    };
+    let image = r#"
+data "vcr_image" "pinned" {
+  repository_id = vcr_repository.app.name
+  name          = "web"
+  tag           = "v1"
+}
+"#;
+    let cases = [
+        (
+            users("resource \"vcr_repository_user\""),
+            "repository_permission.repository_id",
+        ),
+        (
+            users("ephemeral \"vcr_registry_credentials\""),
+            "repository_permission.repository_id",
+        ),
+        (image.to_string(), "repository_id"),
+    ];
+    // The repositories exist: a data source that names one is read at plan (one that
+    // depends on a change pending is read at apply, and says the same then).
+    let mut scenario =
+        Scenario::new(&local).step(Step::apply(config("")).expect_all(Action::Create));
+    for (block, attribute) in cases {
+        scenario = scenario.step(
+            Step::plan_only()
+                .config(config(&block))
+                .expect_plan_error(&literal(&format!("Invalid value for \"{attribute}\"")))
+                .expect_output(&words(
+                    "must be a repository id, `repo-...`; \"team-app\" looks like a repository name. Use `vcr_repository.<label>.id`",
+                )),
+        );
+    }
+    scenario
+        .step(
+            Step::plan_only()
+                .named("the configuration without them")
+                .config(config("")),
+        )
+        .run();
+}
+
+#[test]
+fn a_permission_on_a_repository_of_the_other_region_names_the_region_to_set() {
+    let local = LocalVcr::start();
+    let north = NORTH_REPOSITORY;
+    let user_of = |repository: &str| {
+        format!(
+            r#"
+resource "vcr_repository_user" "hcm" {{
+  name = "hcm-puller"
+  repository_permission {{
+    repository_id = vcr_repository.{repository}.id
+    permission    = "pull_only"
+  }}
+}}
+"#
+        )
+    };
+    let south = north
+        .replace("\"north\"", "\"south\"")
+        .replace("north-app", "south-app");
+    let fix = "set region = \"HAN\" on the vcr_repository_user";
+    Scenario::new(&local)
+        .step(Step::apply(north).expect_all(Action::Create))
+        .step(
+            Step::plan_only()
+                .named("the id is known at plan: said at plan")
+                .config(format!("{north}{}", user_of("north")))
+                .expect_plan_error(&words("is in HAN, not in the user's region HCM"))
+                .expect_output(&words(fix)),
+        )
+        .step(
+            Step::apply(format!("{north}{south}{}", user_of("south")))
+                .named("the id is known at apply only: said at apply, naming the fix")
+                .expect("vcr_repository.south", Action::Create)
+                .expect("vcr_repository_user.hcm", Action::Create)
+                .expect_apply_error(&words("is in HAN, not in the user's region HCM"))
+                .expect_output(&words(fix))
+                .check(|ctx| {
+                    assert!(ctx.local.user_names(Region::Hcm).is_empty());
+                    assert!(ctx.local.user_names(Region::Han).is_empty());
+                }),
+        )
+        .step(
+            Step::apply(format!(
+                "{north}{south}{}",
+                user_of("south").replace(
+                    "name = \"hcm-puller\"",
+                    "name = \"hcm-puller\"\n  region = \"HAN\""
+                )
+            ))
+            .named("the fix, as said")
+            .expect("vcr_repository_user.hcm", Action::Create)
+            .check(|ctx| {
+                assert_eq!(ctx.local.user_names(Region::Han), vec!["hcm-puller"]);
+            }),
+        )
+        .run();
 }

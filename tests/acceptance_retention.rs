@@ -588,6 +588,20 @@ fn bad_rules_fail_validate_naming_the_attribute() {
             run.output()
         );
     }
+    ws.write_config(
+        r#"resource "vcr_retention_policy" "p" {
+  repository_id = "retain-app"
+  rule {
+    keep_always = true
+  }
+}"#,
+    );
+    let run = ws.validate();
+    assert!(
+        !run.success() && run.output().contains("looks like a repository name"),
+        "a name where the id belongs: {}",
+        run.output()
+    );
     ws.write_config(r#"resource "vcr_retention_policy" "p" { repository_id = "repo-1" }"#);
     let run = ws.validate();
     assert!(

@@ -534,3 +534,124 @@ fn the_index_links_every_guide_by_its_registry_address() {
         "relative links in docs/index.md break on the registry: {relative:?}"
     );
 }
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The registry ports a page shows for vcr-local are the ones it listens on by default.
+#[test]
+fn pages_show_vcr_locals_registry_ports() {
+    use vcr_provider::local::{DEFAULT_REGISTRY_PORT_HAN, DEFAULT_REGISTRY_PORT_HCM};
+    let port_of = |line: &str| -> Option<u16> {
+        let value = line.split('"').nth(1)?;
+        value.rsplit(':').next()?.parse().ok()
+    };
+    for path in ["docs/index.md", "examples/provider/provider.tf"] {
+        let text = read(path);
+        let mut seen = 0;
+        for line in text.lines().map(str::trim) {
+            let expected = if line.starts_with("registry_hcm") {
+                DEFAULT_REGISTRY_PORT_HCM
+            } else if line.starts_with("registry_han") {
+                DEFAULT_REGISTRY_PORT_HAN
+            } else {
+                continue;
+            };
+            if let Some(port) = port_of(line) {
+                seen += 1;
+                assert_eq!(port, expected, "{path}: {line}");
+            }
+        }
+        assert!(seen >= 2, "{path} shows no registry ports");
+    }
+}
+
+/// The vcr_image page says why its results can be "(known after apply)" when the
+/// repository changes, and how to avoid it.
+#[test]
+fn the_image_page_explains_known_after_apply() {
+    let page = read("docs/data-sources/image.md");
+    let prose = page.split("## Example Usage").next().unwrap();
+    let prose = prose.split_whitespace().collect::<Vec<_>>().join(" ");
+    for said in [
+        "as `(known after apply)`",
+        "Terraform defers a data source whose managed dependency has a change planned",
+        "depend on the repository's id only",
+        "look the repository up by name with `data \"vcr_repository\"`",
+        "pass its id in as a variable",
+    ] {
+        assert!(
+            prose.contains(said),
+            "docs/data-sources/image.md does not say {said:?}"
+        );
+    }
+}
+
+/// What the README promises about the first run matches what it does.
+#[test]
+fn the_readme_says_what_the_first_run_costs() {
+    let readme = read("README.md");
+    let flat = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Before the commands are run: the system-wide installs and the way out.
+    let before_walkthrough = flat(
+        readme
+            .split("## From zero to `docker push`")
+            .next()
+            .unwrap(),
+    );
+    assert!(
+        readme.contains("## From zero to `docker push`"),
+        "README.md: no walk-through heading"
+    );
+    for said in [
+        "installs Debian's `skopeo`, `docker.io` and `gnupg` **system-wide**, with `apt-get`",
+        "run `make test INSTALL_MISSING=no`: nothing is installed",
+    ] {
+        assert!(
+            before_walkthrough.contains(said),
+            "README.md, before the walk-through, does not say {said:?}"
+        );
+    }
+    let makefile = read("Makefile");
+    assert!(
+        makefile.contains("INSTALL_MISSING ?= yes"),
+        "the Makefile has no INSTALL_MISSING"
+    );
+    // No promise of minutes the first make demo does not keep: it says what it costs.
+    assert!(
+        !readme.contains("Five minutes"),
+        "README.md promises five minutes"
+    );
+    assert!(
+        flat(&readme).contains("A first `make demo` costs a build of the provider, `vcr-local` and the example registry client: about ten minutes on two cores, with cargo's progress shown all along"),
+        "README.md does not say what a first make demo costs"
+    );
+    // ... and the build of the example client shows its progress.
+    let demo = read("scripts/demo.sh");
+    for line in demo
+        .lines()
+        .filter(|l| l.trim_start().starts_with("cargo build"))
+    {
+        assert!(
+            !line.contains("--quiet") && !line.split_whitespace().any(|w| w == "-q"),
+            "scripts/demo.sh builds silently: {line}"
+        );
+    }
+    // make test makes no release build, so the README claims none.
+    let makes_release = makefile
+        .split("\ntest:")
+        .nth(1)
+        .and_then(|t| t.split("\n\n").next())
+        .is_some_and(|recipe| recipe.contains("--release"));
+    let developing = flat(readme.split("## Developing").nth(1).unwrap());
+    let claim = developing
+        .split("- `make test` runs everything CI runs")
+        .nth(1)
+        .and_then(|t| t.split(" - ").next())
+        .expect("README.md: the make test timing");
+    assert!(
+        makes_release || !claim.contains("debug and release"),
+        "README.md claims a release build that make test does not make: {claim}"
+    );
+}

@@ -398,3 +398,54 @@ fn make_demo_finds_the_binaries_under_cargo_target_dir() {
     );
     assert!(tagged.running().is_empty(), "make demo left processes");
 }
+
+/// `make test` installs skopeo and docker.io system-wide when they are missing (as CI
+/// wants), and `INSTALL_MISSING=no`, which the README gives before the command, stops
+/// it: run here with a PATH that has neither, and an `apt-get` that only records.
+#[test]
+fn make_test_installs_system_packages_unless_told_not_to() {
+    let make = ["/usr/bin/make", "/bin/make"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("make");
+    let run = |opt_out: bool| {
+        let bin = tempfile::tempdir().unwrap();
+        let calls = bin.path().join("apt-get.calls");
+        let apt_get = bin.path().join("apt-get");
+        std::fs::write(
+            &apt_get,
+            format!("#!/bin/sh\necho \"$@\" >>'{}'\n", calls.display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&apt_get, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut cmd = Command::new(make);
+        cmd.args(["--no-print-directory", "-C"])
+            .arg(root())
+            .arg("registry-clients")
+            .env("PATH", bin.path());
+        if opt_out {
+            cmd.arg("INSTALL_MISSING=no");
+        }
+        let out = cmd.output().expect("run make");
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        let installed = std::fs::read_to_string(&calls).unwrap_or_default();
+        (out.status.success(), said, installed)
+    };
+
+    let (ok, said, installed) = run(false);
+    assert!(
+        installed.contains("install -y -qq skopeo docker.io"),
+        "{said}\n{installed}"
+    );
+    assert!(said.contains("system-wide with apt-get"), "{said}");
+    assert!(!ok, "skopeo is still missing: {said}");
+
+    let (ok, said, installed) = run(true);
+    assert!(
+        installed.is_empty(),
+        "INSTALL_MISSING=no ran apt-get {installed}: {said}"
+    );
+    assert!(!ok, "skopeo is missing: {said}");
+    assert!(said.contains("install skopeo"), "{said}");
+}

@@ -525,12 +525,23 @@ async fn registry_url_follows_the_configured_registry() {
         .await
         .unwrap()
         .into_inner();
-    assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
     let state = codec::decode(applied.new_state.as_ref(), &ty).unwrap();
     assert_eq!(
         state.attr("registry_url"),
         &Value::from("127.0.0.1:5000/100001-local-app"),
         "the configured registry host, not vCR's"
+    );
+    // An override that disagrees with what vCR reports is said, naming both values.
+    let warnings: Vec<_> = applied.diagnostics.iter().map(|d| &d.detail).collect();
+    assert_eq!(warnings.len(), 1, "{:?}", applied.diagnostics);
+    assert!(
+        warnings[0].contains("\"127.0.0.1:5000\"")
+            && warnings[0].contains(&format!(
+                "\"{}/100001-local-app\"",
+                settings["VCR_REGISTRY_HCM"]
+            )),
+        "{}",
+        warnings[0]
     );
     local.shutdown().await;
 }

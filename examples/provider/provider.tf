@@ -19,9 +19,10 @@ provider "vcr" {
 }
 
 # Every host can be overridden per region, for example to use vcr-local: the API
-# base URLs, and the Docker registry hosts that `registry_url` (and the docker
-# commands built from it) point at. Each has a VCR_* variable too (VCR_ENDPOINT_HCM,
-# VCR_REGISTRY_HCM, ...), which is what vcr-local prints.
+# base URLs, and (optionally: vCR reports each repository's own) the Docker registry
+# hosts that `registry_url` and the docker commands built from it point at. Each has
+# a VCR_* variable too (VCR_ENDPOINT_HCM, VCR_REGISTRY_HCM, ...), which is what
+# vcr-local prints.
 provider "vcr" {
   alias     = "local"
   region    = "HCM"
@@ -29,7 +30,7 @@ provider "vcr" {
   endpoints {
     hcm          = "http://127.0.0.1:8080/hcm"
     han          = "http://127.0.0.1:8080/han"
-    registry_hcm = "127.0.0.1:5000"
-    registry_han = "127.0.0.1:5001"
+    registry_hcm = "127.0.0.1:5080"
+    registry_han = "127.0.0.1:5081"
   }
 }

@@ -100,7 +100,7 @@ pub fn schema() -> Schema {
                             Attribute::optional(
                                 "registry_hcm",
                                 Type::String,
-                                "The Docker registry host in HCM, as `docker login` and image names use it (`host` or `host:port`, no scheme); `registry_url` and the docker commands in outputs are built from it. Defaults to `vcr.vngcloud.vn`. Environment variable: `VCR_REGISTRY_HCM`.",
+                                "An override of the Docker registry host in HCM, as `docker login` and image names use it (`host` or `host:port`, no scheme). Unset, `registry_url` (and the docker commands in outputs built from it) is what vCR reports for each repository (`registryUrl`); set, it wins, and a warning names both values when they differ. Environment variable: `VCR_REGISTRY_HCM`.",
                             )
                             .validate(registry_host()),
                         )
@@ -108,7 +108,7 @@ pub fn schema() -> Schema {
                             Attribute::optional(
                                 "registry_han",
                                 Type::String,
-                                "The Docker registry host in HAN (`host` or `host:port`, no scheme). Defaults to `vcr-han.vngcloud.vn`. Environment variable: `VCR_REGISTRY_HAN`.",
+                                "An override of the Docker registry host in HAN (`host` or `host:port`, no scheme), as `registry_hcm` is for HCM. Environment variable: `VCR_REGISTRY_HAN`.",
                             )
                             .validate(registry_host()),
                         ),
@@ -291,8 +291,9 @@ pub struct Settings {
     pub token_url: Option<String>,
     pub endpoint_hcm: Option<String>,
     pub endpoint_han: Option<String>,
-    /// The docker registry host per region, in [`Region::ALL`] order.
-    pub registry_hosts: [String; 2],
+    /// The docker registry host per region set in `endpoints` or the environment, in
+    /// [`Region::ALL`] order: overrides of what vCR reports.
+    pub registry_overrides: [Option<String>; 2],
     pub max_retries: u32,
     /// API calls at once in work that makes many (1 to 64).
     pub max_parallel_requests: usize,
@@ -311,7 +312,7 @@ impl std::fmt::Debug for Settings {
             .field("token_url", &self.token_url)
             .field("endpoint_hcm", &self.endpoint_hcm)
             .field("endpoint_han", &self.endpoint_han)
-            .field("registry_hosts", &self.registry_hosts)
+            .field("registry_overrides", &self.registry_overrides)
             .field("max_retries", &self.max_retries)
             .field("max_parallel_requests", &self.max_parallel_requests)
             .field(
@@ -334,13 +335,20 @@ impl Settings {
         let pick = |attr: &Value, var: &str| text(attr).or_else(|| env(var));
         let endpoints = config.attr("endpoints");
         let mut diags = Diagnostics::new();
-        let registry = |region: Region, attr: &str, var: &str, diags: &mut Diagnostics| {
-            let default = region.registry_host().to_string();
-            match text(endpoints.attr(attr)) {
-                Some(host) => host,
-                None => from_env(var, env(var), default, registry_host_rule, diags),
-            }
-        };
+        // An override only: without one, vCR's own `registryUrl` of each repository is
+        // used (see `super::registry`).
+        let registry =
+            |attr: &str, var: &str, diags: &mut Diagnostics| match text(endpoints.attr(attr)) {
+                Some(host) => Some(host),
+                None => Some(from_env(
+                    var,
+                    env(var),
+                    String::new(),
+                    registry_host_rule,
+                    diags,
+                ))
+                .filter(|h| !h.is_empty()),
+            };
         let settings = Settings {
             region: match text(config.attr("region")) {
                 Some(r) => r,
@@ -357,9 +365,9 @@ impl Settings {
             token_url: pick(config.attr("token_url"), "VCR_TOKEN_URL"),
             endpoint_hcm: pick(endpoints.attr("hcm"), "VCR_ENDPOINT_HCM"),
             endpoint_han: pick(endpoints.attr("han"), "VCR_ENDPOINT_HAN"),
-            registry_hosts: [
-                registry(Region::Hcm, "registry_hcm", "VCR_REGISTRY_HCM", &mut diags),
-                registry(Region::Han, "registry_han", "VCR_REGISTRY_HAN", &mut diags),
+            registry_overrides: [
+                registry("registry_hcm", "VCR_REGISTRY_HCM", &mut diags),
+                registry("registry_han", "VCR_REGISTRY_HAN", &mut diags),
             ],
             max_retries: match config
                 .attr("max_retries")
@@ -435,11 +443,26 @@ impl Settings {
         diags
     }
 
-    /// The docker registry host of a region: `endpoints`, the environment, or vCR's.
-    pub fn registry_host(&self, region: Region) -> &str {
+    /// The registry host set for a region in `endpoints` or the environment, if any.
+    pub fn registry_override(&self, region: Region) -> Option<&str> {
         match region {
-            Region::Hcm => &self.registry_hosts[0],
-            Region::Han => &self.registry_hosts[1],
+            Region::Hcm => self.registry_overrides[0].as_deref(),
+            Region::Han => self.registry_overrides[1].as_deref(),
+        }
+    }
+
+    /// The docker registry host of a region when no repository says it: the override,
+    /// else vCR's.
+    pub fn registry_host(&self, region: Region) -> &str {
+        self.registry_override(region)
+            .unwrap_or_else(|| region.registry_host())
+    }
+
+    /// The API base URL set for a region, if any (vCR's own otherwise).
+    pub fn endpoint(&self, region: Region) -> Option<&str> {
+        match region {
+            Region::Hcm => self.endpoint_hcm.as_deref(),
+            Region::Han => self.endpoint_han.as_deref(),
         }
     }
 

@@ -2,8 +2,9 @@
 //! sent to vCR as a whole number of days, and compared with vCR's `expiredAt`.
 //!
 //! vCR counts expiry in whole days from the time of the call. A date means "through
-//! the end of that day, UTC": sending the whole days left until then makes vCR's
-//! `expiredAt` fall on that very date, so an imported user gets the same date back.
+//! the end of that day, UTC": the days sent are rounded up, so that vCR's `expiredAt`
+//! falls at the apply's time of day on the day after (never before the date ends, and
+//! less than a day after). An imported user gets back the last whole day it may log in.
 
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, Time};
@@ -41,18 +42,39 @@ impl Expiration {
         }
     }
 
-    /// The `duration` to send: whole days from `now` to the expiration, at least one.
+    /// The `duration` to send, at least one: for a date, the whole days from `now` that
+    /// cover the end of it (rounded up: the user may log in through the end of the
+    /// date, and for less than a day more); for a time, the whole days before it
+    /// (rounded down: never later than asked).
     pub fn duration_days(self, now: OffsetDateTime) -> u32 {
-        let days = (self.instant() - now).whole_days();
+        let left = self.instant() - now;
+        let days = match self {
+            Expiration::Date(_) if left > Duration::days(left.whole_days()) => {
+                left.whole_days() + 1
+            }
+            _ => left.whole_days(),
+        };
         days.clamp(1, i64::from(u32::MAX)) as u32
     }
 
     /// Whether vCR's `expiredAt` is what this expiration asked for. vCR counts whole
-    /// days from the time of the call, so it may fall up to a day before.
+    /// days from the time of the call: it falls up to a day after the end of a date,
+    /// and up to a day before a time.
     pub fn matches(self, expired_at: OffsetDateTime) -> bool {
         let diff = self.instant() - expired_at;
-        diff >= -Duration::hours(1) && diff <= Duration::days(1) + Duration::hours(1)
+        let slack = Duration::hours(1);
+        match self {
+            Expiration::Date(_) => diff <= slack && diff >= -(Duration::days(1) + slack),
+            Expiration::Time(_) => diff >= -slack && diff <= Duration::days(1) + slack,
+        }
     }
+}
+
+/// The date an apply would have written for a user expiring at `expired_at`: the last
+/// whole day (UTC) it may log in, the day before the one it expires on (see
+/// [`Expiration::duration_days`]).
+pub fn date_written_for(expired_at: OffsetDateTime) -> String {
+    date_of(expired_at - Duration::days(1) + Duration::seconds(1))
 }
 
 /// Parses a time vCR sends (`expiredAt`, `createdAt`): RFC 3339, or without an
@@ -97,7 +119,7 @@ mod tests {
     }
 
     #[test]
-    fn a_date_lands_on_itself_whatever_the_time_of_day() {
+    fn a_date_is_honoured_through_its_end_whatever_the_time_of_day() {
         let exp = Expiration::parse("2027-06-30").unwrap();
         for now in [
             datetime!(2026-11-26 00:00:01 UTC),
@@ -106,9 +128,21 @@ mod tests {
         ] {
             let days = exp.duration_days(now);
             let expired_at = now + Duration::days(i64::from(days));
-            assert_eq!(date_of(expired_at), "2027-06-30", "now {now}");
+            // Not before the date ends, and less than a day after.
+            assert!(expired_at >= exp.instant(), "now {now}: {expired_at}");
+            assert!(
+                expired_at < exp.instant() + Duration::days(1),
+                "now {now}: {expired_at}"
+            );
             assert!(exp.matches(expired_at));
+            // An import of that user gets the date back.
+            assert_eq!(date_written_for(expired_at), "2027-06-30", "now {now}");
         }
+        // A time is never exceeded.
+        let at = Expiration::parse("2027-06-30T18:00:00Z").unwrap();
+        let now = datetime!(2026-11-26 13:37:00 UTC);
+        let expired_at = now + Duration::days(i64::from(at.duration_days(now)));
+        assert!(expired_at <= at.instant() && at.matches(expired_at));
     }
 
     #[test]
@@ -116,6 +150,9 @@ mod tests {
         let exp = Expiration::parse("2027-06-30").unwrap();
         assert!(!exp.matches(datetime!(2027-08-01 10:00 UTC)));
         assert!(!exp.matches(datetime!(2027-06-27 10:00 UTC)));
+        // The apply's time of day on the date itself: what vCR made before the days
+        // were rounded up, short of the promise.
+        assert!(!exp.matches(datetime!(2027-06-30 10:00 UTC)));
     }
 
     #[test]

@@ -14,7 +14,9 @@ use time::OffsetDateTime;
 use super::errors::api;
 use super::expiry::parse_api_time;
 use super::model::image::{ArtifactModel, ImageModel};
-use super::validators::{image_digest, image_name, image_tag, only_true};
+use super::validators::{
+    image_digest, image_name, image_tag, only_true, repository_id as repository_id_shape,
+};
 use super::{lookup_region, ProviderData};
 use crate::tfplugin::validators::quoted_list;
 use crate::tfplugin::{
@@ -30,6 +32,18 @@ fn repository_id() -> Attribute {
         Type::String,
         "The id of the repository holding the image (`vcr_repository.<name>.id`), in `region`.",
     )
+    .validate(repository_id_shape())
+}
+
+/// The rule of `repository_id` again when the data source is read: Terraform checks
+/// the configuration before a read at plan, but a read deferred to the apply comes
+/// with values it has not checked.
+fn check_repository_id(id: &str) -> Result<(), Diagnostics> {
+    repository_id_shape()
+        .check(&crate::tfplugin::Value::from(id))
+        .map_err(|rule| {
+            Diagnostic::invalid_attribute(AttributePath::root("repository_id"), rule).into()
+        })
 }
 
 /// The `region` argument of both data sources.
@@ -159,6 +173,7 @@ impl DataSource<ProviderData> for ImageDataSource {
         let wanted = Wanted::of(&config)?;
         let region = data.region(config.region.as_deref())?;
         let repository_id = config.repository_id.clone().unwrap_or_default();
+        check_repository_id(&repository_id)?;
         let name = config.name.clone().unwrap_or_default();
         let repos = data.client()?.repositories(region);
         let repo = repos
@@ -172,11 +187,8 @@ impl DataSource<ProviderData> for ImageDataSource {
         let artifact = wanted
             .pick(&artifacts)
             .ok_or_else(|| not_found(&wanted, &name, &repo, region, &artifacts))?;
-        let path = format!(
-            "{}/{}/{name}",
-            data.registry_host(region),
-            repo.backend_name
-        );
+        let (url, _) = data.registry_url(region, &repo.backend_name, &repo.registry_url);
+        let path = format!("{url}/{name}");
         Ok(ImageLookup {
             region: Some(region.as_str().to_string()),
             artifact: ArtifactModel::from_api(artifact, &path),
@@ -302,6 +314,7 @@ impl DataSource<ProviderData> for ImagesDataSource {
         let config = req.config;
         let region = data.region(config.region.as_deref())?;
         let repository_id = config.repository_id.clone().unwrap_or_default();
+        check_repository_id(&repository_id)?;
         let prefix = config.name_prefix.as_deref().filter(|p| !p.is_empty());
         // The server narrows the pages; the prefix rule is applied here.
         let filter = prefix.filter(|_| contract::IMAGE_NAME_FILTER_MATCHES_PART);
@@ -367,6 +380,7 @@ mod tests {
             uuid: "repo-1".into(),
             name: "my-app".into(),
             backend_name: "100001-my-app".into(),
+            ..RepositoryNames::default()
         };
         let missing = || VcrError::NotFound {
             message: crate::vcr::ApiMessage::from_body(404, br#"{"message":"no image"}"#),

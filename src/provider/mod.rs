@@ -10,6 +10,7 @@ pub mod listing;
 pub mod model;
 pub mod pruning;
 pub mod recovery;
+pub mod registry;
 pub mod registry_credentials;
 pub mod repository;
 pub mod repository_data;
@@ -107,9 +108,27 @@ impl ProviderData {
         .map(Vec::as_slice)
     }
 
-    /// The docker registry host of a region (`endpoints`, or vCR's own).
+    /// The docker registry host of a region when no repository says it: the override
+    /// in `endpoints`, else vCR's own.
     pub fn registry_host(&self, region: Region) -> &str {
         self.settings.registry_host(region)
+    }
+
+    /// A repository's `registry_url`, from vCR's `registryUrl` (`reported`) unless
+    /// `endpoints` overrides the host, and warnings when they disagree (see
+    /// [`registry::repository_url`]).
+    pub fn registry_url(
+        &self,
+        region: Region,
+        backend_name: &str,
+        reported: &str,
+    ) -> (String, Diagnostics) {
+        let sources = registry::Sources {
+            region,
+            override_host: self.settings.registry_override(region),
+            api_endpoint: self.settings.endpoint(region),
+        };
+        registry::repository_url(sources, backend_name, reported)
     }
 
     /// The region of an object: its own `region` attribute, else the provider's.

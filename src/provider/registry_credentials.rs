@@ -64,6 +64,30 @@ pub struct OpenedUser {
     pub expires_at: Option<String>,
 }
 
+/// The registry host the credentials log in to: the one vCR reports for the first
+/// repository they are given (the override in `endpoints` when set), else the
+/// region's default.
+async fn registry_host(
+    data: &ProviderData,
+    region: Region,
+    blocks: &[RepositoryPermission],
+) -> String {
+    let first = blocks.iter().find_map(|b| b.repository_id.as_deref());
+    let names = match (first, data.client()) {
+        (Some(id), Ok(client)) if data.settings.registry_override(region).is_none() => {
+            client.repositories(region).names(id).await.ok()
+        }
+        _ => None,
+    };
+    match names {
+        Some(repo) => {
+            let (url, _) = data.registry_url(region, &repo.backend_name, &repo.registry_url);
+            url.split('/').next().unwrap_or_default().to_string()
+        }
+        None => data.registry_host(region).to_string(),
+    }
+}
+
 pub fn schema() -> Schema {
     let attributes = UserModel::attributes()
         .without("id")
@@ -253,7 +277,7 @@ impl EphemeralResource<ProviderData> for RegistryCredentials {
             region: Some(region.as_str().to_string()),
             username: Some(user.backend_name.clone()),
             password: Some(secret.expose().to_string()),
-            registry: Some(data.registry_host(region).to_string()),
+            registry: Some(registry_host(data, region, &config.repository_permission).await),
             expires_at: user.expired_at.clone(),
             ..config
         };

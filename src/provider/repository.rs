@@ -41,10 +41,23 @@ impl RepositoryState {
         data: &ProviderData,
         force_destroy: Option<bool>,
     ) -> Self {
-        RepositoryState {
-            repository: RepositoryModel::from_api(repo, region, data.registry_host(region)),
+        Self::saved(repo, region, data, force_destroy).state
+    }
+
+    /// [`Self::from_api`], with the warnings about where its images live (an override
+    /// vCR disagrees with, a local API with vCR's production registry).
+    pub fn saved(
+        repo: &Repository,
+        region: Region,
+        data: &ProviderData,
+        force_destroy: Option<bool>,
+    ) -> Saved<Self> {
+        let (url, warnings) = data.registry_url(region, &repo.backend_name, &repo.registry_url);
+        Saved::new(RepositoryState {
+            repository: RepositoryModel::from_api(repo, region, url),
             force_destroy: Some(force_destroy.unwrap_or(false)),
-        }
+        })
+        .with_diagnostics(warnings)
     }
 }
 
@@ -157,6 +170,28 @@ fn state_region(data: &ProviderData, state: &RepositoryState) -> Result<Region, 
     data.region(state.repository.region.as_deref())
 }
 
+/// The error of a create whose name is taken. What is known is only that the name is
+/// taken, and not by this resource: another block of this configuration may hold it
+/// (a copied block), or it was made outside Terraform. Both ways out are given.
+pub fn name_taken(object: &str, type_name: &str, name: &str, region: Region) -> Diagnostic {
+    let plural = if object == "repository" {
+        "Repository names are"
+    } else {
+        "Repository user names are"
+    };
+    Diagnostic::error(
+        format!("A {object} named {name:?} already exists in {region}"),
+        format!(
+            "{plural} unique in an account and region, and this one is taken, but not by this resource. \
+             If another resource block (in this configuration or another) already declares {name:?} in {region}, \
+             give this block another name or remove one of the two blocks. \
+             If it was made outside Terraform, import it to manage it here: \
+             terraform import {type_name}.LABEL {region}/{name} (LABEL being this resource block's name), \
+             or an import block with that id."
+        ),
+    )
+}
+
 /// What a failed create leaves: an error, and, when the repository may exist, a
 /// state kept (Terraform marks it tainted) so that nothing is orphaned.
 fn create_failure(
@@ -169,15 +204,9 @@ fn create_failure(
         CreateFailure::Failed(e) => {
             api_error(&format!("create repository {name:?} in {region}"), &e).into()
         }
-        CreateFailure::NameTaken { .. } => Diagnostic::error(
-            format!("A repository named {name:?} already exists in {region}"),
-            format!(
-                "Repository names are unique in an account and region, and this one is not in this Terraform state. \
-                 To manage it here, import it: terraform import vcr_repository.LABEL {region}/{name} \
-                 (LABEL being this resource block's name), or an import block with that id; otherwise choose another name."
-            ),
-        )
-        .into(),
+        CreateFailure::NameTaken { .. } => {
+            name_taken("repository", TYPE_NAME, &name, region).into()
+        }
         CreateFailure::Unknown { create, lookup } => {
             // The next apply finds the repository by name, if it exists, and replaces it.
             let mut pending = planned.clone();
@@ -274,9 +303,12 @@ impl Resource<ProviderData> for RepositoryResource {
         )
         .await;
         match outcome {
-            Ok(Created::Answered(repo) | Created::Recovered(repo)) => {
-                Ok(RepositoryState::from_api(&repo, region, data, planned.force_destroy).into())
-            }
+            Ok(Created::Answered(repo) | Created::Recovered(repo)) => Ok(RepositoryState::saved(
+                &repo,
+                region,
+                data,
+                planned.force_destroy,
+            )),
             Err(failure) => Err(create_failure(failure, &planned, region)),
         }
     }
@@ -290,14 +322,8 @@ impl Resource<ProviderData> for RepositoryResource {
         let region = state_region(data, &state)?;
         let repos = data.client()?.repositories(region);
         let name = state.repository.name.clone().unwrap_or_default();
-        let fresh = |repo: &Repository| {
-            Saved::new(RepositoryState::from_api(
-                repo,
-                region,
-                data,
-                state.force_destroy,
-            ))
-        };
+        let fresh =
+            |repo: &Repository| RepositoryState::saved(repo, region, data, state.force_destroy);
         let Some(id) = state.repository.id.as_deref() else {
             // A create whose outcome was unknown: the repository, if any, has its name.
             let found = find_by_name(&repos, &name)
@@ -382,9 +408,11 @@ impl Resource<ProviderData> for RepositoryResource {
             Err(e) if e.is_conflict() => Err(Diagnostic::error(
                 format!("Repository {name:?} still holds images"),
                 format!(
-                    "vCR does not delete a repository that holds images, and nothing was deleted. \
-                     Delete the images first, or set force_destroy = true on the repository, apply, \
-                     and destroy again.\n\n{}",
+                    "vCR does not delete a repository that holds images, and this one was not deleted. \
+                     Delete its images first, or set force_destroy = true on the repository and save the change to \
+                     the state alone, without re-creating what this destroy already removed: \
+                     terraform apply -target={TYPE_NAME}.LABEL (LABEL being this resource block's name); \
+                     then run terraform destroy again.\n\n{}",
                     cause(&e)
                 ),
             )
@@ -416,7 +444,7 @@ impl Resource<ProviderData> for RepositoryResource {
                     format!("No repository has the {what} {key:?} in {region}.{hint}"),
                 ))
             })?;
-        Ok(RepositoryState::from_api(&repo, region, data, Some(false)).into())
+        Ok(RepositoryState::saved(&repo, region, data, Some(false)))
     }
 }
 

@@ -27,7 +27,10 @@ impl DataSource<ProviderData> for RepositoryDataSource {
 
     fn schema(&self) -> Schema {
         let attributes = RepositoryModel::attributes()
-            .with("id", |a| a.with_mode(Mode::OptionalComputed))
+            .with("id", |a| {
+                a.with_mode(Mode::OptionalComputed)
+                    .validate(super::validators::repository_lookup_id())
+            })
             .with("name", |a| a.with_mode(Mode::OptionalComputed))
             .with("region", lookup_region);
         Schema::new(
@@ -65,11 +68,8 @@ impl DataSource<ProviderData> for RepositoryDataSource {
                 })?,
             (None, None) => return Err(missing_id_or_name()),
         };
-        Ok(RepositoryModel::from_api(
-            &repo,
-            region,
-            data.registry_host(region),
-        ))
+        let (url, _) = data.registry_url(region, &repo.backend_name, &repo.registry_url);
+        Ok(RepositoryModel::from_api(&repo, region, url))
     }
 }
 
@@ -156,13 +156,15 @@ impl DataSource<ProviderData> for RepositoriesDataSource {
                 && level.is_none_or(|l| r.access_level == l)
         });
         found.sort_by(|a, b| a.name.cmp(&b.name));
-        let host = data.registry_host(region);
         Ok(RepositoriesQuery {
             region: Some(region.as_str().to_string()),
             repositories: Some(
                 found
                     .iter()
-                    .map(|r| RepositoryModel::from_api(r, region, host))
+                    .map(|r| {
+                        let (url, _) = data.registry_url(region, &r.backend_name, &r.registry_url);
+                        RepositoryModel::from_api(r, region, url)
+                    })
                     .collect(),
             ),
             ..config

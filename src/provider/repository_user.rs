@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 
 use super::config::REGIONS;
 use super::errors::{api, api_error};
-use super::expiry::{date_of, parse_api_time, Expiration};
+use super::expiry::{date_of, date_written_for, parse_api_time, Expiration};
 use super::importing::ImportLookup;
 use super::model::repository_user::{
     permission_attributes, permission_name, permission_of, UserModel, PERMISSIONS,
 };
 use super::model::{written_region, ObjectIdentity};
 use super::recovery::{create_exactly_once, CreateFailure, Created};
+use super::repository::name_taken;
 use super::{validators, ProviderData};
 use crate::tfplugin::modifiers::{AttributePlan, PlanModifier};
 use crate::tfplugin::validators::one_of;
@@ -66,7 +67,7 @@ fn state_from_api(user: &RobotAccount, region: Region, known: &UserState) -> Use
         (Some(written), Some(at)) if Expiration::parse(written).is_ok_and(|e| e.matches(at)) => {
             Some(written.clone())
         }
-        (_, Some(at)) => Some(date_of(at)),
+        (_, Some(at)) => Some(date_written_for(at)),
         (_, None) => None,
     };
     let permissions = user.repo_permission_list.iter().filter_map(|rp| {
@@ -153,7 +154,10 @@ fn region_attribute(a: Attribute) -> Attribute {
 pub fn permission_blocks() -> NestedBlock {
     let permission_block = Block::new("A permission of the user on one repository.").attributes(
         permission_attributes()
-            .with("repository_id", |a| a.with_mode(Mode::Required))
+            .with("repository_id", |a| {
+                a.with_mode(Mode::Required)
+                    .validate(validators::repository_id())
+            })
             .with("permission", |a| {
                 a.with_mode(Mode::Required).validate(one_of(PERMISSIONS))
             }),
@@ -206,7 +210,7 @@ pub fn schema() -> Schema {
             Attribute::optional(
                 "expiration_date",
                 Type::String,
-                "When the user expires. vCR counts expiry in whole days from the apply. Omit it (or remove it) for a user that never expires.",
+                "When the user expires. vCR counts expiry in whole days from the apply: for a date, the days are rounded up, so the user may log in through the end of that day (UTC) and expires at the apply's time of day on the next; for a time, rounded down, so the user expires up to a day before it. Omit it (or remove it) for a user that never expires.",
             )
             .validate(validators::expiration())
             .plan(ExpirationAhead),
@@ -300,6 +304,73 @@ pub async fn permission_requests(
         .collect()
 }
 
+/// The repositories of `blocks` that live in the other region, not in the user's
+/// `region`: vCR gives a user repositories of its own region only, and answers such a
+/// permission with a bare "no repository" in the user's region. Looked up only for
+/// ids the user's region does not know; a lookup that fails says nothing.
+async fn in_other_region(
+    data: &ProviderData,
+    region: Region,
+    ids: Vec<String>,
+) -> Vec<(String, Region)> {
+    let Ok(client) = data.client() else {
+        return Vec::new();
+    };
+    let other = match region {
+        Region::Hcm => Region::Han,
+        Region::Han => Region::Hcm,
+    };
+    let mut found = Vec::new();
+    for id in ids {
+        match client.repositories(region).get(&id).await {
+            Err(e) if e.is_not_found() || matches!(e, VcrError::Invalid { .. }) => {}
+            _ => continue,
+        }
+        if client.repositories(other).get(&id).await.is_ok() {
+            found.push((id, other));
+        }
+    }
+    found
+}
+
+/// The error for permissions on repositories of the other region, naming the fix.
+fn other_region_error(user_region: Region, found: &[(String, Region)]) -> Option<Diagnostic> {
+    let (_, other) = found.first()?;
+    let ids: Vec<String> = found.iter().map(|(id, _)| format!("{id:?}")).collect();
+    Some(Diagnostic::error(
+        format!("Repository {} is in {other}, not in the user's region {user_region}", ids.join(", ")),
+        format!(
+            "A repository user is given repositories of its own region only: vCR's regions are separate services. \
+             To give a user this repository, set region = \"{other}\" on the vcr_repository_user (and keep its other \
+             repository_permission blocks in {other}), or use a repository of {user_region}."
+        ),
+    ))
+}
+
+/// A failed create or permission change, naming the region to set when a repository
+/// turns out to be in the other region; the API's error otherwise.
+async fn permission_failure(
+    data: &ProviderData,
+    region: Region,
+    blocks: &[RepositoryPermission],
+    what: &str,
+    err: &VcrError,
+) -> Diagnostic {
+    if err.is_not_found() || matches!(err, VcrError::Invalid { .. }) {
+        let ids: Vec<String> = blocks
+            .iter()
+            .filter_map(|b| b.repository_id.clone())
+            .collect();
+        let found = in_other_region(data, region, ids).await;
+        if let Some(mut d) = other_region_error(region, &found) {
+            d.detail
+                .push_str(&format!("\n\n{}", super::errors::cause(err)));
+            return d;
+        }
+    }
+    api_error(what, err)
+}
+
 fn duration_days(expiration_date: Option<&str>) -> Option<u32> {
     let now = time::OffsetDateTime::now_utc();
     expiration_date
@@ -341,16 +412,11 @@ async fn secret_after_create(
         Err(CreateFailure::Failed(e)) => {
             Err(api_error(&format!("create repository user {name:?} in {region}"), &e).into())
         }
-        Err(CreateFailure::NameTaken { .. }) => Err(Diagnostic::error(
-            format!("A repository user named {name:?} already exists in {region}"),
-            format!(
-                "User names are unique in an account and region, and this one is not in this Terraform state. \
-                 To manage it here, import it (terraform import vcr_repository_user.LABEL {region}/{name}, \
-                 LABEL being this resource block's name, or an import block with that id) and change \
-                 rotation_triggers to get its secret; otherwise choose another name."
-            ),
-        )
-        .into()),
+        Err(CreateFailure::NameTaken { .. }) => {
+            let mut taken = name_taken("repository user", TYPE_NAME, name, region);
+            taken.detail.push_str(" After an import, change rotation_triggers to get its secret.");
+            Err(taken.into())
+        }
         Err(CreateFailure::Unknown { create, lookup }) => Err(pending_user(
             planned,
             name,
@@ -439,10 +505,12 @@ async fn apply_changes(
         let permissions = permission_requests(data, region, &planned.repository_permission)
             .await
             .map_err(|d| Failure::with_state(d, prior.clone()))?;
-        users
-            .set_permissions(&id, &permissions)
-            .await
-            .map_err(|e| failed("set the permissions of", e))?;
+        if let Err(e) = users.set_permissions(&id, &permissions).await {
+            let what = format!("set the permissions of repository user {name:?}");
+            let blocks = &planned.repository_permission;
+            let d = permission_failure(data, region, blocks, &what, &e).await;
+            return Err(Failure::with_state(d, prior.clone()));
+        }
     }
     if planned.rotation_triggers == prior.rotation_triggers {
         return Ok(prior.secret.clone());
@@ -453,6 +521,32 @@ async fn apply_changes(
         .await
         .map_err(|e| failed("refresh the secret of", e))?;
     Ok(Some(fresh.expose().to_string()))
+}
+
+/// A permission on a repository of the other region fails at plan when its id is known
+/// then (not in an offline plan), naming the region to set; else the apply says so.
+async fn check_permission_regions(
+    data: Option<&ProviderData>,
+    plan: &Plan,
+) -> Result<(), Diagnostics> {
+    let Some(data) = data.filter(|d| !d.settings.skip_credentials_validation) else {
+        return Ok(());
+    };
+    let Ok(region) = data.region(plan.get("region").as_str()) else {
+        return Ok(());
+    };
+    let ids: Vec<String> = plan
+        .get("repository_permission")
+        .as_elements()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|b| b.attr("repository_id").as_str().map(str::to_string))
+        .collect();
+    let found = in_other_region(data, region, ids).await;
+    match other_region_error(region, &found) {
+        Some(d) => Err(d.at(AttributePath::root("repository_permission")).into()),
+        None => Ok(()),
+    }
 }
 
 #[async_trait]
@@ -518,6 +612,9 @@ impl Resource<ProviderData> for RepositoryUserResource {
         if plan.is_update() && plan.changed("rotation_triggers") {
             plan.will_change("secret");
         }
+        if plan.is_create() || plan.changed("repository_permission") {
+            check_permission_regions(data, plan).await?;
+        }
         Ok(())
     }
 
@@ -550,6 +647,13 @@ impl Resource<ProviderData> for RepositoryUserResource {
             },
         )
         .await;
+        if let Err(CreateFailure::Failed(e)) = &outcome {
+            let what = format!("create repository user {name:?} in {region}");
+            let blocks = &planned.repository_permission;
+            return Err(permission_failure(data, region, blocks, &what, e)
+                .await
+                .into());
+        }
         let secret = secret_after_create(&users, outcome, &planned, &name, region).await?;
         finish_create(&users, planned, &name, region, secret)
             .await

@@ -84,7 +84,10 @@ impl DataSource<ProviderData> for RepositoryUserDataSource {
 
     fn schema(&self) -> Schema {
         let attributes = UserInfo::attributes()
-            .with("id", |a| a.with_mode(Mode::OptionalComputed))
+            .with("id", |a| {
+                a.with_mode(Mode::OptionalComputed)
+                    .validate(super::validators::user_lookup_id())
+            })
             .with("name", |a| a.with_mode(Mode::OptionalComputed))
             .with("region", lookup_region);
         Schema::new(

@@ -344,6 +344,7 @@ pub fn schema() -> Schema {
                 Type::String,
                 "The id of the repository the policy applies to (`vcr_repository.<label>.id`).",
             )
+            .validate(super::validators::repository_id())
             .requires_replace(),
         )
         .attribute(

@@ -56,7 +56,7 @@ pub fn user_name() -> Validator {
 /// An expiration: a date or an RFC 3339 time.
 pub fn expiration() -> Validator {
     Validator::string(
-        "A date (`2027-06-30`: the user may log in through the end of that day, UTC) or an RFC 3339 time.",
+        "A date (`2027-06-30`: the user may log in through the end of that day, UTC, and for less than a day more) or an RFC 3339 time.",
         |s| Expiration::parse(s).map(|_| ()),
     )
 }
@@ -150,6 +150,63 @@ pub fn image_digest() -> Validator {
     )
 }
 
+/// The shape of a vCR id: `prefix` and more. A value of another shape is most often the
+/// object's name given where its id belongs (`vcr_repository.app.name` for `.id`),
+/// which vCR would answer with a puzzling "not found": said at plan instead.
+fn id_rule(id: &str, prefix: &str, object: &str, fix: &str) -> Result<(), String> {
+    if id.len() > prefix.len() && id.starts_with(prefix) {
+        return Ok(());
+    }
+    Err(format!(
+        "must be a {object} id, `{prefix}...`; {id:?} looks like a {object} name. {fix}"
+    ))
+}
+
+/// A repository id, `repo-...`, where a `repository_id` argument takes one.
+pub fn repository_id() -> Validator {
+    Validator::string(
+        "An id has the shape `repo-...`: a repository name here fails the plan.",
+        |v| {
+            id_rule(
+                v,
+                "repo-",
+                "repository",
+                "Use `vcr_repository.<label>.id` (or `data.vcr_repository.<label>.id`), not `.name`.",
+            )
+        },
+    )
+}
+
+/// The `id` of the repository data source: `repo-...`; a name goes in `name`.
+pub fn repository_lookup_id() -> Validator {
+    Validator::string(
+        "An id has the shape `repo-...`: a name goes in `name`.",
+        |v| {
+            id_rule(
+                v,
+                "repo-",
+                "repository",
+                "To look it up by name, set `name` instead.",
+            )
+        },
+    )
+}
+
+/// The `id` of the repository user data source: `ra-...`; a name goes in `name`.
+pub fn user_lookup_id() -> Validator {
+    Validator::string(
+        "An id has the shape `ra-...`: a name goes in `name`.",
+        |v| {
+            id_rule(
+                v,
+                "ra-",
+                "repository user",
+                "To look it up by name, set `name` instead.",
+            )
+        },
+    )
+}
+
 /// A switch that only means something when on: `true`, or left out.
 pub fn only_true() -> Validator {
     Validator::bool("Only `true`: leave it out otherwise.", |set| match set {
@@ -162,7 +219,27 @@ pub fn only_true() -> Validator {
 
 #[cfg(test)]
 mod tests {
+    use super::{repository_id, repository_lookup_id, user_lookup_id};
     use crate::tfplugin::Value;
+
+    #[test]
+    fn ids_have_their_shape_and_a_name_is_told_apart() {
+        let check = |s: &str| repository_id().check(&Value::from(s));
+        assert!(check("repo-4f1c").is_ok());
+        let err = check("mist-nameid").unwrap_err();
+        assert!(err.contains("looks like a repository name"), "{err}");
+        assert!(err.contains("`vcr_repository.<label>.id`"), "{err}");
+        assert!(check("repo-").is_err());
+        assert!(repository_id().check(&Value::Null).is_ok());
+        assert!(user_lookup_id().check(&Value::from("ra-1")).is_ok());
+        let err = user_lookup_id()
+            .check(&Value::from("ci-pusher"))
+            .unwrap_err();
+        assert!(err.contains("set `name` instead"), "{err}");
+        assert!(repository_lookup_id()
+            .check(&Value::from("my-app"))
+            .is_err());
+    }
 
     #[test]
     fn image_names() {

@@ -113,7 +113,7 @@ pub enum VcrError {
     /// refused, timed out, or the answer was cut off. The message says which
     /// ([`TransportKind`]) and to which host, then the cause and its own causes;
     /// [`std::error::Error::source`] gives the cause itself (a `reqwest::Error`).
-    #[error("{method} {path}: {}: {}", transport_summary(source.as_ref()), error_chain(source.as_ref()))]
+    #[error("{method} {path}: {}", transport_message(source.as_ref()))]
     Transport {
         /// The HTTP method of the call.
         method: String,
@@ -370,6 +370,30 @@ pub(crate) fn host_port(url: &reqwest::Url) -> String {
     }
 }
 
+/// A transport failure in words: what and where, then the causes that say more. A
+/// cause that only repeats the summary ("Connection refused (os error 111)" after
+/// "connection refused") is left out: the reader reads it once.
+fn transport_message(error: &(dyn Error + 'static)) -> String {
+    let summary = transport_summary(error);
+    let said = summary.to_lowercase();
+    let mut message = summary;
+    let mut cur = Some(error);
+    while let Some(c) = cur {
+        let text = c.to_string();
+        let words = text
+            .split(" (os error")
+            .next()
+            .unwrap_or(&text)
+            .to_lowercase();
+        if !said.contains(words.trim()) && !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cur = c.source();
+    }
+    message
+}
+
 /// What a transport failure was, and where: the first words of its message.
 fn transport_summary(error: &(dyn Error + 'static)) -> String {
     let host = error_host(error).unwrap_or_else(|| "the server".to_string());
@@ -509,6 +533,27 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "POST /v1/user: unexpected answer: the answer holds no secretKey"
+        );
+    }
+
+    #[test]
+    fn a_refused_connection_is_said_once() {
+        let e = VcrError::Transport {
+            method: "POST".into(),
+            path: "/token".into(),
+            source: Box::new(std::io::Error::from_raw_os_error(111)),
+            not_sent: true,
+            setting: "token_url",
+        };
+        let text = e.to_string();
+        assert_eq!(
+            text.to_lowercase().matches("connection refused").count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.starts_with("POST /token: could not connect to the server: connection refused"),
+            "{text}"
         );
     }
 

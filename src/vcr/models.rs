@@ -98,6 +98,7 @@ pub struct Repository {
 }
 
 /// What never changes for the life of a repository (vCR has no rename call): its
+/// registry URL and
 /// name and the path segment its images live under.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RepositoryNames {
@@ -107,6 +108,8 @@ pub struct RepositoryNames {
     pub name: String,
     /// `{accountId}-{name}`.
     pub backend_name: String,
+    /// Where the images live, as vCR reports it (`registryUrl`; may be empty).
+    pub registry_url: String,
 }
 
 impl RepositoryNames {
@@ -117,6 +120,7 @@ impl RepositoryNames {
                 uuid: repo.uuid.clone(),
                 name: repo.name.clone(),
                 backend_name: repo.backend_name.clone(),
+                registry_url: repo.registry_url.clone(),
             },
         )
     }

@@ -86,6 +86,7 @@ impl<'c> Repositories<'c> {
                     uuid: r.uuid,
                     name: r.name,
                     backend_name: r.backend_name,
+                    registry_url: r.registry_url,
                 })
             })
             .await?;

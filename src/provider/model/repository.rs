@@ -71,9 +71,9 @@ impl RepositoryModel {
         ])
     }
 
-    /// The repository as vCR reports it, in `region`, whose registry is
-    /// `registry_host`.
-    pub fn from_api(repo: &Repository, region: Region, registry_host: &str) -> Self {
+    /// The repository as vCR reports it, in `region`, whose images live at
+    /// `registry_url` (see [`crate::provider::registry`]).
+    pub fn from_api(repo: &Repository, region: Region, registry_url: String) -> Self {
         RepositoryModel {
             id: Some(repo.uuid.clone()),
             name: Some(repo.name.clone()),
@@ -81,7 +81,7 @@ impl RepositoryModel {
             quota_limit_gb: Some(repo.quota_limit as i64),
             region: Some(region.as_str().to_string()),
             backend_name: Some(repo.backend_name.clone()),
-            registry_url: Some(format!("{registry_host}/{}", repo.backend_name)),
+            registry_url: Some(registry_url),
             quota_used_gb: Some(repo.quota_used),
             image_count: Some(repo.image_count as i64),
             created_at: Some(repo.created_at.clone()),
