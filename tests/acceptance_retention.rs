@@ -598,7 +598,13 @@ fn bad_rules_fail_validate_naming_the_attribute() {
     );
     let run = ws.validate();
     assert!(
-        !run.success() && run.output().contains("looks like a repository name"),
+        !run.success()
+            && run
+                .output()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .contains("looks like a repository name"),
         "a name where the id belongs: {}",
         run.output()
     );
