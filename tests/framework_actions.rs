@@ -501,7 +501,7 @@ async fn functions_answer_results_and_errors_naming_the_argument() {
         .into_inner();
     let error = answer.error.unwrap();
     assert_eq!(error.function_argument, Some(0));
-    assert_eq!(error.text, "must not be empty.");
+    assert_eq!(error.text, "must not be empty", "Terraform adds the period");
     assert!(answer.result.is_none());
 
     let answer = call(vec![Value::from("a"), Value::Null, Value::Null])
@@ -510,7 +510,7 @@ async fn functions_answer_results_and_errors_naming_the_argument() {
         .into_inner();
     let error = answer.error.unwrap();
     assert_eq!(error.function_argument, None);
-    assert_eq!(error.text, "greet takes 2 arguments; got 3.");
+    assert_eq!(error.text, "greet takes 2 arguments; got 3");
 
     let answer = service
         .call_function(Request::new(proto::call_function::Request {

@@ -136,9 +136,15 @@ impl FunctionError {
             argument: None,
         }
     }
+    /// Terraform ends the message with its own period (`...parameter: TEXT.`): one
+    /// at the end of the text is dropped.
     pub fn to_proto(&self) -> proto::FunctionError {
         proto::FunctionError {
-            text: self.text.clone(),
+            text: self
+                .text
+                .strip_suffix('.')
+                .unwrap_or(&self.text)
+                .to_string(),
             function_argument: self.argument.map(|i| i as i64),
         }
     }
