@@ -43,6 +43,7 @@ struct CountdownConfig {
     steps: Option<i64>,
     fail_at: Option<i64>,
     pause_ms: Option<i64>,
+    stall_ms: Option<i64>,
     panic: Option<bool>,
 }
 
@@ -73,6 +74,11 @@ impl Action<Arc<Log>> for Countdown {
                     "pause_ms",
                     Type::Number,
                     "Pause after each step.",
+                ))
+                .attribute(Attribute::optional(
+                    "stall_ms",
+                    Type::Number,
+                    "One long wait first, abandoned when cancelled.",
                 ))
                 .attribute(Attribute::optional("panic", Type::Bool, "Panic.")),
         )
@@ -106,6 +112,14 @@ impl Action<Arc<Log>> for Countdown {
             panic!("the toy panics");
         }
         let steps = c.steps.unwrap_or_default();
+        if let Some(ms) = c.stall_ms {
+            progress.report("stalling").await;
+            let wait = tokio::time::sleep(Duration::from_millis(ms as u64));
+            progress
+                .unless_cancelled(wait, || format!("0 of {steps} steps"))
+                .await?;
+            log.push("stalled".into());
+        }
         for i in 1..=steps {
             progress.checkpoint(|| format!("{} of {steps} steps", i - 1))?;
             log.push(format!("step {i}"));
@@ -433,6 +447,47 @@ async fn stop_interrupts_an_action_between_steps_saying_what_was_done() {
             .ends_with(&format!("Done before stopping: {done} of 50 steps")),
         "{diags:?}"
     );
+}
+
+#[tokio::test]
+async fn stop_abandons_a_step_run_unless_cancelled() {
+    let (service, log) = configured_with_log().await;
+    let mut stream = service
+        .invoke_action(Request::new(proto::invoke_action::Request {
+            action_type: "toy_countdown".into(),
+            config: config(serde_json::json!({"steps": 2, "stall_ms": 600_000})),
+            client_capabilities: None,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(progress_messages(&[first]), ["stalling"]);
+    service
+        .stop(Request::new(proto::stop::Request {}))
+        .await
+        .unwrap();
+    // Ten minutes of waiting are abandoned: the stream ends (a hung one fails here).
+    let rest = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut rest = Vec::new();
+        while let Some(e) = stream.next().await {
+            rest.push(e.unwrap());
+        }
+        rest
+    })
+    .await
+    .expect("the stalled step was not abandoned");
+    let diags = completed(&rest);
+    assert_eq!(diags[0].1, "Action interrupted");
+    assert!(
+        diags[0].2.contains("during a step it could abandon")
+            && diags[0].2.ends_with("Done before stopping: 0 of 2 steps"),
+        "{diags:?}"
+    );
+    assert!(log
+        .lines()
+        .iter()
+        .all(|l| l != "stalled" && !l.starts_with("step ")));
 }
 
 #[tokio::test]

@@ -222,18 +222,16 @@ impl Action<ProviderData> for ImageCheckAction {
         progress
             .report(format!("looking for {reference} in {region}"))
             .await;
-        let repo = find_repository(data, region, &reference).await?;
-        progress.checkpoint(|| {
-            format!(
-                "found repository {:?}; the image was not checked",
-                repo.name
-            )
-        })?;
-        let artifacts = data
-            .client()?
-            .repositories(region)
-            .list_artifacts(&repo.uuid, &reference.image, None)
-            .await
+        // Both steps only read: abandoned at once when Terraform is interrupted.
+        let nothing = || "nothing; the image was not checked".to_string();
+        let repo = progress
+            .unless_cancelled(find_repository(data, region, &reference), nothing)
+            .await??;
+        let client = data.client()?.repositories(region);
+        let listing = client.list_artifacts(&repo.uuid, &reference.image, None);
+        let artifacts = progress
+            .unless_cancelled(listing, nothing)
+            .await?
             .map_err(|e| {
                 if e.is_not_found() {
                     failed(

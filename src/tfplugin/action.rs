@@ -96,8 +96,9 @@ impl Progress {
         }
     }
 
-    /// Sends one progress message: Terraform prints it under the action's address as
-    /// it arrives (`Action action.vcr_image_cleanup.nightly: deleted 40/400 ...`).
+    /// Sends one progress message: Terraform prints it with the action's address as
+    /// it arrives (`Action action.vcr_image_cleanup.nightly (triggered by CLI):
+    /// deleted 40/400 ...`).
     /// Returns `false` when nobody reads any more (Terraform was interrupted): the
     /// action should then stop at its next [`checkpoint`](Progress::checkpoint).
     pub async fn report(&self, message: impl Into<String>) -> bool {
@@ -131,17 +132,26 @@ impl Progress {
     /// before stopping (called only then); the error carries it, so the user knows
     /// where things stand.
     pub fn checkpoint(&self, done: impl FnOnce() -> String) -> Result<(), Diagnostics> {
-        if !self.is_cancelled() {
-            return Ok(());
+        match self.is_cancelled() {
+            false => Ok(()),
+            true => Err(interrupted("between two steps", done())),
         }
-        Err(Diagnostic::error(
-            "Action interrupted",
-            format!(
-                "Terraform asked the provider to stop, so the action stopped between two steps. Done before stopping: {}",
-                done()
-            ),
-        )
-        .into())
+    }
+
+    /// Runs one step unless the action is cancelled first or meanwhile; then the
+    /// step is abandoned (its future dropped) and the error says what was `done`.
+    /// Only for a step that is safe to abandon halfway, such as a read: a deletion
+    /// should run to its end and be followed by a [`checkpoint`](Progress::checkpoint).
+    pub async fn unless_cancelled<T>(
+        &self,
+        step: impl std::future::Future<Output = T>,
+        done: impl FnOnce() -> String,
+    ) -> Result<T, Diagnostics> {
+        tokio::select! {
+            biased;
+            _ = self.cancelled() => Err(interrupted("during a step it could abandon", done())),
+            out = step => Ok(out),
+        }
     }
 
     /// A warning for the completed event (it does not fail the action).
@@ -168,8 +178,9 @@ impl Progress {
 /// **Cancellation.** Between steps, call [`Progress::checkpoint`] with a sentence of
 /// what is done so far and return its error with `?`: after Terraform's interrupt (or
 /// the provider's `Stop`) it stops the action there, and the user reads what was done.
-/// A step already started finishes first (nothing is left half done); to cut a long
-/// wait short, race it against [`Progress::cancelled`].
+/// A step already started finishes first (nothing is left half done); a step that is
+/// safe to abandon (a read, a wait) can run under [`Progress::unless_cancelled`],
+/// which stops it at once.
 ///
 /// **Result.** `Ok(())` ends the stream with a completed event without errors (with
 /// the warnings given to [`Progress::warn`]); `Err(diagnostics)` ends it with them, after
@@ -240,6 +251,17 @@ pub trait Action<D: Send + Sync + 'static>: Send + Sync + 'static {
         req: InvokeRequest<Self::Config>,
         progress: &Progress,
     ) -> Result<(), Diagnostics>;
+}
+
+/// The error of an action stopped by a cancellation: where it stopped, what was done.
+fn interrupted(at: &str, done: String) -> Diagnostics {
+    Diagnostic::error(
+        "Action interrupted",
+        format!(
+            "Terraform asked the provider to stop, so the action stopped {at}. Done before stopping: {done}"
+        ),
+    )
+    .into()
 }
 
 /// The completed event that ends an invocation's stream.
