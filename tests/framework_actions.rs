@@ -215,7 +215,16 @@ async fn invoke_all(
     service: &ProviderService<Toy>,
     json: serde_json::Value,
 ) -> Vec<proto::invoke_action::Event> {
-    let stream = service
+    let stream = start(service, json).await;
+    stream.map(|e| e.unwrap()).collect().await
+}
+
+/// An invocation's stream, as Terraform opens it.
+async fn start(
+    service: &ProviderService<Toy>,
+    json: serde_json::Value,
+) -> tonic::codegen::BoxStream<proto::invoke_action::Event> {
+    service
         .invoke_action(Request::new(proto::invoke_action::Request {
             action_type: "toy_countdown".into(),
             config: config(json),
@@ -223,8 +232,7 @@ async fn invoke_all(
         }))
         .await
         .unwrap()
-        .into_inner();
-    stream.map(|e| e.unwrap()).collect().await
+        .into_inner()
 }
 
 fn progress_messages(events: &[proto::invoke_action::Event]) -> Vec<String> {
@@ -416,15 +424,7 @@ async fn an_error_mid_stream_ends_it_with_the_error_after_the_progress_made() {
 #[tokio::test]
 async fn stop_interrupts_an_action_between_steps_saying_what_was_done() {
     let service = configured().await;
-    let mut stream = service
-        .invoke_action(Request::new(proto::invoke_action::Request {
-            action_type: "toy_countdown".into(),
-            config: config(serde_json::json!({"steps": 50, "pause_ms": 50})),
-            client_capabilities: None,
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = start(&service, serde_json::json!({"steps": 50, "pause_ms": 50})).await;
     let mut events = Vec::new();
     for _ in 0..2 {
         events.push(stream.next().await.unwrap().unwrap());
@@ -452,15 +452,11 @@ async fn stop_interrupts_an_action_between_steps_saying_what_was_done() {
 #[tokio::test]
 async fn stop_abandons_a_step_run_unless_cancelled() {
     let (service, log) = configured_with_log().await;
-    let mut stream = service
-        .invoke_action(Request::new(proto::invoke_action::Request {
-            action_type: "toy_countdown".into(),
-            config: config(serde_json::json!({"steps": 2, "stall_ms": 600_000})),
-            client_capabilities: None,
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = start(
+        &service,
+        serde_json::json!({"steps": 2, "stall_ms": 600_000}),
+    )
+    .await;
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(progress_messages(&[first]), ["stalling"]);
     service
@@ -493,15 +489,7 @@ async fn stop_abandons_a_step_run_unless_cancelled() {
 #[tokio::test]
 async fn a_dropped_stream_stops_the_action_at_its_next_checkpoint() {
     let (service, log) = configured_with_log().await;
-    let mut stream = service
-        .invoke_action(Request::new(proto::invoke_action::Request {
-            action_type: "toy_countdown".into(),
-            config: config(serde_json::json!({"steps": 50, "pause_ms": 20})),
-            client_capabilities: None,
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = start(&service, serde_json::json!({"steps": 50, "pause_ms": 20})).await;
     stream.next().await.unwrap().unwrap();
     drop(stream);
     // The log stops growing well before 50 steps: the action saw at a checkpoint
