@@ -4,11 +4,15 @@
 //! missing tag, naming the image and the tags there are; `pushed_within_days` both
 //! ways (vcr-local's clock moved back for an old push); a registry host that is not
 //! the provider's fails the plan; as an `action_trigger`, it stops the apply of a
-//! resource that would deploy a missing tag and lets a present one through. Actions
-//! write no state.
+//! resource that would deploy a missing tag and lets a present one through; Terraform's
+//! interrupt (SIGINT) during a slow step stops it at once, saying what was done.
+//! Actions write no state.
 
 mod support;
 
+use std::time::{Duration, Instant};
+
+use support::controls::Fault;
 use support::local::LocalVcr;
 use support::terraform::NEWEST_AVAILABLE;
 use support::{Terraform, Workspace};
@@ -269,5 +273,57 @@ fn image_check_as_a_trigger_stops_the_deploy_of_a_missing_tag() {
     assert_eq!(
         ws.state().expect("terraform_data.deploy")["input"]["value"],
         "v1"
+    );
+}
+
+/// SIGINT to terraform while the action waits for vCR (a minute's delay on the
+/// repository list): Terraform calls the provider's Stop, and the action abandons its
+/// read (only that path says "during a step it could abandon") and ends with the error
+/// that says what was done.
+#[test]
+fn image_check_stops_at_terraform_s_interrupt() {
+    let local = LocalVcr::start();
+    let (ws, registry_url, _) = repository_with_ci(&local);
+    ws.write_config(&format!(
+        r#"{RESOURCES}
+action "vcr_image_check" "slow" {{
+  config {{
+    reference = "{registry_url}/web/frontend:v1"
+  }}
+}}
+"#
+    ));
+    let controls = local.controls();
+    controls.add_fault(&Fault::delay("/hcm/v1/repository", 60_000).method("GET"));
+    let child = ws.spawn(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-refresh=false",
+        "-invoke=action.vcr_image_check.slow",
+    ]);
+    // Interrupt once the action is waiting on the delayed list.
+    let deadline = Instant::now() + Duration::from_secs(50);
+    while controls.faults()[0].hits == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the action never listed repositories"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = child.id().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let run =
+        support::terraform::Run::from(&["apply", "-invoke"], child.wait_with_output().unwrap());
+    assert!(!run.success(), "{}", run.output());
+    let said = run.said();
+    assert!(
+        said.contains("Action interrupted: Terraform asked the provider to stop, so the action stopped during a step it could abandon. Done before stopping: nothing; the image was not checked"),
+        "{said}"
     );
 }
