@@ -262,7 +262,7 @@ mod tests {
     #[test]
     fn every_state_struct_matches_its_schema() {
         let components = VcrProvider.components();
-        assert_eq!(components.type_names().len(), 14);
+        assert_eq!(components.type_names().len(), 15);
         assert_eq!(components.type_mismatches(), Vec::<String>::new());
     }
 
