@@ -11,9 +11,6 @@ mod support;
 
 use std::cell::RefCell;
 
-use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
 use serde_json::json;
 use support::steps::Ctx;
 use support::{literal, Action, Scenario, Step};
@@ -100,13 +97,6 @@ fn words(text: &str) -> String {
         .join(r"\s+")
 }
 
-fn client() -> Client {
-    Client::new(ClientConfig {
-        protocol: ClientProtocol::Http,
-        ..ClientConfig::default()
-    })
-}
-
 /// Pushes a one-layer image with `text` as its layer to the HCM repository as
 /// the CI user; answers the manifest's digest as the registry reports it.
 fn push(ctx: &Ctx, image: &str, tag: &str, text: &str) -> String {
@@ -115,21 +105,9 @@ fn push(ctx: &Ctx, image: &str, tag: &str, text: &str) -> String {
 
 /// As [`push`], to a repository in state as a user in state (their addresses).
 fn push_to(ctx: &Ctx, (repo, user): (&str, &str), image: &str, tag: &str, text: &str) -> String {
-    let to: Reference = format!("{}/{image}:{tag}", ctx.attr(repo, "registry_url"))
-        .parse()
-        .unwrap();
-    let auth = RegistryAuth::Basic(ctx.attr(user, "backend_name"), ctx.attr(user, "secret"));
-    let layer = ImageLayer::oci_v1(text.as_bytes().to_vec(), None);
-    let config = Config::oci_v1(br#"{"architecture":"amd64","os":"linux"}"#.to_vec(), None);
-    ctx.local.block_on(async {
-        let c = client();
-        c.push(&to, &[layer], config, &auth, None)
-            .await
-            .unwrap_or_else(|e| panic!("push {to}: {e}"));
-        c.fetch_manifest_digest(&to, &auth)
-            .await
-            .unwrap_or_else(|e| panic!("digest of {to}: {e}"))
-    })
+    let to = format!("{}/{image}:{tag}", ctx.attr(repo, "registry_url"));
+    let login = (ctx.attr(user, "backend_name"), ctx.attr(user, "secret"));
+    support::images::push_layer(ctx.local, &to, (&login.0, &login.1), text)
 }
 
 /// The digests pushed: `v1`, then `v2` (also tagged `latest`), and one in HAN.

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use vcr_provider::provider::VcrProvider;
 use vcr_provider::tfplugin::schema::Mode;
-use vcr_provider::tfplugin::{Block, IdentitySchema, Nesting, Provider, Schema, Type};
+use vcr_provider::tfplugin::{Block, IdentitySchema, Nesting, Provider, Schema, Signature, Type};
 
 fn type_name(ty: &Type) -> String {
     match ty {
@@ -189,6 +189,11 @@ fn pages() -> Vec<Page> {
             .data_source_schema(name)
             .unwrap_or_else(|| panic!("no data source {name}"))
     };
+    let action = |name: &str| {
+        components
+            .action_schema(name)
+            .unwrap_or_else(|| panic!("no action {name}"))
+    };
     let ephemeral = |name: &str| {
         components
             .ephemeral_resource_schema(name)
@@ -316,6 +321,13 @@ fn pages() -> Vec<Page> {
             identity: None,
         },
         Page {
+            path: "docs/actions/image_check.md",
+            schema: action("vcr_image_check"),
+            example: Some(("terraform", "examples/actions/vcr_image_check/action.tf")),
+            import: None,
+            identity: None,
+        },
+        Page {
             path: "docs/ephemeral-resources/registry_credentials.md",
             schema: ephemeral("vcr_registry_credentials"),
             example: Some((
@@ -326,6 +338,176 @@ fn pages() -> Vec<Page> {
             identity: None,
         },
     ]
+}
+
+/// A type as a function's signature writes it, in Terraform's notation.
+fn hcl_type(ty: &Type) -> String {
+    match ty {
+        Type::String => "string".into(),
+        Type::Number => "number".into(),
+        Type::Bool => "bool".into(),
+        Type::Dynamic => "any".into(),
+        Type::List(e) => format!("list({})", hcl_type(e)),
+        Type::Set(e) => format!("set({})", hcl_type(e)),
+        Type::Map(e) => format!("map({})", hcl_type(e)),
+        Type::Object(attrs) => format!(
+            "object({{{}}})",
+            attrs
+                .iter()
+                .map(|(k, t)| format!("{k}={}", hcl_type(t)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// `name(param type, ...) return`, as the registry's function pages show it.
+fn render_signature(name: &str, signature: &Signature) -> String {
+    let params: Vec<String> = signature
+        .parameters
+        .iter()
+        .map(|p| format!("{} {}", p.name, hcl_type(&p.ty)))
+        .chain(
+            signature
+                .variadic
+                .iter()
+                .map(|p| format!("{}... {}", p.name, hcl_type(&p.ty))),
+        )
+        .collect();
+    format!(
+        "```text\n{name}({}) {}\n```",
+        params.join(", "),
+        hcl_type(&signature.returns)
+    )
+}
+
+/// The numbered arguments, each with its type and description.
+fn render_arguments(signature: &Signature) -> String {
+    signature
+        .parameters
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let nullable = if p.allow_null_value { ", Nullable" } else { "" };
+            format!(
+                "{}. `{}` ({}{nullable}) {}",
+                i + 1,
+                p.name,
+                type_name(&p.ty),
+                p.description
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A function's page: generated signature and arguments, and its example.
+struct FunctionPage {
+    path: &'static str,
+    name: &'static str,
+    example: &'static str,
+}
+
+fn function_pages() -> Vec<FunctionPage> {
+    vec![
+        FunctionPage {
+            path: "docs/functions/image_reference.md",
+            name: "image_reference",
+            example: "examples/functions/image_reference/function.tf",
+        },
+        FunctionPage {
+            path: "docs/functions/parse_image_reference.md",
+            name: "parse_image_reference",
+            example: "examples/functions/parse_image_reference/function.tf",
+        },
+    ]
+}
+
+fn signature_of(name: &str) -> Signature {
+    VcrProvider
+        .components()
+        .function_signatures()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no function {name}"))
+        .1
+}
+
+#[test]
+fn function_pages_match_the_signatures_and_examples() {
+    let listed: Vec<&str> = function_pages().iter().map(|p| p.name).collect();
+    let mut served: Vec<&str> = VcrProvider
+        .components()
+        .function_signatures()
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    served.sort();
+    assert_eq!(listed, served, "every function has a page");
+    let mut stale = Vec::new();
+    for page in function_pages() {
+        let signature = signature_of(page.name);
+        for p in &signature.parameters {
+            assert!(
+                !p.description.trim().is_empty(),
+                "{}: {}",
+                page.name,
+                p.name
+            );
+        }
+        let file = root().join(page.path);
+        let current =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", page.path));
+        let mut wanted = fill(
+            &current,
+            "example",
+            &code("terraform", page.example),
+            page.path,
+        );
+        let rendered = render_signature(page.name, &signature);
+        wanted = fill(&wanted, "signature", &rendered, page.path);
+        wanted = fill(
+            &wanted,
+            "arguments",
+            &render_arguments(&signature),
+            page.path,
+        );
+        if wanted != current && !rewrite(&file, &wanted) {
+            stale.push(page.path);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "these pages disagree with the functions or the examples: {stale:?}; run `make docs` and review the diff"
+    );
+}
+
+#[test]
+fn signatures_are_rendered_as_the_registry_does() {
+    let text = render_signature(
+        "parse_image_reference",
+        &signature_of("parse_image_reference"),
+    );
+    assert_eq!(
+        text,
+        "```text\nparse_image_reference(ref string) object({digest=string, image=string, registry=string, repository=string, tag=string})\n```"
+    );
+    let args = render_arguments(&signature_of("image_reference"));
+    assert!(
+        args.starts_with("1. `registry` (String) The registry host"),
+        "{args}"
+    );
+    assert!(args.contains("\n4. `tag_or_digest` (String) "), "{args}");
+}
+
+/// With `UPDATE_DOCS=1` (`make docs`), writes a page's wanted text and says so;
+/// otherwise leaves the page alone (the caller reports it stale).
+fn rewrite(file: &Path, wanted: &str) -> bool {
+    let update = std::env::var("UPDATE_DOCS").is_ok_and(|v| v == "1");
+    if update {
+        std::fs::write(file, wanted).unwrap();
+    }
+    update
 }
 
 fn check_descriptions(block: &Block, context: &str, missing: &mut Vec<String>) {
@@ -361,7 +543,6 @@ fn every_attribute_has_a_description() {
 
 #[test]
 fn docs_match_the_schema_and_examples() {
-    let update = std::env::var("UPDATE_DOCS").is_ok_and(|v| v == "1");
     let mut stale = Vec::new();
     for page in pages() {
         let file = root().join(page.path);
@@ -387,12 +568,8 @@ fn docs_match_the_schema_and_examples() {
                 a.name
             );
         }
-        if wanted != current {
-            if update {
-                std::fs::write(&file, &wanted).unwrap();
-            } else {
-                stale.push(page.path);
-            }
+        if wanted != current && !rewrite(&file, &wanted) {
+            stale.push(page.path);
         }
     }
     assert!(
@@ -445,8 +622,9 @@ fn sensitive_and_modes_are_rendered() {
 }
 
 /// The registry publishes `docs/index.md` and the pages under `guides/`, `resources/`,
-/// `data-sources/`, `ephemeral-resources/` and `list-resources/`, each with front
-/// matter; anything else under `docs/` never reaches users.
+/// `data-sources/`, `ephemeral-resources/`, `list-resources/`, `actions/` and
+/// `functions/`, each with front matter; anything else under `docs/` never reaches
+/// users.
 #[test]
 fn docs_are_where_the_registry_publishes_them() {
     let docs = root().join("docs");
@@ -471,6 +649,8 @@ fn docs_are_where_the_registry_publishes_them() {
                 "data-sources/",
                 "ephemeral-resources/",
                 "list-resources/",
+                "actions/",
+                "functions/",
             ]
             .iter()
             .any(|dir| {

@@ -2,7 +2,7 @@
 //! applies against `vcr-local`, plans empty, and destroys to nothing (a scenario of
 //! steps, see `support::steps`); after CI pushes, its `release_tag` pins the image by
 //! digest. Examples of what only newer Terraform reads (import blocks by identity,
-//! `.tfquery.hcl` files) are validated by the newest.
+//! `.tfquery.hcl` files, actions) are validated by the newest.
 
 mod support;
 
@@ -45,10 +45,11 @@ fn is_example_file(path: &Path) -> bool {
     name.ends_with(".tf") || name.ends_with(".tfquery.hcl")
 }
 
-/// Files only Terraform 1.12+ (import blocks by identity) or 1.14+ (queries) reads.
+/// Files only Terraform 1.12+ (import blocks by identity) or 1.14+ (queries,
+/// actions) reads.
 fn needs_newer_terraform(path: &Path) -> bool {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    name == "import-by-identity.tf" || name.ends_with(".tfquery.hcl")
+    name == "import-by-identity.tf" || name == "action.tf" || name.ends_with(".tfquery.hcl")
 }
 
 /// Copies an example's files (those `wanted`) into a workspace, adding
@@ -118,8 +119,8 @@ fn every_example_validates_on_the_newest_terraform_queries_included() {
         );
     }
     assert_eq!(
-        newer_only, 4,
-        "two import-by-identity.tf and two list-resource.tfquery.hcl"
+        newer_only, 5,
+        "two import-by-identity.tf, two list-resource.tfquery.hcl and one action.tf"
     );
 }
 

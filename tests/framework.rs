@@ -750,11 +750,6 @@ async fn ephemeral_resources_open_renew_and_close_with_private_data() {
 async fn what_no_part_serves_answers_unimplemented() {
     let service = configured().await;
     let status = service
-        .call_function(Request::new(Default::default()))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
-    let status = service
         .move_resource_state(Request::new(Default::default()))
         .await
         .unwrap_err();

@@ -232,8 +232,16 @@ async fn terraform_certificate_is_served_and_shutdown_exits() {
     let functions = ProviderClient::new(channel.clone())
         .get_functions(proto::get_functions::Request {})
         .await
+        .expect("GetFunctions")
+        .into_inner();
+    let mut names: Vec<&String> = functions.functions.keys().collect();
+    names.sort();
+    assert_eq!(names, ["image_reference", "parse_image_reference"]);
+    let moved = ProviderClient::new(channel.clone())
+        .move_resource_state(proto::move_resource_state::Request::default())
+        .await
         .unwrap_err();
-    assert_eq!(functions.code(), tonic::Code::Unimplemented);
+    assert_eq!(moved.code(), tonic::Code::Unimplemented);
 
     // A wrong region is refused, naming the attribute.
     let config = {

@@ -253,3 +253,45 @@ fn terraform_before_1_10_refuses_ephemeral_blocks_and_serves_the_rest() {
         )
         .run();
 }
+
+/// Terraform before 1.8 knows no provider functions, and before 1.14 no actions: it
+/// refuses the call and the block itself, reads the provider's schema (which lists
+/// both) and works with the rest.
+#[test]
+fn terraform_before_1_8_refuses_functions_and_actions_and_serves_the_rest() {
+    let terraform = Terraform::version(OLDEST_SUPPORTED);
+    let local = LocalVcr::start();
+    let action = r#"
+action "vcr_image_check" "web" {
+  config {
+    reference = "vcr.vngcloud.vn/100001-my-app/web:v1"
+  }
+}
+"#;
+    let function = r#"
+output "parsed" {
+  value = provider::vcr::parse_image_reference("vcr.vngcloud.vn/100001-my-app/web:v1")
+}
+"#;
+    Scenario::new(&local)
+        .terraform(terraform)
+        .step(Step::apply(action).expect_plan_error(&literal(
+            r#"Blocks of type "action" are not expected here."#,
+        )))
+        .step(
+            Step::apply(function)
+                .expect_plan_error(&literal("An argument definition must end with a newline.")),
+        )
+        .step(
+            Step::apply(repository("old-app", 1))
+                .expect(APP, Action::Create)
+                .expect(APP_DATA, Action::Read)
+                .check(|ctx| {
+                    let run = ctx.workspace().must(&["providers", "schema", "-json"]);
+                    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+                    let vcr = &json["provider_schemas"]["registry.terraform.io/vngcloud/vcr"];
+                    assert!(vcr["resource_schemas"]["vcr_repository"].is_object());
+                }),
+        )
+        .run();
+}

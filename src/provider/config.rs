@@ -129,7 +129,7 @@ fn http_url() -> Validator {
 }
 
 /// Why `text` is not a registry host (`host` or `host:port`), if it is not.
-fn registry_host_rule(text: &str) -> Result<(), String> {
+pub(crate) fn registry_host_rule(text: &str) -> Result<(), String> {
     let rule = "must be a registry host, `host` or `host:port`, without scheme or path";
     if text.contains("://") {
         return Err(format!(

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use super::errors::api;
 use super::expiry::parse_api_time;
 use super::model::image::{ArtifactModel, ImageModel};
+use super::model::reference::ImageReference;
 use super::validators::{
     image_digest, image_name, image_tag, only_true, repository_id as repository_id_shape,
 };
@@ -73,7 +74,7 @@ pub struct ImageLookup {
 
 /// Which artifact of the image the configuration asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Wanted {
+pub(crate) enum Wanted {
     Tag(String),
     Digest(String),
     MostRecent,
@@ -96,7 +97,7 @@ impl Wanted {
 
     /// The artifact asked for, if the image holds it. The most recent is the one
     /// pushed last; between equal times, the one vCR lists first.
-    fn pick<'a>(&self, artifacts: &'a [Artifact]) -> Option<&'a Artifact> {
+    pub(crate) fn pick<'a>(&self, artifacts: &'a [Artifact]) -> Option<&'a Artifact> {
         match self {
             Wanted::Tag(tag) => artifacts.iter().find(|a| a.tags.contains(tag)),
             Wanted::Digest(digest) => artifacts.iter().find(|a| &a.digest == digest),
@@ -187,18 +188,22 @@ impl DataSource<ProviderData> for ImageDataSource {
         let artifact = wanted
             .pick(&artifacts)
             .ok_or_else(|| not_found(&wanted, &name, &repo, region, &artifacts))?;
+        // Where vCR says the repository is (or the override): `<host>/<backend name>`.
         let (url, _) = data.registry_url(region, &repo.backend_name, &repo.registry_url);
-        let path = format!("{url}/{name}");
+        let (host, repository) = url
+            .split_once('/')
+            .unwrap_or((url.as_str(), repo.backend_name.as_str()));
+        let image = ImageReference::image(host, repository, &name);
         Ok(ImageLookup {
             region: Some(region.as_str().to_string()),
-            artifact: ArtifactModel::from_api(artifact, &path),
+            artifact: ArtifactModel::from_api(artifact, &image),
             ..config
         })
     }
 }
 
 /// How a repository is named in messages: `"my-app" (repo-..., HCM)`.
-fn describe_repository(repo: &RepositoryNames, region: Region) -> String {
+pub(crate) fn describe_repository(repo: &RepositoryNames, region: Region) -> String {
     format!("{:?} ({}, {region})", repo.name, repo.uuid)
 }
 

@@ -4,6 +4,8 @@
 pub mod config;
 pub mod errors;
 pub mod expiry;
+pub mod functions;
+pub mod image_check;
 pub mod image_data;
 pub mod importing;
 pub mod listing;
@@ -265,6 +267,9 @@ impl tfplugin::Provider for VcrProvider {
             .list_resource(repository_list::RepositoryListResource)
             .list_resource(repository_user_list::RepositoryUserListResource)
             .ephemeral_resource(registry_credentials::RegistryCredentials)
+            .action(image_check::ImageCheckAction)
+            .function(functions::ImageReferenceFunction)
+            .function(functions::ParseImageReferenceFunction)
     }
 }
 
@@ -276,7 +281,7 @@ mod tests {
     #[test]
     fn every_state_struct_matches_its_schema() {
         let components = VcrProvider.components();
-        assert_eq!(components.type_names().len(), 12);
+        assert_eq!(components.type_names().len(), 15);
         assert_eq!(components.type_mismatches(), Vec::<String>::new());
     }
 

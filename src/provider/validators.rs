@@ -71,7 +71,8 @@ pub fn image_name() -> Validator {
     )
 }
 
-fn image_name_rule(name: &str) -> Result<(), String> {
+/// Why `name` is not an image name (`/`-separated path components), if it is not.
+pub(crate) fn image_name_rule(name: &str) -> Result<(), String> {
     let rule = "must be an image name: `/`-separated parts of a-z 0-9, joined inside a part by '.', '_', '__' or '-'";
     if let Some(at) = name.find(['@', ':']) {
         let what = if name[at..].starts_with('@') {
@@ -89,7 +90,8 @@ fn image_name_rule(name: &str) -> Result<(), String> {
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`: runs of `a-z 0-9` joined by one separator.
-fn is_name_component(part: &str) -> bool {
+/// Whether `part` is one path component of an image name, as Docker's grammar has it.
+pub(crate) fn is_name_component(part: &str) -> bool {
     let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     let separator = |run: &str| matches!(run, "." | "_" | "__") || run.chars().all(|c| c == '-');
     let (mut runs, mut rest) = (Vec::new(), part);
@@ -112,41 +114,31 @@ fn is_name_component(part: &str) -> bool {
 pub fn image_tag() -> Validator {
     Validator::string(
         "A tag: 1 to 128 characters of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`.",
-        |tag| {
-            let rule = "must be a tag: 1 to 128 characters of A-Z a-z 0-9 _ . -, not starting with '.' or '-'";
-            let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
-            if tag.is_empty() || tag.len() > 128 {
-                Err(format!("{rule}; {tag:?} has {}.", tag.chars().count()))
-            } else if let Some(bad) = tag.chars().find(|c| !ok_char(*c)) {
-                Err(format!("{rule}; {tag:?} contains {bad:?}."))
-            } else if tag.starts_with(['.', '-']) {
-                Err(format!("{rule}; {tag:?} starts with {:?}.", &tag[..1]))
-            } else {
-                Ok(())
-            }
-        },
+        image_tag_rule,
     )
+}
+
+/// Why `tag` is not a tag Docker accepts, if it is not.
+pub(crate) fn image_tag_rule(tag: &str) -> Result<(), String> {
+    let rule =
+        "must be a tag: 1 to 128 characters of A-Z a-z 0-9 _ . -, not starting with '.' or '-'";
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if tag.is_empty() || tag.len() > 128 {
+        Err(format!("{rule}; {tag:?} has {}.", tag.chars().count()))
+    } else if let Some(bad) = tag.chars().find(|c| !ok_char(*c)) {
+        Err(format!("{rule}; {tag:?} contains {bad:?}."))
+    } else if tag.starts_with(['.', '-']) {
+        Err(format!("{rule}; {tag:?} starts with {:?}.", &tag[..1]))
+    } else {
+        Ok(())
+    }
 }
 
 /// A digest: `sha256:` and 64 lowercase hex digits (or `sha512:` and 128).
 pub fn image_digest() -> Validator {
     Validator::string(
         "A digest: `sha256:` followed by 64 lowercase hex digits (or `sha512:` and 128).",
-        |digest| {
-            let hex_of = |len: usize, hex: &str| {
-                hex.len() == len && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
-            };
-            let ok = match digest.split_once(':') {
-                Some(("sha256", hex)) => hex_of(64, hex),
-                Some(("sha512", hex)) => hex_of(128, hex),
-                _ => false,
-            };
-            if ok {
-                Ok(())
-            } else {
-                Err(format!("must be a digest, \"sha256:\" followed by 64 lowercase hex digits (or \"sha512:\" and 128); got {digest:?}."))
-            }
-        },
+        image_digest_rule,
     )
 }
 
@@ -205,6 +197,23 @@ pub fn user_lookup_id() -> Validator {
             )
         },
     )
+}
+
+/// Why `digest` is not a digest vCR stores, if it is not.
+pub(crate) fn image_digest_rule(digest: &str) -> Result<(), String> {
+    let hex_of = |len: usize, hex: &str| {
+        hex.len() == len && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+    };
+    let ok = match digest.split_once(':') {
+        Some(("sha256", hex)) => hex_of(64, hex),
+        Some(("sha512", hex)) => hex_of(128, hex),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("must be a digest, \"sha256:\" followed by 64 lowercase hex digits (or \"sha512:\" and 128); got {digest:?}."))
+    }
 }
 
 /// A switch that only means something when on: `true`, or left out.

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::action::{Action, InvokeRequest, PlanActionRequest, Progress};
 use super::data_source::{DataSource, ReadDataRequest};
 use super::diag::{Diagnostic, Diagnostics};
 use super::ephemeral::{EphemeralRequest, EphemeralResource, OpenRequest, Opened, Renewed};
@@ -515,5 +516,54 @@ where
     }
     fn type_mismatches(&self) -> Vec<String> {
         mismatches::<L::Config>(&self.schema.value_type())
+    }
+}
+
+#[async_trait]
+pub(crate) trait AnyAction<D>: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    fn validate(&self, config: &Value) -> Diagnostics;
+    async fn plan(&self, data: Option<&D>, config: Value) -> Diagnostics;
+    async fn invoke(
+        &self,
+        data: &D,
+        config: &Value,
+        progress: &Progress,
+    ) -> Result<(), Diagnostics>;
+    fn type_mismatches(&self) -> Vec<String>;
+}
+
+#[async_trait]
+impl<D, A> AnyAction<D> for Adapter<A>
+where
+    D: Send + Sync + 'static,
+    A: Action<D>,
+{
+    fn type_name(&self) -> &'static str {
+        self.inner.type_name()
+    }
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+    fn validate(&self, config: &Value) -> Diagnostics {
+        self.inner.validate(config)
+    }
+    async fn plan(&self, data: Option<&D>, config: Value) -> Diagnostics {
+        self.inner.plan(data, PlanActionRequest { config }).await
+    }
+    async fn invoke(
+        &self,
+        data: &D,
+        config: &Value,
+        progress: &Progress,
+    ) -> Result<(), Diagnostics> {
+        let config = from_value::<A::Config>(config)?;
+        self.inner
+            .invoke(data, InvokeRequest { config }, progress)
+            .await
+    }
+    fn type_mismatches(&self) -> Vec<String> {
+        mismatches::<A::Config>(&self.schema.value_type())
     }
 }

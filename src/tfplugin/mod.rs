@@ -1,8 +1,8 @@
 //! Terraform plugin protocol 5 and a small framework over it. Knows nothing of vCR.
 //!
 //! A provider implements [`Provider`] and lists what it serves in [`Components`]:
-//! [`Resource`]s, [`DataSource`]s, [`EphemeralResource`]s and [`ListResource`]s, each
-//! a typed contract of request and response structs. Schemas carry their rules as
+//! [`Resource`]s, [`DataSource`]s, [`EphemeralResource`]s, [`ListResource`]s,
+//! [`Action`]s and [`Function`]s, each a typed contract of request and response structs. Schemas carry their rules as
 //! values ([`Validator`]s, plan modifiers, [`schema::ConfigValidator`]s) that both the
 //! framework and the generated docs read.
 
@@ -18,11 +18,13 @@ pub mod controller_proto {
     tonic::include_proto!("plugin");
 }
 
+pub mod action;
 pub mod codec;
 pub mod data_source;
 pub mod diag;
 pub mod ephemeral;
 mod erased;
+pub mod function;
 pub mod generate;
 pub mod identity;
 pub mod list;
@@ -40,9 +42,11 @@ pub mod typed;
 pub mod validators;
 pub mod value;
 
+pub use action::{Action, InvokeRequest, PlanActionRequest, Progress, StopSignal};
 pub use data_source::{DataSource, ReadDataRequest};
 pub use diag::{AttributePath, Diagnostic, Diagnostics};
 pub use ephemeral::{EphemeralRequest, EphemeralResource, OpenRequest, Opened, Renewed};
+pub use function::{Arguments, Function, FunctionError, Parameter, Signature};
 pub use identity::{IdentityAttribute, IdentitySchema, NoIdentity};
 pub use list::{ListItem, ListRequest, ListResource, ListSink};
 pub use modifiers::{PlanModifier, RequiresReplace, UseStateForUnknown};

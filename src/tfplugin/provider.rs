@@ -4,12 +4,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::action::Action;
 use super::data_source::DataSource;
 use super::diag::Diagnostics;
 use super::ephemeral::EphemeralResource;
 use super::erased::{
-    Adapter, AnyDataSource, AnyEphemeralResource, AnyListResource, AnyResource, ResourceAdapter,
+    Adapter, AnyAction, AnyDataSource, AnyEphemeralResource, AnyListResource, AnyResource,
+    ResourceAdapter,
 };
+use super::function::{AnyFunction, Function, FunctionAdapter, Signature};
 use super::identity::IdentitySchema;
 use super::list::ListResource;
 use super::resource::Resource;
@@ -48,18 +51,22 @@ pub trait Provider: Send + Sync + 'static {
 }
 
 /// What a provider serves, each part listed once: resources, data sources,
-/// ephemeral resources and list resources.
+/// ephemeral resources, list resources, actions and functions.
 ///
 /// ```ignore
 /// Components::new()
 ///     .resource(RepositoryResource)
 ///     .data_source(RepositoryDataSource)
+///     .action(ImageCheck)
+///     .function(ParseImageReference)
 /// ```
 pub struct Components<D> {
     pub(crate) resources: Vec<Arc<dyn AnyResource<D>>>,
     pub(crate) data_sources: Vec<Arc<dyn AnyDataSource<D>>>,
     pub(crate) ephemeral_resources: Vec<Arc<dyn AnyEphemeralResource<D>>>,
     pub(crate) list_resources: Vec<Arc<dyn AnyListResource<D>>>,
+    pub(crate) actions: Vec<Arc<dyn AnyAction<D>>>,
+    pub(crate) functions: Vec<Arc<dyn AnyFunction>>,
 }
 
 impl<D: Send + Sync + 'static> Default for Components<D> {
@@ -75,6 +82,8 @@ impl<D: Send + Sync + 'static> Components<D> {
             data_sources: Vec::new(),
             ephemeral_resources: Vec::new(),
             list_resources: Vec::new(),
+            actions: Vec::new(),
+            functions: Vec::new(),
         }
     }
 
@@ -104,6 +113,32 @@ impl<D: Send + Sync + 'static> Components<D> {
         self.list_resources
             .push(Arc::new(Adapter::new(list, schema)));
         self
+    }
+
+    /// An action (Terraform 1.14+): see [`Action`] for progress and cancellation.
+    pub fn action<A: Action<D>>(mut self, action: A) -> Self {
+        let schema = action.schema();
+        self.actions.push(Arc::new(Adapter::new(action, schema)));
+        self
+    }
+
+    /// A provider-defined function (Terraform 1.8+).
+    pub fn function<F: Function>(mut self, function: F) -> Self {
+        self.functions
+            .push(Arc::new(FunctionAdapter::new(function)));
+        self
+    }
+
+    pub fn action_schema(&self, type_name: &str) -> Option<Schema> {
+        find(&self.actions, type_name, |a| a.type_name()).map(|a| a.schema().clone())
+    }
+
+    /// Every function's name and signature, in the order listed.
+    pub fn function_signatures(&self) -> Vec<(&'static str, Signature)> {
+        self.functions
+            .iter()
+            .map(|f| (f.name(), f.signature().clone()))
+            .collect()
     }
 
     /// The schema of managed resource `type_name`.
@@ -148,6 +183,14 @@ impl<D: Send + Sync + 'static> Components<D> {
                 .iter()
                 .map(|l| ("list resource", l.type_name()))
                 .collect(),
+            self.actions
+                .iter()
+                .map(|a| ("action", a.type_name()))
+                .collect(),
+            self.functions
+                .iter()
+                .map(|f| ("function", f.name()))
+                .collect(),
         ];
         kinds.into_iter().flatten().collect()
     }
@@ -169,6 +212,9 @@ impl<D: Send + Sync + 'static> Components<D> {
         }
         for e in &self.ephemeral_resources {
             note("ephemeral resource", e.type_name(), e.type_mismatches());
+        }
+        for a in &self.actions {
+            note("action", a.type_name(), a.type_mismatches());
         }
         for l in &self.list_resources {
             note("list resource", l.type_name(), l.type_mismatches());

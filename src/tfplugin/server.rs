@@ -4,7 +4,6 @@
 //! default), as Terraform expects.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, Notify, RwLock};
@@ -13,13 +12,15 @@ use tokio_stream::StreamExt;
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
+use super::action::{self, Progress, StopSignal};
 use super::codec;
 use super::controller_proto::{grpc_controller_server::GrpcController, Empty};
 use super::diag::{Diagnostic, Diagnostics};
 use super::erased::{
-    AnyDataSource, AnyEphemeralResource, AnyListResource, AnyResource, ApplyIn, ImportIn, ListIn,
-    ObjectAnswer, ReadIn,
+    AnyAction, AnyDataSource, AnyEphemeralResource, AnyListResource, AnyResource, ApplyIn,
+    ImportIn, ListIn, ObjectAnswer, ReadIn,
 };
+use super::function::{AnyFunction, Arguments, FunctionError};
 use super::identity::IdentitySchema;
 use super::plan::PlanRequest;
 use super::private::Private;
@@ -40,10 +41,13 @@ pub struct ProviderService<P: Provider> {
     data_sources: Parts<dyn AnyDataSource<P::Data>>,
     ephemeral_resources: Parts<dyn AnyEphemeralResource<P::Data>>,
     list_resources: Parts<dyn AnyListResource<P::Data>>,
+    actions: Parts<dyn AnyAction<P::Data>>,
+    functions: Parts<dyn AnyFunction>,
     /// Set by `Configure`.
     data: RwLock<Option<Arc<P::Data>>>,
-    /// Set by `Stop`: operations not yet started are refused.
-    stopping: AtomicBool,
+    /// Set by `Stop`: operations not yet started are refused, and actions under way
+    /// stop at their next checkpoint.
+    stopping: Arc<StopSignal>,
 }
 
 fn by_name<T: ?Sized>(parts: Vec<Arc<T>>, name: impl Fn(&T) -> &'static str) -> Parts<T> {
@@ -85,9 +89,11 @@ impl<P: Provider> ProviderService<P> {
             data_sources: by_name(parts.data_sources, |s| s.type_name()),
             ephemeral_resources: by_name(parts.ephemeral_resources, |e| e.type_name()),
             list_resources: by_name(parts.list_resources, |l| l.type_name()),
+            actions: by_name(parts.actions, |a| a.type_name()),
+            functions: by_name(parts.functions, |f| f.name()),
             provider,
             data: RwLock::new(None),
-            stopping: AtomicBool::new(false),
+            stopping: Arc::new(StopSignal::new()),
         }
     }
 
@@ -108,9 +114,24 @@ impl<P: Provider> ProviderService<P> {
             data_source_schemas: schemas(&self.data_sources, |s| s.schema()),
             ephemeral_resource_schemas: schemas(&self.ephemeral_resources, |e| e.schema()),
             list_resource_schemas: schemas(&self.list_resources, |l| l.schema()),
+            action_schemas: schemas(&self.actions, |a| a.schema())
+                .into_iter()
+                .map(|(name, schema)| {
+                    let schema = Some(schema);
+                    (name, proto::ActionSchema { schema })
+                })
+                .collect(),
+            functions: self.function_definitions(),
             server_capabilities: Some(Self::capabilities()),
             ..Default::default()
         }
+    }
+
+    fn function_definitions(&self) -> HashMap<String, proto::Function> {
+        self.functions
+            .iter()
+            .map(|(name, f)| (name.to_string(), f.signature().to_proto()))
+            .collect()
     }
 
     fn resource(&self, type_name: &str) -> Result<&Arc<dyn AnyResource<P::Data>>, Diagnostics> {
@@ -118,7 +139,7 @@ impl<P: Provider> ProviderService<P> {
     }
 
     async fn configured(&self) -> Result<Arc<P::Data>, Diagnostics> {
-        if self.stopping.load(Ordering::SeqCst) {
+        if self.stopping.is_stopped() {
             return Err(Diagnostic::error(
                 "Provider is stopping",
                 "Terraform asked the provider to stop; no new operation is started.",
@@ -303,6 +324,73 @@ impl<P: Provider> ProviderService<P> {
     }
 }
 
+impl<P: Provider> ProviderService<P> {
+    /// CallFunction: each argument decoded with its parameter's type, an error naming
+    /// the argument that does not decode.
+    fn call(&self, req: proto::call_function::Request) -> Result<Value, FunctionError> {
+        let function = self.functions.get(req.name.as_str()).ok_or_else(|| {
+            FunctionError::call(format!("This provider has no function \"{}\".", req.name))
+        })?;
+        let signature = function.signature();
+        let mut values = Vec::with_capacity(req.arguments.len());
+        for (i, dv) in req.arguments.iter().enumerate() {
+            let ty = signature.argument_type(i).ok_or_else(|| {
+                FunctionError::call(format!(
+                    "{} takes {} arguments; got {}.",
+                    req.name,
+                    signature.parameters.len(),
+                    req.arguments.len()
+                ))
+            })?;
+            let value = codec::decode(Some(dv), &ty)
+                .map_err(|e| FunctionError::argument(i, format!("could not be read: {e}.")))?;
+            values.push(value);
+        }
+        function.call(&Arguments::new(values))
+    }
+
+    /// InvokeAction up to the start of the work: the action, its configuration
+    /// (which must be wholly known now) and the configured provider.
+    #[allow(clippy::type_complexity)]
+    async fn prepare_invoke(
+        &self,
+        req: &proto::invoke_action::Request,
+    ) -> Result<(Arc<dyn AnyAction<P::Data>>, Value, Arc<P::Data>), Diagnostics> {
+        let action = find(&self.actions, "action", &req.action_type)?.clone();
+        let config = decode(req.config.as_ref(), &action.schema().value_type())?;
+        if !config.is_wholly_known() {
+            return Err(Diagnostic::error(
+                "Action configuration not known",
+                format!(
+                    "Terraform invoked {} with values not known yet; apply the resources it refers to first.",
+                    req.action_type
+                ),
+            )
+            .into());
+        }
+        let mut diags = validate_action(action.as_ref(), &config);
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        let data = self.configured().await?;
+        diags = action.plan(Some(&data), config.clone()).await;
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        Ok((action, config, data))
+    }
+}
+
+/// An action's configuration against its schema and its own rules.
+fn validate_action<D>(action: &dyn AnyAction<D>, config: &Value) -> Diagnostics {
+    let mut diags = action
+        .schema()
+        .block
+        .validate_config(config, &Default::default());
+    diags.extend(action.validate(config));
+    diags
+}
+
 fn decode(dv: Option<&proto::DynamicValue>, ty: &Type) -> Result<Value, Diagnostics> {
     codec::decode(dv, ty).map_err(|e| {
         Diagnostic::error(
@@ -445,6 +533,14 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             list_resources: names(self.list_resources.keys().collect())
                 .into_iter()
                 .map(|type_name| m::ListResourceMetadata { type_name })
+                .collect(),
+            actions: names(self.actions.keys().collect())
+                .into_iter()
+                .map(|type_name| m::ActionMetadata { type_name })
+                .collect(),
+            functions: names(self.functions.keys().collect())
+                .into_iter()
+                .map(|name| m::FunctionMetadata { name })
                 .collect(),
             ..Default::default()
         }))
@@ -839,13 +935,117 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         Ok(Response::new(Box::pin(stream)))
     }
 
+    async fn get_functions(
+        &self,
+        _req: Request<proto::get_functions::Request>,
+    ) -> Result<Response<proto::get_functions::Response>, Status> {
+        Ok(Response::new(proto::get_functions::Response {
+            functions: self.function_definitions(),
+            diagnostics: vec![],
+        }))
+    }
+
+    async fn call_function(
+        &self,
+        req: Request<proto::call_function::Request>,
+    ) -> Result<Response<proto::call_function::Response>, Status> {
+        // Functions are pure: no configuration needed, none used.
+        Ok(Response::new(match self.call(req.into_inner()) {
+            Ok(result) => proto::call_function::Response {
+                result: Some(codec::encode(&result)),
+                error: None,
+            },
+            Err(e) => proto::call_function::Response {
+                result: None,
+                error: Some(e.to_proto()),
+            },
+        }))
+    }
+
+    async fn validate_action_config(
+        &self,
+        req: Request<proto::validate_action_config::Request>,
+    ) -> Result<Response<proto::validate_action_config::Response>, Status> {
+        let req = req.into_inner();
+        let diagnostics = match find(&self.actions, "action", &req.type_name) {
+            Ok(a) => validate_config(a.schema(), req.config.as_ref(), |c| a.validate(c)),
+            Err(d) => d.to_proto(),
+        };
+        Ok(Response::new(proto::validate_action_config::Response {
+            diagnostics,
+        }))
+    }
+
+    async fn plan_action(
+        &self,
+        req: Request<proto::plan_action::Request>,
+    ) -> Result<Response<proto::plan_action::Response>, Status> {
+        let req = req.into_inner();
+        let result = async {
+            let action = find(&self.actions, "action", &req.action_type)?;
+            let config = decode(req.config.as_ref(), &action.schema().value_type())?;
+            // Unknown values are skipped by the rules and checked at invoke. No
+            // deferral: Terraform does not allow actions to defer.
+            let mut diags = validate_action(action.as_ref(), &config);
+            if !diags.has_errors() {
+                let data = self.data.read().await.clone();
+                diags.extend(action.plan(data.as_deref(), config).await);
+            }
+            Ok::<_, Diagnostics>(diags)
+        }
+        .await;
+        let diagnostics = match result {
+            Ok(d) | Err(d) => d.to_proto(),
+        };
+        Ok(Response::new(proto::plan_action::Response {
+            diagnostics,
+            deferred: None,
+        }))
+    }
+
+    async fn invoke_action(
+        &self,
+        req: Request<proto::invoke_action::Request>,
+    ) -> Result<Response<BoxStream<proto::invoke_action::Event>>, Status> {
+        let req = req.into_inner();
+        let (tx, rx) = mpsc::channel(16);
+        match self.prepare_invoke(&req).await {
+            Err(d) => {
+                let _ = tx.send(action::completed(&d)).await;
+            }
+            Ok((action, config, data)) => {
+                let stop = self.stopping.clone();
+                tokio::spawn(async move {
+                    use futures_util::FutureExt;
+                    let progress = Progress::new(tx.clone(), stop);
+                    let work = action.invoke(&data, &config, &progress);
+                    let mut diags = match std::panic::AssertUnwindSafe(work).catch_unwind().await
+                    {
+                        Ok(Ok(())) => Diagnostics::new(),
+                        Ok(Err(d)) => d,
+                        Err(_) => Diagnostic::error(
+                            "Action failed",
+                            format!("The action {} stopped unexpectedly (a panic). This is a bug in the provider; please report it.", action.type_name()),
+                        )
+                        .into(),
+                    };
+                    let mut all = progress.take_warnings();
+                    all.extend(std::mem::take(&mut diags));
+                    let _ = tx.send(action::completed(&all)).await;
+                });
+            }
+        }
+        let stream = ReceiverStream::new(rx).map(Ok);
+        Ok(Response::new(Box::pin(stream)))
+    }
+
     async fn stop(
         &self,
         _req: Request<proto::stop::Request>,
     ) -> Result<Response<proto::stop::Response>, Status> {
         // Operations under way finish (so nothing they created is lost from state);
         // no new one starts.
-        self.stopping.store(true, Ordering::SeqCst);
+        self.stopping.stop();
         tracing::info!("Terraform asked the provider to stop");
         Ok(Response::new(proto::stop::Response {
             error: String::new(),

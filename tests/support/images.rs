@@ -42,3 +42,32 @@ pub fn push_image(local: &LocalVcr, region_code: Region, repository_id: &str, im
         image.size_mb,
     ));
 }
+
+/// Pushes a one-layer image with `text` as its layer to `reference`
+/// (`<registry>/<repository backend name>/<image>:<tag>`) through a real OCI client
+/// (oci-client, plain HTTP as vcr-local serves), logged in as `user`; answers the
+/// manifest's digest as the registry reports it.
+pub fn push_layer(local: &LocalVcr, reference: &str, user: (&str, &str), text: &str) -> String {
+    use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+    use oci_client::secrets::RegistryAuth;
+    use oci_client::{Client, Reference};
+
+    let to: Reference = reference
+        .parse()
+        .unwrap_or_else(|e| panic!("{reference}: {e}"));
+    let auth = RegistryAuth::Basic(user.0.to_string(), user.1.to_string());
+    let layer = ImageLayer::oci_v1(text.as_bytes().to_vec(), None);
+    let config = Config::oci_v1(br#"{"architecture":"amd64","os":"linux"}"#.to_vec(), None);
+    local.block_on(async {
+        let c = Client::new(ClientConfig {
+            protocol: ClientProtocol::Http,
+            ..ClientConfig::default()
+        });
+        c.push(&to, &[layer], config, &auth, None)
+            .await
+            .unwrap_or_else(|e| panic!("push {to}: {e}"));
+        c.fetch_manifest_digest(&to, &auth)
+            .await
+            .unwrap_or_else(|e| panic!("digest of {to}: {e}"))
+    })
+}

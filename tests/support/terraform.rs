@@ -112,8 +112,23 @@ impl Run {
         format!("{}\n{}", self.stdout, self.stderr)
     }
 
+    /// The output as a user reads it, for checks of a sentence: whitespace runs
+    /// (Terraform wraps lines) as one space, without the frame Terraform draws
+    /// around a diagnostic's source lines.
+    pub fn said(&self) -> String {
+        flat(&self.output())
+    }
+
     /// `terraform ARGS`, for messages.
     pub fn command(&self) -> String {
         format!("terraform {}", self.args.join(" "))
     }
+}
+
+/// `text` with whitespace runs as one space and without Terraform's `│` frame.
+pub fn flat(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -181,6 +181,22 @@ impl Workspace {
 
     /// Runs `terraform ARGS` with extra environment variables for this command only.
     pub fn run_with(&self, args: &[&str], env: &[(String, String)]) -> Run {
+        let out = self.command(args, env).output().expect("start terraform");
+        Run::from(args, out)
+    }
+
+    /// Starts `terraform ARGS` here without waiting (to interrupt it), its output
+    /// piped; [`Run::from`] the child's `wait_with_output()` reads what it did.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args, &[])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start terraform")
+    }
+
+    /// The command `terraform ARGS` in this workspace, with its settings.
+    fn command(&self, args: &[&str], env: &[(String, String)]) -> Command {
         let mut cmd = Command::new(self.terraform.path());
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -193,7 +209,7 @@ impl Workspace {
         for (k, v) in self.env.iter().chain(env) {
             cmd.env(k, v);
         }
-        Run::from(args, cmd.output().expect("start terraform"))
+        cmd
     }
 
     /// Runs a command that must succeed.

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::reference::ImageReference;
 use crate::provider::expiry::parse_api_time;
 use crate::tfplugin::{Attribute, AttributeSet, Type};
 use crate::vcr::{Artifact, Image};
@@ -104,9 +105,8 @@ impl ArtifactModel {
         ])
     }
 
-    /// The artifact as vCR reports it, of the image at `image_path`
-    /// (`<registry host>/<repository backend name>/<image name>`).
-    pub fn from_api(artifact: &Artifact, image_path: &str) -> Self {
+    /// The artifact as vCR reports it, of `image` (its registry, repository and name).
+    pub fn from_api(artifact: &Artifact, image: &ImageReference) -> Self {
         let mut tags = artifact.tags.clone();
         tags.sort();
         tags.dedup();
@@ -116,7 +116,7 @@ impl ArtifactModel {
             size_bytes: Some(clamp(artifact.size)),
             pushed_at: Some(rfc3339(&artifact.push_time)),
             media_type: Some(artifact.media_type.clone()),
-            image_uri: Some(format!("{image_path}@{}", artifact.digest)),
+            image_uri: Some(image.pinned(&artifact.digest).to_string()),
         }
     }
 }
@@ -156,7 +156,8 @@ mod tests {
             media_type: "application/vnd.oci.image.manifest.v1+json".into(),
             ..Artifact::default()
         };
-        let m = ArtifactModel::from_api(&a, "vcr.vngcloud.vn/100-app/web/frontend");
+        let image = ImageReference::image("vcr.vngcloud.vn", "100-app", "web/frontend");
+        let m = ArtifactModel::from_api(&a, &image);
         assert_eq!(
             m.image_uri.as_deref(),
             Some("vcr.vngcloud.vn/100-app/web/frontend@sha256:ab")

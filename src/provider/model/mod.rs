@@ -5,6 +5,7 @@
 //! ephemeral `vcr_registry_credentials` takes the user model's permission blocks.
 
 pub mod image;
+pub mod reference;
 pub mod repository;
 pub mod repository_user;
 
