@@ -89,9 +89,6 @@ impl Core {
         let dir = data_dir.map(DataDir::open).transpose()?;
         let path = dir.as_ref().map(|d| d.path().to_path_buf());
         let db = Db::open(path.as_deref())?;
-        if let Some(p) = &path {
-            store::legacy::import(p, &mut db.lock())?;
-        }
         let blobs = match &path {
             Some(p) => BlobStore::on_disk(p)
                 .map_err(|e| LocalError::Data(format!("cannot use {}: {e}", p.display())))?,
