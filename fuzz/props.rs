@@ -63,6 +63,13 @@ async fn call(
     request: axum::http::Request<axum::body::Body>,
 ) -> serde_json::Value {
     use tower::ServiceExt;
+    let mut request = request;
+    // As every HTTP/1.1 client does: vcr-local refuses a request without a Host
+    // it answers to (DNS rebinding).
+    request
+        .headers_mut()
+        .entry(axum::http::header::HOST)
+        .or_insert(axum::http::HeaderValue::from_static("127.0.0.1"));
     let answer = router.clone().oneshot(request).await.unwrap();
     let body = axum::body::to_bytes(answer.into_body(), 1 << 20)
         .await
@@ -231,7 +238,8 @@ pub async fn local_request_is_answered(target: &LocalTarget, data: &[u8]) -> Opt
     let body = rest.get(split + 1..).unwrap_or_default().to_vec();
     let path = template.replace("{}", &segment);
     let query = QUERIES[(data[2] >> 2) as usize % QUERIES.len()].replace("{}", &segment);
-    // Mostly this machine, so that /_local/ is reached past its guard.
+    // Mostly this machine, so that every listener (and /_local/) is reached past
+    // the Host check.
     let host = if data[3] & 6 == 6 {
         "elsewhere.example"
     } else {

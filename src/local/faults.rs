@@ -10,10 +10,9 @@ use axum::body::Body as HttpBody;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::api::ApiError;
 use super::{AppState, LocalRegion};
 
 /// The path prefix of the endpoints that are not part of the contract. They
@@ -125,13 +124,23 @@ pub struct FaultRule {
     pub hits: AtomicU64,
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::invalid(message)
+/// Why a fault rule was refused: the rule it breaks (the `/_local/` adapter
+/// answers it as a 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FaultError {
+    pub message: String,
+}
+
+fn invalid(message: impl Into<String>) -> FaultError {
+    FaultError {
+        message: message.into(),
+    }
 }
 
 impl FaultRequest {
     /// Checks the request's rules and makes it a rule.
-    pub fn validate(self) -> Result<FaultRule, ApiError> {
+    pub fn validate(self) -> Result<FaultRule, FaultError> {
         self.check_matching()?;
         self.check_numbers()?;
         self.check_answer()?;
@@ -162,7 +171,7 @@ impl FaultRequest {
     }
 
     /// Which requests it matches: a bounded path pattern, a known listener.
-    fn check_matching(&self) -> Result<(), ApiError> {
+    fn check_matching(&self) -> Result<(), FaultError> {
         let path = self.path.as_deref().unwrap_or("*");
         if !path.starts_with('/') && !path.starts_with('*') {
             return Err(invalid("path must start with '/' or '*'"));
@@ -186,7 +195,7 @@ impl FaultRequest {
         Ok(())
     }
 
-    fn check_numbers(&self) -> Result<(), ApiError> {
+    fn check_numbers(&self) -> Result<(), FaultError> {
         if let Some(s) = self.status {
             if !(300..=599).contains(&s) {
                 return Err(invalid(format!("status {s}: must be from 300 to 599")));
@@ -206,7 +215,7 @@ impl FaultRequest {
 
     /// What it does: one action at most, a body and headers only with one,
     /// and something to do.
-    fn check_answer(&self) -> Result<(), ApiError> {
+    fn check_answer(&self) -> Result<(), FaultError> {
         let actions = [
             self.status.is_some(),
             self.drop_after.unwrap_or(false),
@@ -249,7 +258,7 @@ impl FaultRequest {
     }
 }
 
-fn check_headers(headers: &BTreeMap<String, String>) -> Result<(), ApiError> {
+fn check_headers(headers: &BTreeMap<String, String>) -> Result<(), FaultError> {
     if headers.len() > MAX_FAULT_HEADERS {
         return Err(invalid(format!("at most {MAX_FAULT_HEADERS} headers")));
     }
@@ -306,9 +315,8 @@ impl FaultRule {
                 json_response(status, body.to_string())
             }
             (None, Listener::Api) => {
-                let mut err = ApiError::new(status, "INJECTED_FAULT", message);
-                err.retry_after = self.retry_after.clone();
-                err.into_response()
+                let body = serde_json::json!({"message": message, "errorCode": "INJECTED_FAULT"});
+                json_response(status, body.to_string())
             }
         };
         if let Some(ra) = self
@@ -375,7 +383,7 @@ impl Faults {
     }
 
     /// Adds a rule; refused past [`MAX_FAULTS`].
-    pub fn add(&mut self, rule: Arc<FaultRule>) -> Result<(), ApiError> {
+    pub fn add(&mut self, rule: Arc<FaultRule>) -> Result<(), FaultError> {
         if self.rules.len() >= MAX_FAULTS {
             return Err(invalid(format!(
                 "at most {MAX_FAULTS} fault rules: remove some first"
@@ -551,7 +559,7 @@ mod tests {
         assert_eq!(faults.snapshot().len(), MAX_FAULTS - 1);
     }
 
-    fn rule(json: serde_json::Value) -> Result<FaultRule, ApiError> {
+    fn rule(json: serde_json::Value) -> Result<FaultRule, FaultError> {
         serde_json::from_value::<FaultRequest>(json)
             .unwrap()
             .validate()

@@ -49,6 +49,7 @@ pub mod core;
 mod counters;
 mod faults;
 pub mod guard;
+mod http;
 mod jwt;
 pub mod registry;
 mod serve;

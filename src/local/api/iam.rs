@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use base64::Engine as _;
 
 use super::wire::TokenDto;
 use super::{ok, ApiError, ApiResult, Body};
 use crate::local::core::secrets::same_text;
+use crate::local::http::basic_credentials;
 use crate::local::jwt::{self, Claims};
 use crate::local::AppState;
 
@@ -93,19 +93,4 @@ fn form_refused(r: axum::extract::rejection::FormRejection) -> ApiError {
         "the request body is not a valid form: {}",
         r.body_text()
     ))
-}
-
-/// `(id, secret)` from an `Authorization: Basic` header.
-pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, rest) = v.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(rest.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((id.to_string(), secret.to_string()))
 }

@@ -17,6 +17,7 @@ mod repos;
 mod users;
 pub mod wire;
 
+pub use super::http::{fmt_time, fmt_time_ms};
 pub use error::{ApiError, ApiPath, ApiQuery, Body};
 pub use iam::issue_token;
 
@@ -78,31 +79,6 @@ pub fn region_routes(state: AppState, region: LocalRegion) -> Router {
         .route("/v1/user/{user_id}/refresh", get(users::refresh_secret))
         .route_layer(from_fn_with_state(state.clone(), require_token))
         .with_state(RegionCtx { app: state, region })
-}
-
-/// RFC 3339, UTC, whole seconds: `2026-05-01T10:00:00Z`.
-pub fn fmt_time(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
-/// Unix milliseconds as RFC 3339 with milliseconds (`2026-12-02T10:00:00.123Z`), as
-/// Harbor writes push and pull times.
-pub fn fmt_time_ms(unix_ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            let ms = time::macros::format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-            );
-            t.format(&ms).ok()
-        })
-        .unwrap_or_default()
 }
 
 /// RepositoryDto of a repository.

@@ -2,7 +2,7 @@
 //! streamed to storage and checked against their digest, cross-repository
 //! mounts, and the quota (bytes of the distinct blobs a repository holds).
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use rusqlite::{params, OptionalExtension};
 

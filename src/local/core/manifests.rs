@@ -3,7 +3,7 @@
 //! repository (it counts toward the quota) and may only name blobs the
 //! repository holds and, for an index, manifests of the same image.
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest as _, Sha256};
 

@@ -89,9 +89,6 @@ impl Core {
         let dir = data_dir.map(DataDir::open).transpose()?;
         let path = dir.as_ref().map(|d| d.path().to_path_buf());
         let db = Db::open(path.as_deref())?;
-        if let Some(p) = &path {
-            store::legacy::import(p, &mut db.lock())?;
-        }
         let blobs = match &path {
             Some(p) => BlobStore::on_disk(p)
                 .map_err(|e| LocalError::Data(format!("cannot use {}: {e}", p.display())))?,
@@ -243,6 +240,51 @@ fn region_code(region: LocalRegion) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Any adapter (or a test calling the core) gets the refusals the
+    /// management API gives: names, quotas, durations, descriptions.
+    #[test]
+    fn the_core_refuses_what_the_api_refuses() {
+        let core = Core::open(None, 7).unwrap();
+        let invalid = |r: DomainResult<()>| matches!(r, Err(DomainError::Invalid(_)));
+        let repo = |name: &str, quota: u64| {
+            core.create_repository(LocalRegion::Hcm, name, false, quota)
+                .map(drop)
+        };
+        for (name, quota) in [
+            ("Bad Name", 1),
+            ("ab", 1),
+            ("good-name", 0),
+            ("good-name", 1 << 40),
+        ] {
+            assert!(invalid(repo(name, quota)), "{name} {quota}");
+        }
+        let made = core
+            .create_repository(LocalRegion::Hcm, "good-name", false, 1)
+            .unwrap();
+        assert!(invalid(
+            core.set_quota(LocalRegion::Hcm, &made.uuid, 0).map(drop)
+        ));
+        let user = |name: &str, days: Option<u64>, description: Option<String>| {
+            let new = users::NewUser {
+                name: name.into(),
+                description,
+                duration_days: days,
+                grants: Vec::new(),
+            };
+            core.create_user(LocalRegion::Hcm, &new).map(drop)
+        };
+        assert!(invalid(user("x", None, None)));
+        assert!(invalid(user("good-user", Some(0), None)));
+        assert!(invalid(user("good-user", None, Some("d".repeat(256)))));
+        let names: Vec<String> = core
+            .list_repositories(LocalRegion::Hcm, None, None)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(names, ["good-name"], "nothing refused was kept");
+    }
 
     #[test]
     fn history_is_capped() {

@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::model::{HistoryEntry, RepoRef, Repository, GIB};
-use super::{region_code, Core, DomainError, DomainResult};
+use super::{region_code, rules, Core, DomainError, DomainResult};
 use crate::local::LocalRegion;
 
 /// GB with up to 3 decimals, as `quotaUsed` shows usage.
@@ -88,6 +88,8 @@ impl Core {
         public: bool,
         quota_gb: u64,
     ) -> DomainResult<Repository> {
+        rules::repo_name(name)?;
+        rules::quota(Some(quota_gb as i64))?;
         self.write(|c| {
             let taken: bool = c.tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM repositories WHERE region = ?1 AND name = ?2)",
@@ -142,6 +144,7 @@ impl Core {
         id: &str,
         quota_gb: u64,
     ) -> DomainResult<Repository> {
+        rules::quota(Some(quota_gb as i64))?;
         self.write(|c| {
             let repo = self.repo_view(c.tx, region, id)?;
             if (quota_gb as u128) * (GIB as u128) < repo.used_bytes as u128 {

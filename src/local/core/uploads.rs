@@ -267,3 +267,75 @@ impl Drop for Lease<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(id: &str, region: LocalRegion, repo: &str) -> Session {
+        Session::new(
+            id.into(),
+            region,
+            repo.into(),
+            UploadSink::Memory(Vec::new()),
+        )
+    }
+
+    fn kind(e: DomainError) -> RegistryErrorKind {
+        match e {
+            DomainError::Registry { kind, .. } => kind,
+            other => panic!("not a registry error: {other:?}"),
+        }
+    }
+
+    /// One request at a time works on an upload ("busy" for a second one);
+    /// another region or repository does not see it; it comes back for the
+    /// next request, and goes with a request that ends early.
+    #[test]
+    fn one_request_at_a_time() {
+        let uploads = Uploads::default();
+        uploads.add(session("u1", LocalRegion::Hcm, "r1")).unwrap();
+        let lease = uploads.lease("u1", LocalRegion::Hcm, "r1").unwrap();
+        let busy = uploads.lease("u1", LocalRegion::Hcm, "r1").err().unwrap();
+        assert_eq!(kind(busy), RegistryErrorKind::BlobUploadInvalid);
+        for (region, repo) in [(LocalRegion::Han, "r1"), (LocalRegion::Hcm, "r2")] {
+            let other = uploads.lease("u1", region, repo).err().unwrap();
+            assert_eq!(kind(other), RegistryErrorKind::BlobUploadUnknown);
+        }
+        lease.give_back();
+        let lease = uploads.lease("u1", LocalRegion::Hcm, "r1").unwrap();
+        drop(lease);
+        assert!(
+            uploads.is_empty(),
+            "a request that ended early drops its upload"
+        );
+    }
+
+    /// Bytes in progress count per repository as they arrive, up to the free
+    /// space given, and stop counting when their upload ends however it ends.
+    #[test]
+    fn bytes_in_progress_are_counted_per_repository() {
+        let uploads = Uploads::default();
+        uploads.add(session("a", LocalRegion::Hcm, "r1")).unwrap();
+        uploads.add(session("b", LocalRegion::Hcm, "r1")).unwrap();
+        uploads.add(session("c", LocalRegion::Hcm, "r2")).unwrap();
+        let mut a = uploads.lease("a", LocalRegion::Hcm, "r1").unwrap();
+        uploads.grow("r1", 60, 100).unwrap();
+        a.session().hash(&[0; 60]);
+        a.give_back();
+        let mut b = uploads.lease("b", LocalRegion::Hcm, "r1").unwrap();
+        assert_eq!(uploads.grow("r1", 50, 100), Err(60), "a holds 60 of 100");
+        uploads.grow("r1", 40, 100).unwrap();
+        b.session().hash(&[0; 40]);
+        let mut c = uploads.lease("c", LocalRegion::Hcm, "r2").unwrap();
+        uploads.grow("r2", 100, 100).unwrap();
+        c.session().hash(&[0; 100]);
+        assert_eq!((uploads.held("r1"), uploads.held("r2")), (100, 100));
+        b.finish();
+        assert_eq!(uploads.held("r1"), 60, "a finished upload stops counting");
+        drop(c);
+        assert_eq!(uploads.held("r2"), 0, "so does one dropped");
+        uploads.clear();
+        assert_eq!(uploads.held("r1"), 0, "and one cleared");
+    }
+}

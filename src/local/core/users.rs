@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::model::{GrantRequest, GrantView, User};
-use super::{region_code, secrets, Core, DomainError, DomainResult};
+use super::{region_code, rules, secrets, Core, DomainError, DomainResult};
 use crate::local::LocalRegion;
 
 const DAY: i64 = 86_400;
@@ -172,6 +172,9 @@ impl Core {
     /// Creates a user and answers its secret (the only time it is shown, but
     /// for a refresh).
     pub fn create_user(&self, region: LocalRegion, new: &NewUser) -> DomainResult<String> {
+        rules::user_name(&new.name)?;
+        rules::duration(new.duration_days.map(|d| d as i64))?;
+        rules::description(new.description.clone())?;
         let secret = secrets::new_secret();
         let (salt, hash) = secrets::hash_secret(&secret);
         let now = self.clock.now();
@@ -234,6 +237,8 @@ impl Core {
         duration_days: Option<u64>,
         description: Option<String>,
     ) -> DomainResult<User> {
+        rules::duration(duration_days.map(|d| d as i64))?;
+        let description = rules::description(description)?;
         let expires = duration_days.map(|d| self.clock.now() + d as i64 * DAY);
         self.change_user(region, id, |tx| {
             tx.execute(

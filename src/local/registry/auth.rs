@@ -17,10 +17,9 @@ use serde::{Deserialize, Serialize};
 use super::error::OciError;
 use super::paths::ImagePath;
 use super::RegistryCtx;
-use crate::local::api::fmt_time;
-use crate::local::api::iam::basic_credentials;
 use crate::local::core::model::{Action, Principal, RepoRef, UserRef};
 use crate::local::core::DomainError;
+use crate::local::http::{basic_credentials, fmt_time};
 use crate::local::jwt::{self, Expiring};
 
 /// The `service` of the challenge (Harbor's name for its registry).

@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};

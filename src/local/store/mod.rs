@@ -5,7 +5,6 @@
 pub mod blobs;
 pub mod datadir;
 pub mod db;
-pub mod legacy;
 
 pub use blobs::{BlobReader, BlobStore, UploadSink};
 pub use datadir::DataDir;
