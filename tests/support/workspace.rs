@@ -223,6 +223,11 @@ impl Workspace {
         self.run(&args)
     }
 
+    /// `plan -json`: its diagnostics are read with [`Run::diagnostics`].
+    pub fn plan_json(&self) -> Run {
+        self.run(&["plan", "-json", "-input=false"])
+    }
+
     /// Both plans (without and with refresh) are empty.
     pub fn assert_no_changes(&self) {
         for refresh in [false, true] {
