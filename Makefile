@@ -66,7 +66,9 @@ lint:
 ## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests, the
 ## registry with skopeo and docker, and the Terraform version matrix.
 test: terraform gpg registry-clients workflow-linters lint
+	@rm -f target/tmp/skipped.txt
 	$(CARGO) test --all-targets
+	@if [ -s target/tmp/skipped.txt ]; then echo "Summary: skipped on this machine (a failure under CI=true):"; cat target/tmp/skipped.txt; else echo "Summary: nothing skipped."; fi
 
 ## Rewrites the generated parts of docs/ from the schema and examples/.
 docs:
