@@ -1,5 +1,5 @@
 //! What a user sees in `terraform apply` when vCR answers as the real service does
-//! and vcr-local does not on its own (`shared/vcr-api.md`): the IAM gateway's 403, a
+//! and vcr-local does not on its own (`docs/development/vcr-api.md`): the IAM gateway's 403, a
 //! redirect to another host, and a rotated secret in each published shape. The
 //! answers come from vcr-local's fault rules; every step runs with Terraform's trace
 //! log, which must hold no secret.

@@ -104,15 +104,16 @@ fn wrong_types_and_values_in_the_provider_block_get_diagnostics_not_panics() {
         ws.write_config(&format!(
             "provider \"vcr\" {{\n  {setting}\n}}\nresource \"vcr_repository\" \"x\" {{\n  name = \"my-app\"\n  quota_limit_gb = 1\n}}\n"
         ));
-        let run = ws.validate();
-        assert!(!run.success(), "{setting} should fail");
-        let out = run.output();
-        assert!(out.contains(expected), "{setting}: {out}");
-        assert!(!out.to_lowercase().contains("panic"), "{setting}: {out}");
-        assert!(
-            !out.contains("plugin exited") && !out.contains("crash"),
-            "{setting}: {out}"
-        );
+        // From `validate -json`: invalid, with exactly one error, the provider's (a
+        // provider that crashed would add Terraform's own "Plugin did not respond").
+        let report = ws.validate_json();
+        assert_eq!(report["valid"], false, "{setting}: {report}");
+        assert_eq!(report["error_count"], 1, "{setting}: {report}");
+        let diagnostic = &report["diagnostics"][0];
+        assert_eq!(diagnostic["severity"], "error", "{setting}: {report}");
+        let text = |field: &str| diagnostic[field].as_str().unwrap_or_default().to_string();
+        let said = format!("{} {}", text("summary"), text("detail"));
+        assert!(said.contains(expected), "{setting}: {report}");
     }
 }
 
@@ -292,45 +293,64 @@ fn an_unreachable_address_fails_fast_saying_what_happened() {
             (endpoint_setting, token_setting),
         ),
     ];
+    let connection_failed = regex::Regex::new(r"^(GET|POST) /\S*: could not connect to ").unwrap();
     for (var, url, config, summary, (named, not_named)) in cases {
         let mut ws = Workspace::against(&local);
         ws.set_env(var, url);
         ws.set_env("TF_LOG_PROVIDER", "debug");
         ws.write_config(config);
         let started = Instant::now();
-        let run = ws.plan(true);
+        let run = ws.plan_json();
         let took = started.elapsed();
         let out = run.output();
         assert_eq!(run.code, 1, "{var}: {out}");
-        let says = |text: &str| regex::Regex::new(&words(text)).unwrap().is_match(&out);
-        assert!(says(summary), "{var}: {out}");
+        // One error of the provider's, read from the -json diagnostics (Terraform adds
+        // its own "Invalid provider configuration" after a failed configure).
+        let errors: Vec<_> = run
+            .diagnostics()
+            .into_iter()
+            .filter(|d| d.severity == "error" && d.summary != "Invalid provider configuration")
+            .collect();
+        assert_eq!(errors.len(), 1, "{var}: {errors:?}");
+        let error = format!("{}\n{}", errors[0].summary, errors[0].detail);
+        let says = |text: &str| regex::Regex::new(&words(text)).unwrap().is_match(&error);
+        assert!(says(summary), "{var}: {error}");
         assert!(
             says(&format!(
                 "could not connect to 127.0.0.1:{port}: connection refused"
             )),
-            "{var}: {out}"
-        );
-        assert!(says("Nothing listens at that address"), "{var}: {out}");
-        // Said once in the error (the debug log before it may say it in its own words).
-        let error = &out[out.rfind("Error: ").unwrap_or(0)..];
-        let error = error.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert_eq!(
-            error.to_lowercase().matches("connection refused").count(),
-            1,
             "{var}: {error}"
         );
-        assert!(says(named), "{var}: {out}");
-        assert!(!says(not_named), "{var}: {out}");
-        assert!(
-            !out.contains("vCR said"),
-            "{var}: not an answer from vCR: {out}"
+        assert!(says("Nothing listens at that address"), "{var}: {error}");
+        assert!(says(named), "{var}: {error}");
+        assert!(!says(not_named), "{var}: {error}");
+        // Said once in the error's detail.
+        assert_eq!(
+            errors[0]
+                .detail
+                .to_lowercase()
+                .matches("connection refused")
+                .count(),
+            1,
+            "{var}: {:?}",
+            errors[0]
         );
-        // Fast because nothing is retried: the log shows no retry.
+        // Not presented as an answer from vCR: the detail is the call and its failed
+        // connection, first thing.
         assert!(
-            out.contains("no answer"),
-            "{var}: the debug log shows the try: {out}"
+            connection_failed.is_match(&errors[0].detail),
+            "{var}: {:?}",
+            errors[0]
         );
-        assert!(!out.contains("retrying"), "{var}: retried: {out}");
+        // Fast because nothing is retried: the provider's debug log shows one try,
+        // not retryable.
+        let tries: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("no answer:"))
+            .collect();
+        assert_eq!(tries.len(), 1, "{var}: one try: {}", run.stderr);
+        assert!(tries[0].contains("retryable=false"), "{var}: {}", tries[0]);
         eprintln!("{var} at a closed port: terraform plan failed in {took:?}");
     }
 }

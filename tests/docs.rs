@@ -624,7 +624,8 @@ fn sensitive_and_modes_are_rendered() {
 /// The registry publishes `docs/index.md` and the pages under `guides/`, `resources/`,
 /// `data-sources/`, `ephemeral-resources/`, `list-resources/`, `actions/` and
 /// `functions/`, each with front matter; anything else under `docs/` never reaches
-/// users.
+/// users. `development/` holds the pages for contributors (the vCR API contract),
+/// read in the repository.
 #[test]
 fn docs_are_where_the_registry_publishes_them() {
     let docs = root().join("docs");
@@ -636,7 +637,10 @@ fn docs_are_where_the_registry_publishes_them() {
                 dirs.push(entry.path());
             } else {
                 let rel = entry.path().strip_prefix(&docs).unwrap().to_path_buf();
-                pages.push(rel.to_string_lossy().into_owned());
+                let rel = rel.to_string_lossy().into_owned();
+                if !rel.starts_with("development/") {
+                    pages.push(rel);
+                }
             }
         }
     }
@@ -834,4 +838,53 @@ fn the_readme_says_what_the_first_run_costs() {
         makes_release || !claim.contains("debug and release"),
         "README.md claims a release build that make test does not make: {claim}"
     );
+}
+
+/// A reader of the repository alone can follow every pointer: no source, test or
+/// doc sends them to a file outside it (the vCR API contract is
+/// `docs/development/vcr-api.md`).
+#[test]
+fn nothing_points_outside_the_repository() {
+    let mut files = vec![root().join("README.md")];
+    let mut dirs = vec![
+        root().join("src"),
+        root().join("tests"),
+        root().join("docs"),
+    ];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "rs" || e == "md" || e == "tf" || e == "sh")
+            {
+                files.push(path);
+            }
+        }
+    }
+    // Spelled in two parts so that this file does not name them itself.
+    let outside = [
+        concat!("shared", "/vcr-api"),
+        concat!("shared", "/design"),
+        concat!("shared", "/plugin-protocol"),
+        concat!("/wo", "rk/"),
+    ];
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            if outside.iter().any(|o| line.contains(o)) {
+                let rel = file.strip_prefix(root()).unwrap().display();
+                found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "pointers outside the repository:\n{}",
+        found.join("\n")
+    );
+    assert!(root().join("docs/development/vcr-api.md").is_file());
 }

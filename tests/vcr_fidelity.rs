@@ -1,5 +1,5 @@
 //! The client against the answers the real vCR gives and vcr-local does not give on
-//! its own (`shared/vcr-api.md`, `src/vcr/contract.rs`): produced with vcr-local's
+//! its own (`docs/development/vcr-api.md`, `src/vcr/contract.rs`): produced with vcr-local's
 //! fault rules (a status with any body and headers, or a real answer's body replaced),
 //! over TCP on 127.0.0.1.
 

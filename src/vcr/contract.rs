@@ -5,7 +5,7 @@
 //! <https://docs.api.vngcloud.vn/service-docs/vcr.html> (its request samples show every
 //! path, query parameter and body field used here; the GreenNode CLI,
 //! <https://github.com/vngcloud/greennode-cli>, mirrors the same contract).
-//! `shared/vcr-api.md` is the project's reading of it. Where the public material is
+//! `docs/development/vcr-api.md` is the project's reading of it. Where the public material is
 //! silent or contradicts itself, the choice is **assumed** and kept here, so that when
 //! the real service says otherwise, one file changes. `docs/guides/differences.md`
 //! lists the same points for users, with what `vcr-local` does about each.
@@ -129,8 +129,8 @@ pub const MAX_WALK_PAGES: u32 = 10_000;
 /// `GET /v1/repository/{id}/images` fails with 500 on the real service without a
 /// `name` query parameter, though the reference marks it optional: it is always sent,
 /// empty when there is no filter. Image names may hold `/` (`tools/helm`): they travel
-/// in the query, percent-encoded. Source: community clients (see `shared/vcr-api.md`,
-/// Repositories).
+/// in the query, percent-encoded. Source: community clients (see `docs/development/vcr-api.md`,
+/// "Images and artifacts").
 pub const IMAGE_LIST_NEEDS_NAME: bool = true;
 
 /// **Assumed**, Harbor-like: the reference publishes no fields for ImageDto and

@@ -21,7 +21,7 @@
 //! ```
 //!
 //! Each call is an [`request::ApiRequest`] value, built without I/O and unit-tested;
-//! the client only sends them. The contract is `shared/vcr-api.md`; what is taken
+//! the client only sends them. The contract is `docs/development/vcr-api.md`; what is taken
 //! as given about the real API, with its public source, is in [`contract`].
 
 use std::collections::HashMap;

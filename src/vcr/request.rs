@@ -1,7 +1,7 @@
 //! Every call of the vCR API as a value, built without I/O: method, path, query,
 //! JSON body, and whether it may be resent. [`super::Client`] only sends them, so
 //! what goes on the wire is unit-tested here against the contract
-//! (`shared/vcr-api.md`; the public reference is named in [`super::contract`]).
+//! (`docs/development/vcr-api.md`; the public reference is named in [`super::contract`]).
 
 use reqwest::{Method, Url};
 use serde::Serialize;

@@ -45,6 +45,31 @@ pub fn ok(out: Output) -> String {
     text
 }
 
+/// Whether this runs in CI (`CI=true`), where a docker part may not be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Says that `what` was skipped and why: on the terminal past the test harness's
+/// capture, and in `target/tmp/skipped.txt`, which `make test` prints in its summary.
+pub fn skipped(what: &str, why: &str) {
+    use std::io::Write as _;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let line = format!("SKIPPED {what} of {test}: {why}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    let summary = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(summary)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
 /// A docker daemon of this test's own, stopped when dropped.
 pub struct Dockerd {
     child: std::process::Child,
@@ -55,11 +80,22 @@ pub struct Dockerd {
 
 impl Dockerd {
     /// Starts dockerd the way these machines allow (no iptables, no bridge, vfs);
-    /// `None` when there is no dockerd or it cannot run here (the reason printed).
+    /// `None` when there is no dockerd or it cannot run here: the skip is said in
+    /// `make test`'s summary ([`skipped`]), and with `CI=true` it is a failure.
     pub fn start() -> Option<Dockerd> {
+        match Dockerd::try_start() {
+            Ok(daemon) => Some(daemon),
+            Err(why) if in_ci() => panic!("CI=true: the docker part must run, but {why}"),
+            Err(why) => {
+                skipped("a docker part", &why);
+                None
+            }
+        }
+    }
+
+    fn try_start() -> Result<Dockerd, String> {
         let Some(dockerd) = tool("dockerd") else {
-            eprintln!("docker part skipped: no dockerd on this machine (make test installs docker.io as root)");
-            return None;
+            return Err("no dockerd on this machine (make test installs docker.io as root)".into());
         };
         let dir = tempfile::Builder::new()
             .prefix("vd")
@@ -81,7 +117,7 @@ impl Dockerd {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .ok()?;
+            .map_err(|e| format!("dockerd does not start: {e}"))?;
         let mut d = Dockerd {
             child,
             socket,
@@ -94,18 +130,16 @@ impl Dockerd {
                 .output()
                 .is_ok_and(|o| o.status.success())
             {
-                return Some(d);
+                return Ok(d);
             }
             if let Ok(Some(status)) = d.child.try_wait() {
                 let log = std::fs::read_to_string(d._dir.path().join("log")).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                eprintln!("docker part skipped: dockerd cannot run here ({status}): {tail:?}");
-                return None;
+                return Err(format!("dockerd cannot run here ({status}): {tail:?}"));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        eprintln!("docker part skipped: dockerd did not answer within 60 s");
-        None
+        Err("dockerd did not answer within 60 s".into())
     }
 
     /// `docker` talking to this daemon, with a config folder of its own.

@@ -93,6 +93,15 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// One diagnostic of a `terraform ... -json` run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonDiagnostic {
+    /// `error` or `warning`.
+    pub severity: String,
+    pub summary: String,
+    pub detail: String,
+}
+
 impl Run {
     pub(crate) fn from(args: &[&str], out: Output) -> Run {
         Run {
@@ -117,6 +126,30 @@ impl Run {
     /// around a diagnostic's source lines.
     pub fn said(&self) -> String {
         flat(&self.output())
+    }
+
+    /// The diagnostics of a `-json` run (`"type":"diagnostic"` lines of its
+    /// machine-readable output): what to assert on instead of the human text.
+    pub fn diagnostics(&self) -> Vec<JsonDiagnostic> {
+        self.stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|v| v["type"] == "diagnostic")
+            .map(|v| JsonDiagnostic {
+                severity: v["diagnostic"]["severity"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                summary: v["diagnostic"]["summary"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                detail: v["diagnostic"]["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            })
+            .collect()
     }
 
     /// `terraform ARGS`, for messages.

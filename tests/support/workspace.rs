@@ -239,6 +239,18 @@ impl Workspace {
         self.run(&args)
     }
 
+    /// `validate -json`: one JSON object, `{"valid","error_count","diagnostics":[...]}`.
+    pub fn validate_json(&self) -> serde_json::Value {
+        let run = self.run(&["validate", "-json"]);
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("validate -json: {e}: {}", run.output()))
+    }
+
+    /// `plan -json`: its diagnostics are read with [`Run::diagnostics`].
+    pub fn plan_json(&self) -> Run {
+        self.run(&["plan", "-json", "-input=false"])
+    }
+
     /// Both plans (without and with refresh) are empty.
     pub fn assert_no_changes(&self) {
         for refresh in [false, true] {

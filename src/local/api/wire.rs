@@ -1,5 +1,5 @@
 //! vcr-local's own wire types. They are written from the contract
-//! (`shared/vcr-api.md`), not shared with the client, so that a client bug
+//! (`docs/development/vcr-api.md`), not shared with the client, so that a client bug
 //! cannot hide behind a type both sides use.
 
 use serde::Serialize;
