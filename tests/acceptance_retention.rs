@@ -10,7 +10,10 @@
 //!   index goes with its platform manifests;
 //! - `enabled = false` lists and deletes nothing; import; removing the policy deletes
 //!   no image; plans are empty once nothing is pending;
-//! - the quota story: a push refused for quota succeeds once the policy has run.
+//! - the quota story: a push refused for quota succeeds once the policy has run;
+//! - the `vcr_image_cleanup` action (Terraform 1.15.5): it deletes exactly what its
+//!   dry run lists, runs as an `action_trigger` after a policy update, and stops
+//!   between batches at Terraform's interrupt, saying what it deleted.
 
 mod support;
 
@@ -686,4 +689,226 @@ resource "vcr_retention_policy" "app" {{
     assert!(used > 0.5, "{used}");
     ws.assert_no_changes();
     ws.destroy();
+}
+
+// ------------------------------------------------------------------------------------
+// The vcr_image_cleanup action (Terraform 1.14+): the same rules, run now.
+
+const CLEANUP_RULES: &str = r#"
+    rule {
+      images           = ["web"]
+      tags             = ["v*"]
+      keep_last_pushed = 2
+    }"#;
+
+fn cleanup_action(name: &str, dry_run: bool) -> String {
+    format!(
+        r#"
+action "vcr_image_cleanup" "{name}" {{
+  config {{
+    repository_ids = [vcr_repository.app.id]
+    dry_run        = {dry_run}
+{CLEANUP_RULES}
+  }}
+}}
+"#
+    )
+}
+
+fn newest_workspace(local: &LocalVcr) -> Workspace {
+    use support::terraform::NEWEST_AVAILABLE;
+    Workspace::against(local).with_terraform(support::Terraform::version(NEWEST_AVAILABLE))
+}
+
+fn invoke(ws: &Workspace, action: &str) -> support::terraform::Run {
+    let target = format!("-invoke=action.vcr_image_cleanup.{action}");
+    ws.run(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        &target,
+    ])
+}
+
+/// Pushes web:v1..v{n} (in that order) and api:v1; answers web's digests.
+fn push_releases(local: &LocalVcr, reg: &Registry, n: usize) -> Vec<String> {
+    let web = (1..=n)
+        .map(|i| local.block_on(reg.push_image("web", &format!("v{i}"), &format!("web {i}"))))
+        .collect();
+    local.block_on(reg.push_image("api", "v1", "api 1"));
+    web
+}
+
+#[test]
+fn the_cleanup_action_deletes_exactly_what_its_dry_run_lists() {
+    let local = LocalVcr::start();
+    let ws = newest_workspace(&local);
+    ws.write_config(RESOURCES);
+    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let reg = Registry::of(&local, &ws);
+    let repo_id = ws.state().expect("vcr_repository.app")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let web = push_releases(&local, &reg, 6);
+    let before = held(&local, &repo_id);
+    ws.write_config(&format!(
+        "{RESOURCES}{}{}",
+        cleanup_action("dry", true),
+        cleanup_action("now", false)
+    ));
+
+    let dry = invoke(&ws, "dry");
+    assert!(dry.success(), "{}", dry.output());
+    let listed: BTreeSet<String> = dry
+        .output()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(3)
+        .filter(|w| w[0] == "would" && w[1] == "delete")
+        .map(|w| w[2].to_string())
+        .collect();
+    let expected: BTreeSet<String> = web[..4].iter().map(|d| format!("web@{d}")).collect();
+    assert_eq!(listed, expected, "{}", dry.output());
+    assert!(
+        dry.said().contains("nothing was deleted"),
+        "{}",
+        dry.output()
+    );
+    assert_eq!(held(&local, &repo_id), before, "a dry run deletes nothing");
+
+    let now = invoke(&ws, "now");
+    assert!(now.success(), "{}", now.output());
+    assert!(
+        now.said().contains("deleted 4/4 from retain-app"),
+        "{}",
+        now.output()
+    );
+    let after = held(&local, &repo_id);
+    assert_eq!(
+        after,
+        before.difference(&listed).cloned().collect::<BTreeSet<_>>(),
+        "exactly what the dry run listed"
+    );
+    assert!(
+        after.iter().any(|a| a.starts_with("api@")),
+        "api: no rule selects it"
+    );
+    // Actions write no state: the plan is still empty.
+    ws.assert_no_changes();
+}
+
+/// As an `action_trigger`, the cleanup runs after a policy's update (whose own apply
+/// deletes nothing when its rules change).
+#[test]
+fn the_cleanup_action_runs_after_a_policy_update() {
+    let local = LocalVcr::start();
+    let ws = newest_workspace(&local);
+    ws.write_config(RESOURCES);
+    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let reg = Registry::of(&local, &ws);
+    let repo_id = ws.state().expect("vcr_repository.app")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let web = push_releases(&local, &reg, 4);
+    let config = |keep: u32| {
+        format!(
+            r#"{RESOURCES}{}
+resource "vcr_retention_policy" "app" {{
+  repository_id = vcr_repository.app.id
+  enabled       = false
+  rule {{
+    images           = ["web"]
+    keep_last_pushed = {keep}
+  }}
+  lifecycle {{
+    action_trigger {{
+      events  = [after_update]
+      actions = [action.vcr_image_cleanup.now]
+    }}
+  }}
+}}
+"#,
+            cleanup_action("now", false)
+        )
+    };
+    ws.write_config(&config(3));
+    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(held(&local, &repo_id).len(), 5, "a create triggers nothing");
+    ws.write_config(&config(2));
+    let run = ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert!(
+        run.said().contains("deleted 2/2 from retain-app"),
+        "{}",
+        run.output()
+    );
+    let after = held(&local, &repo_id);
+    for d in &web[..4 - 2] {
+        assert!(
+            !after.contains(&format!("web@{d}")),
+            "{d} was deleted by the action"
+        );
+    }
+    for d in &web[4 - 2..] {
+        assert!(after.contains(&format!("web@{d}")), "{d} is kept");
+    }
+}
+
+/// Terraform's interrupt during a long cleanup stops it between two batches, saying what
+/// was deleted; the rest stays.
+#[test]
+fn the_cleanup_action_stops_at_terraform_s_interrupt() {
+    use std::time::{Duration, Instant};
+    use support::controls::Fault;
+    let local = LocalVcr::start();
+    let ws = newest_workspace(&local);
+    ws.write_config(RESOURCES);
+    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let reg = Registry::of(&local, &ws);
+    let repo_id = ws.state().expect("vcr_repository.app")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    push_releases(&local, &reg, 82);
+    // One delete at a time, each slowed: 80 deletes are two batches of 40 and more.
+    ws.write_config(&format!(
+        "provider \"vcr\" {{\n  max_parallel_requests = 1\n}}\n{RESOURCES}{}",
+        cleanup_action("slow", false)
+    ));
+    let controls = local.controls();
+    controls.add_fault(
+        &Fault::delay("/hcm/v1/repository/*/images/artifacts/delete", 200).method("DELETE"),
+    );
+    let child = ws.spawn(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-refresh=false",
+        "-invoke=action.vcr_image_cleanup.slow",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while controls.faults()[0].hits < 3 {
+        assert!(Instant::now() < deadline, "the action never deleted");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let run =
+        support::terraform::Run::from(&["apply", "-invoke"], child.wait_with_output().unwrap());
+    assert!(!run.success(), "{}", run.output());
+    let said = run.said();
+    assert!(said.contains("Action interrupted"), "{said}");
+    assert!(said.contains("Done before stopping: deleted"), "{said}");
+    controls.clear_faults();
+    let left = held(&local, &repo_id)
+        .iter()
+        .filter(|a| a.starts_with("web@"))
+        .count();
+    assert!(left > 2 && left < 82, "some deleted, not all: {left} left");
 }

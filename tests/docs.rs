@@ -328,6 +328,13 @@ fn pages() -> Vec<Page> {
             identity: None,
         },
         Page {
+            path: "docs/actions/image_cleanup.md",
+            schema: action("vcr_image_cleanup"),
+            example: Some(("terraform", "examples/actions/vcr_image_cleanup/action.tf")),
+            import: None,
+            identity: None,
+        },
+        Page {
             path: "docs/ephemeral-resources/registry_credentials.md",
             schema: ephemeral("vcr_registry_credentials"),
             example: Some((

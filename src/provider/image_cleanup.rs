@@ -130,7 +130,11 @@ impl Action<ProviderData> for ImageCleanupAction {
                 ));
             }
         }
-        if config.attr("rule").as_elements().is_some_and(|r| r.is_empty()) {
+        if config
+            .attr("rule")
+            .as_elements()
+            .is_some_and(|r| r.is_empty())
+        {
             diags.push(Diagnostic::invalid_attribute(
                 AttributePath::root("rule"),
                 "needs at least one rule block.",
@@ -163,9 +167,15 @@ impl Action<ProviderData> for ImageCleanupAction {
                 .await
                 .map(|n| n.name)
                 .map_err(|e| api_error(&format!("read repository {id} in {region}"), &e))?;
-            let holdings = pruning::read_holdings(&repos, id, |i| policy.selects_image(i), parallel)
-                .await
-                .map_err(|e| api_error(&format!("read the images of repository {name:?} in {region}"), &e))?;
+            let holdings =
+                pruning::read_holdings(&repos, id, |i| policy.selects_image(i), parallel)
+                    .await
+                    .map_err(|e| {
+                        api_error(
+                            &format!("read the images of repository {name:?} in {region}"),
+                            &e,
+                        )
+                    })?;
             let list = policy.deletions(&holdings.artifacts, now);
             let bytes: u64 = list.iter().map(|c| c.size_bytes).sum();
             if dry_run {
@@ -179,8 +189,10 @@ impl Action<ProviderData> for ImageCleanupAction {
                     ))
                     .await;
                 for batch in list.chunks(BATCH) {
-                    let lines: Vec<String> =
-                        batch.iter().map(|c| format!("would delete {}", listed(c))).collect();
+                    let lines: Vec<String> = batch
+                        .iter()
+                        .map(|c| format!("would delete {}", listed(c)))
+                        .collect();
                     progress.report(lines.join("\n")).await;
                 }
                 continue;
@@ -201,9 +213,8 @@ impl Action<ProviderData> for ImageCleanupAction {
                 )
                 .await;
                 for s in &out.skipped {
-                    if let Skipped::AlreadyGone(c) | Skipped::KeptNow(c) = s {
-                        tracing::debug!(image = %c.image, digest = %c.digest, "already gone");
-                    }
+                    let (Skipped::AlreadyGone(c) | Skipped::KeptNow(c)) = s;
+                    tracing::debug!(image = %c.image, digest = %c.digest, "already gone");
                 }
                 freed_here += out.freed_bytes();
                 tally.deleted += out.deleted.len();
@@ -227,7 +238,10 @@ impl Action<ProviderData> for ImageCleanupAction {
                 .map_err(|e| api_error(&format!("delete the emptied images of {name:?}"), &e))?;
             if !emptied.is_empty() {
                 progress
-                    .report(format!("deleted the emptied image(s) {} of {name}", emptied.join(", ")))
+                    .report(format!(
+                        "deleted the emptied image(s) {} of {name}",
+                        emptied.join(", ")
+                    ))
                     .await;
             }
         }
@@ -245,7 +259,11 @@ impl Action<ProviderData> for ImageCleanupAction {
         if !failures.is_empty() {
             return Err(Diagnostic::error(
                 format!("Could not delete {} artifact(s)", failures.len()),
-                format!("{}; these failed:\n{}", tally.sentence(), failures.join("\n")),
+                format!(
+                    "{}; these failed:\n{}",
+                    tally.sentence(),
+                    failures.join("\n")
+                ),
             )
             .into());
         }

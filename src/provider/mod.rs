@@ -6,6 +6,7 @@ pub mod errors;
 pub mod expiry;
 pub mod functions;
 pub mod image_check;
+pub mod image_cleanup;
 pub mod image_data;
 pub mod importing;
 pub mod listing;
@@ -268,6 +269,7 @@ impl tfplugin::Provider for VcrProvider {
             .list_resource(repository_user_list::RepositoryUserListResource)
             .ephemeral_resource(registry_credentials::RegistryCredentials)
             .action(image_check::ImageCheckAction)
+            .action(image_cleanup::ImageCleanupAction)
             .function(functions::ImageReferenceFunction)
             .function(functions::ParseImageReferenceFunction)
     }
@@ -281,7 +283,7 @@ mod tests {
     #[test]
     fn every_state_struct_matches_its_schema() {
         let components = VcrProvider.components();
-        assert_eq!(components.type_names().len(), 15);
+        assert_eq!(components.type_names().len(), 16);
         assert_eq!(components.type_mismatches(), Vec::<String>::new());
     }
 

@@ -101,7 +101,15 @@ impl Progress {
     /// deleted 40/400 ...`).
     /// Returns `false` when nobody reads any more (Terraform was interrupted): the
     /// action should then stop at its next [`checkpoint`](Progress::checkpoint).
+    ///
+    /// Once the action is cancelled, nothing more is sent: Terraform (1.14 to 1.15 at
+    /// least) stops reading the stream at the first progress event after its
+    /// interrupt, and crashes ("range function continued iteration") on any event
+    /// after that one. The completed event still ends the stream.
     pub async fn report(&self, message: impl Into<String>) -> bool {
+        if self.is_cancelled() {
+            return false;
+        }
         let event = proto::invoke_action::Event {
             r#type: Some(proto::invoke_action::event::Type::Progress(
                 proto::invoke_action::event::Progress {
