@@ -355,13 +355,7 @@ const POLICY: &str = "vcr_retention_policy.app";
 fn the_plan_lists_exactly_what_the_apply_deletes() {
     let local = LocalVcr::start();
     let ws = Workspace::against(&local);
-    ws.write_config(RESOURCES);
-    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    let reg = Registry::of(&local, &ws);
-    let repo_id = ws.state().expect("vcr_repository.app")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (reg, repo_id) = applied_repository(&local, &ws);
     let p = push_history(&local, &reg);
     let everything = held(&local, &repo_id);
 
@@ -715,6 +709,17 @@ action "vcr_image_cleanup" "{name}" {{
     )
 }
 
+/// Applies the repository and its CI user; answers how to push there, and its id.
+fn applied_repository(local: &LocalVcr, ws: &Workspace) -> (Registry, String) {
+    ws.write_config(RESOURCES);
+    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let repo_id = ws.state().expect("vcr_repository.app")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (Registry::of(local, ws), repo_id)
+}
+
 fn newest_workspace(local: &LocalVcr) -> Workspace {
     use support::terraform::NEWEST_AVAILABLE;
     Workspace::against(local).with_terraform(support::Terraform::version(NEWEST_AVAILABLE))
@@ -744,13 +749,7 @@ fn push_releases(local: &LocalVcr, reg: &Registry, n: usize) -> Vec<String> {
 fn the_cleanup_action_deletes_exactly_what_its_dry_run_lists() {
     let local = LocalVcr::start();
     let ws = newest_workspace(&local);
-    ws.write_config(RESOURCES);
-    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    let reg = Registry::of(&local, &ws);
-    let repo_id = ws.state().expect("vcr_repository.app")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (reg, repo_id) = applied_repository(&local, &ws);
     let web = push_releases(&local, &reg, 6);
     let before = held(&local, &repo_id);
     ws.write_config(&format!(
@@ -805,13 +804,7 @@ fn the_cleanup_action_deletes_exactly_what_its_dry_run_lists() {
 fn the_cleanup_action_runs_after_a_policy_update() {
     let local = LocalVcr::start();
     let ws = newest_workspace(&local);
-    ws.write_config(RESOURCES);
-    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    let reg = Registry::of(&local, &ws);
-    let repo_id = ws.state().expect("vcr_repository.app")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (reg, repo_id) = applied_repository(&local, &ws);
     let web = push_releases(&local, &reg, 4);
     let config = |keep: u32| {
         format!(
@@ -864,13 +857,7 @@ fn the_cleanup_action_stops_at_terraform_s_interrupt() {
     use support::controls::Fault;
     let local = LocalVcr::start();
     let ws = newest_workspace(&local);
-    ws.write_config(RESOURCES);
-    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    let reg = Registry::of(&local, &ws);
-    let repo_id = ws.state().expect("vcr_repository.app")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (reg, repo_id) = applied_repository(&local, &ws);
     push_releases(&local, &reg, 82);
     // One delete at a time, each slowed: 80 deletes are two batches of 40 and more.
     ws.write_config(&format!(

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::config::REGIONS;
 use super::errors::{api_error, cause};
-use super::pruning::{self, Skipped};
+use super::pruning::{self, human_size, Skipped};
 use super::retention_policy::{compile, rule_block, RuleBlock};
 use super::ProviderData;
 use crate::retention::Candidate;
@@ -67,22 +67,18 @@ pub fn schema() -> Schema {
     )
 }
 
-fn size(bytes: u64) -> String {
-    const MIB: f64 = 1024.0 * 1024.0;
-    if bytes as f64 >= 1024.0 * MIB {
-        format!("{:.2} GiB", bytes as f64 / (1024.0 * MIB))
-    } else {
-        format!("{:.1} MiB", bytes as f64 / MIB)
-    }
-}
-
 fn listed(c: &Candidate) -> String {
     let tags = if c.tags.is_empty() {
         "untagged".to_string()
     } else {
         c.tags.join(", ")
     };
-    format!("{}@{} ({tags}; {})", c.image, c.digest, size(c.size_bytes))
+    format!(
+        "{}@{} ({tags}; {})",
+        c.image,
+        c.digest,
+        human_size(c.size_bytes)
+    )
 }
 
 /// What the action did so far, for its messages and an interrupt.
@@ -98,7 +94,7 @@ impl Tally {
         format!(
             "deleted {} artifact(s) ({} freed) from {} repository(ies)",
             self.deleted,
-            size(self.freed),
+            human_size(self.freed),
             self.repositories
         )
     }
@@ -185,7 +181,7 @@ impl Action<ProviderData> for ImageCleanupAction {
                     .report(format!(
                         "dry run: {} artifact(s) ({}) of {name} would be deleted",
                         list.len(),
-                        size(bytes)
+                        human_size(bytes)
                     ))
                     .await;
                 for batch in list.chunks(BATCH) {
@@ -229,7 +225,7 @@ impl Action<ProviderData> for ImageCleanupAction {
                     .report(format!(
                         "deleted {}/{total} from {name} ({} freed)",
                         deleted_here.len(),
-                        size(freed_here)
+                        human_size(freed_here)
                     ))
                     .await;
             }
@@ -250,7 +246,7 @@ impl Action<ProviderData> for ImageCleanupAction {
                 .report(format!(
                     "dry run: {} artifact(s) ({}) would be deleted; nothing was deleted",
                     would.0,
-                    size(would.1)
+                    human_size(would.1)
                 ))
                 .await;
             return Ok(());

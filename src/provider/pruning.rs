@@ -13,6 +13,16 @@ use super::expiry::parse_api_time;
 use crate::retention::{Candidate, Policy};
 use crate::vcr::{Artifact, Repositories, VcrError};
 
+/// Bytes as people read them in progress lines and warnings: `12.5 MiB`, `1.20 GiB`.
+pub fn human_size(bytes: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if bytes as f64 >= 1024.0 * MIB {
+        format!("{:.2} GiB", bytes as f64 / (1024.0 * MIB))
+    } else {
+        format!("{:.1} MiB", bytes as f64 / MIB)
+    }
+}
+
 /// An artifact as the rules see it, from what vCR lists.
 pub fn candidate(image: &str, artifact: &Artifact) -> Candidate {
     let mut tags = artifact.tags.clone();

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::config::REGIONS;
 use super::errors::api_error;
-use super::pruning::{self, Judge, Pruned, Skipped};
+use super::pruning::{self, human_size, Judge, Pruned, Skipped};
 use super::{ImportId, ProviderData};
 use crate::retention::{Candidate, Keep, Policy, RuleError, RuleSpec, MAX_RULES};
 use crate::tfplugin::validators::{whole_at_least, Validator};
@@ -420,15 +420,6 @@ fn rules_changed(plan: &Plan) -> bool {
         || !now.1.semantically_equal(before.1)
 }
 
-fn size(bytes: u64) -> String {
-    const MIB: f64 = 1024.0 * 1024.0;
-    if bytes as f64 >= 1024.0 * MIB {
-        format!("{:.2} GiB", bytes as f64 / (1024.0 * MIB))
-    } else {
-        format!("{:.1} MiB", bytes as f64 / MIB)
-    }
-}
-
 /// Warnings for what the apply left in place, and errors for what failed.
 fn outcome_diagnostics(pruned: &Pruned, repository: &str) -> Diagnostics {
     let mut diags = Diagnostics::new();
@@ -541,7 +532,7 @@ impl Resource<ProviderData> for RetentionPolicyResource {
                 format!(
                     "{} artifact(s) ({}) are pending deletion",
                     pending.len(),
-                    size(bytes)
+                    human_size(bytes)
                 ),
                 "Creating the policy deletes nothing. The next plan lists them in pending_deletions, and its apply deletes them.",
             ));
@@ -620,7 +611,7 @@ impl Resource<ProviderData> for RetentionPolicyResource {
             },
             |done, total, freed| {
                 if done % step == 0 || done == total {
-                    tracing::info!(repository = %id, "deleted {done}/{total} ({} freed)", size(freed));
+                    tracing::info!(repository = %id, "deleted {done}/{total} ({} freed)", human_size(freed));
                 }
             },
             || false,
@@ -638,7 +629,7 @@ impl Resource<ProviderData> for RetentionPolicyResource {
             skipped = pruned.skipped.len(),
             failed = pruned.failed.len(),
             "retention applied ({} freed)",
-            size(pruned.freed_bytes())
+            human_size(pruned.freed_bytes())
         );
         let diags = outcome_diagnostics(&pruned, &id);
         if diags.has_errors() {
