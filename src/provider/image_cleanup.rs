@@ -119,6 +119,19 @@ impl Action<ProviderData> for ImageCleanupAction {
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
         if let Some(ids) = config.attr("repository_ids").as_elements() {
+            let shape = super::validators::repository_id();
+            for (i, id) in ids
+                .iter()
+                .enumerate()
+                .filter(|(_, id)| id.as_str().is_some())
+            {
+                if let Err(rule) = shape.check(id) {
+                    diags.push(Diagnostic::invalid_attribute(
+                        AttributePath::root("repository_ids").index(i as i64),
+                        rule,
+                    ));
+                }
+            }
             if ids.is_empty() {
                 diags.push(Diagnostic::invalid_attribute(
                     AttributePath::root("repository_ids"),

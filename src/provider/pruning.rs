@@ -13,13 +13,20 @@ use super::expiry::parse_api_time;
 use crate::retention::{Candidate, Policy};
 use crate::vcr::{Artifact, Repositories, VcrError};
 
-/// Bytes as people read them in progress lines and warnings: `12.5 MiB`, `1.20 GiB`.
+/// Bytes as people read them in progress lines and warnings: `700 B`, `3.4 KiB`,
+/// `12.5 MiB`, `1.20 GiB`.
 pub fn human_size(bytes: u64) -> String {
-    const MIB: f64 = 1024.0 * 1024.0;
-    if bytes as f64 >= 1024.0 * MIB {
-        format!("{:.2} GiB", bytes as f64 / (1024.0 * MIB))
+    const KIB: f64 = 1024.0;
+    const MIB: f64 = KIB * 1024.0;
+    let b = bytes as f64;
+    if b >= 1024.0 * MIB {
+        format!("{:.2} GiB", b / (1024.0 * MIB))
+    } else if b >= MIB {
+        format!("{:.1} MiB", b / MIB)
+    } else if b >= KIB {
+        format!("{:.1} KiB", b / KIB)
     } else {
-        format!("{:.1} MiB", bytes as f64 / MIB)
+        format!("{bytes} B")
     }
 }
 

@@ -171,14 +171,11 @@ pub fn validate_rule_globs(config: &Value) -> Diagnostics {
         if let Some(spec) = block.spec() {
             // Compiled alone, the rule is rule 0 of its own policy: put it back at `i`.
             if let Err(e) = Policy::new(&[spec]) {
-                diags.push(match &e {
-                    RuleError::BadGlob { attribute, .. }
-                    | RuleError::ZeroCount { attribute, .. } => {
-                        let at = AttributePath::root("rule").index(i as i64).attr(attribute);
-                        Diagnostic::invalid_attribute(at, e.to_string())
-                    }
-                    _ => rule_error(&e),
-                });
+                // A zero count is the schema's own rule (whole_at_least), said once there.
+                if let RuleError::BadGlob { attribute, .. } = &e {
+                    let at = AttributePath::root("rule").index(i as i64).attr(attribute);
+                    diags.push(Diagnostic::invalid_attribute(at, e.to_string()));
+                }
             }
         }
     }
@@ -236,7 +233,7 @@ fn only_true() -> Validator {
         if v {
             Ok(())
         } else {
-            Err("must be true when set: a rule that keeps nothing says so with another keep condition; remove keep_always = false.".into())
+            Err("must be true when set (false would keep nothing): remove it, or set another keep condition instead.".into())
         }
     })
 }
@@ -489,6 +486,11 @@ impl Resource<ProviderData> for RetentionPolicyResource {
         let repository_id = plan.config.attr("repository_id").clone();
         if plan.is_create() || plan.is_replace() {
             plan.set("id", repository_id);
+            plan.diagnostics.push(Diagnostic::warning(
+                "A new retention policy deletes nothing in this apply",
+                "This apply lists what the rules would delete (pending_deletions); the next plan shows that list \
+                 going to empty, and its apply deletes it. So every artifact deleted has been on a plan first.",
+            ));
             return Ok(());
         }
         if rules_changed(plan) {
@@ -496,7 +498,7 @@ impl Resource<ProviderData> for RetentionPolicyResource {
             plan.will_change("pending_deletions");
             plan.will_change("pending_bytes");
             plan.diagnostics.push(Diagnostic::warning(
-                "The retention rules change: this apply deletes nothing",
+                "The retention rules or enabled change: this apply deletes nothing",
                 "What the new rules delete is computed by this apply and listed by the next plan, which deletes it. \
                  So every artifact deleted has been on a plan first.",
             ));

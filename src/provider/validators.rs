@@ -239,7 +239,6 @@ mod tests {
         assert!(err.contains("looks like a repository name"), "{err}");
         assert!(err.contains("`vcr_repository.<label>.id`"), "{err}");
         assert!(check("repo-").is_err());
-        assert!(repository_id().check(&Value::Null).is_ok());
         assert!(user_lookup_id().check(&Value::from("ra-1")).is_ok());
         let err = user_lookup_id()
             .check(&Value::from("ci-pusher"))

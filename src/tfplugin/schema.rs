@@ -298,11 +298,18 @@ fn exactly_one_of(names: &[String], config: &Value, path: &AttributePath) -> Dia
         .collect();
     match set.as_slice() {
         [_] => Diagnostics::new(),
-        [] => Diagnostic::error(
-            format!("Missing {}", quoted_list(names, "", "or")),
-            format!("Set exactly one of {}.", quoted_list(names, "\"", "and")),
-        )
-        .into(),
+        [] => {
+            let missing = Diagnostic::error(
+                format!("Missing {}", quoted_list(names, "", "or")),
+                format!("Set exactly one of {}.", quoted_list(names, "\"", "and")),
+            );
+            // In a nested block, say which one (`rule[1]`); at the top, the resource.
+            if path.0.is_empty() {
+                missing.into()
+            } else {
+                missing.at(path.clone()).into()
+            }
+        }
         [.., last] => {
             let rule = if names.len() == 2 {
                 format!(
