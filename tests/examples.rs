@@ -119,8 +119,8 @@ fn every_example_validates_on_the_newest_terraform_queries_included() {
         );
     }
     assert_eq!(
-        newer_only, 5,
-        "two import-by-identity.tf, two list-resource.tfquery.hcl and one action.tf"
+        newer_only, 6,
+        "two import-by-identity.tf, two list-resource.tfquery.hcl and two action.tf"
     );
 }
 
