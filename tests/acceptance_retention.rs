@@ -27,6 +27,7 @@ use support::Workspace;
 use vcr_provider::vcr::Region;
 
 const DAY: i64 = 86_400;
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 const RESOURCES: &str = r#"
 resource "vcr_repository" "app" {
@@ -144,29 +145,29 @@ impl Registry {
             .to_string()
     }
 
-    /// An image manifest with one small layer of `text` (distinct text, distinct
-    /// digest), pushed under `reference`.
-    async fn push_image(&self, image: &str, reference: &str, text: &str) -> String {
+    /// Pushes a layer of `text` and a config, and answers the image manifest naming
+    /// them (distinct text, distinct digest).
+    async fn image_manifest(&self, image: &str, text: &str, config: &[u8]) -> Value {
         let token = self.token(image).await;
         let name = self.name(image);
         let layer = push_blob(&self.host, &token, &name, text.as_bytes())
             .await
             .unwrap();
-        let config = br#"{"architecture":"amd64","os":"linux"}"#;
         let config_digest = push_blob(&self.host, &token, &name, config).await.unwrap();
-        let manifest = json!({
+        json!({
             "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "mediaType": OCI_MANIFEST,
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": text.len()}],
-        });
-        self.put_manifest(
-            image,
-            reference,
-            "application/vnd.oci.image.manifest.v1+json",
-            &manifest,
-        )
-        .await
+        })
+    }
+
+    /// An image manifest with one small layer of `text`, pushed under `reference`.
+    async fn push_image(&self, image: &str, reference: &str, text: &str) -> String {
+        let config = br#"{"architecture":"amd64","os":"linux"}"#;
+        let manifest = self.image_manifest(image, text, config).await;
+        self.put_manifest(image, reference, OCI_MANIFEST, &manifest)
+            .await
     }
 
     /// A two-platform index tagged `tag`; answers (index digest, platform digests).
@@ -179,7 +180,7 @@ impl Registry {
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.index.v1+json",
             "manifests": children.iter().zip(["amd64", "arm64"]).map(|((d, size), arch)| json!({
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "mediaType": OCI_MANIFEST,
                 "digest": d, "size": size,
                 "platform": {"architecture": arch, "os": "linux"},
             })).collect::<Vec<_>>(),
@@ -197,28 +198,11 @@ impl Registry {
 
     /// A platform manifest pushed by its digest; answers (digest, size).
     async fn push_child(&self, image: &str, text: &str) -> (String, usize) {
-        let token = self.token(image).await;
-        let name = self.name(image);
-        let layer = push_blob(&self.host, &token, &name, text.as_bytes())
-            .await
-            .unwrap();
-        let config = br#"{"os":"linux"}"#;
-        let config_digest = push_blob(&self.host, &token, &name, config).await.unwrap();
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": text.len()}],
-        });
+        let manifest = self.image_manifest(image, text, br#"{"os":"linux"}"#).await;
         let bytes = serde_json::to_vec(&manifest).unwrap();
         let digest = format!("sha256:{}", registry_support::hex(&Sha256::digest(&bytes)));
         let pushed = self
-            .put_manifest(
-                image,
-                &digest,
-                "application/vnd.oci.image.manifest.v1+json",
-                &manifest,
-            )
+            .put_manifest(image, &digest, OCI_MANIFEST, &manifest)
             .await;
         assert_eq!(pushed, digest);
         (digest, bytes.len())
