@@ -97,14 +97,7 @@ fn repository_with_ci(local: &LocalVcr) -> (Workspace, String, (String, String))
 }
 
 fn invoke(ws: &Workspace, name: &str) -> support::terraform::Run {
-    let target = format!("-invoke=action.vcr_image_check.{name}");
-    ws.run(&[
-        "apply",
-        "-auto-approve",
-        "-input=false",
-        "-no-color",
-        &target,
-    ])
+    ws.invoke(&format!("action.vcr_image_check.{name}"))
 }
 
 #[test]

@@ -345,7 +345,7 @@ fn the_plan_lists_exactly_what_the_apply_deletes() {
 
     // The create lists, and deletes nothing.
     ws.write_config(&policy(true));
-    let created = ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let created = ws.apply();
     assert!(
         created.output().contains("are pending deletion"),
         "{}",
@@ -479,7 +479,7 @@ fn the_plan_lists_exactly_what_the_apply_deletes() {
     // enabled = false: the change deletes nothing; what becomes pending is listed and
     // stays.
     ws.write_config(&policy(false));
-    let run = ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let run = ws.apply();
     assert!(
         run.output().contains("this apply deletes nothing"),
         "{}",
@@ -516,7 +516,7 @@ fn the_plan_lists_exactly_what_the_apply_deletes() {
     let imported = other.state().expect(POLICY).clone();
     assert_eq!(imported["repository_id"], json!(repo_id));
     assert_eq!(imported["region"], json!("HCM"));
-    other.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    other.apply();
     assert_eq!(held(&local, &repo_id), before);
     assert_eq!(
         pending_of(other.state().expect(POLICY)),
@@ -525,7 +525,7 @@ fn the_plan_lists_exactly_what_the_apply_deletes() {
 
     // Removing the policy deletes no image.
     ws.write_config(RESOURCES);
-    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    ws.apply();
     assert!(ws.state().get(POLICY).is_none());
     assert_eq!(held(&local, &repo_id), before);
     ws.destroy();
@@ -605,7 +605,7 @@ fn a_policy_makes_room_for_a_refused_push() {
     let local = LocalVcr::start();
     let ws = Workspace::against(&local);
     ws.write_config(RESOURCES);
-    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    ws.apply();
     let repo_id = ws.state().expect("vcr_repository.app")["id"]
         .as_str()
         .unwrap()
@@ -636,8 +636,8 @@ resource "vcr_retention_policy" "app" {{
 "#
     );
     ws.write_config(&config);
-    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    ws.apply();
+    ws.apply();
     ws.must(&[
         "apply",
         "-refresh-only",
@@ -696,7 +696,7 @@ action "vcr_image_cleanup" "{name}" {{
 /// Applies the repository and its CI user; answers how to push there, and its id.
 fn applied_repository(local: &LocalVcr, ws: &Workspace) -> (Registry, String) {
     ws.write_config(RESOURCES);
-    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    ws.apply();
     let repo_id = ws.state().expect("vcr_repository.app")["id"]
         .as_str()
         .unwrap()
@@ -707,17 +707,6 @@ fn applied_repository(local: &LocalVcr, ws: &Workspace) -> (Registry, String) {
 fn newest_workspace(local: &LocalVcr) -> Workspace {
     use support::terraform::NEWEST_AVAILABLE;
     Workspace::against(local).with_terraform(support::Terraform::version(NEWEST_AVAILABLE))
-}
-
-fn invoke(ws: &Workspace, action: &str) -> support::terraform::Run {
-    let target = format!("-invoke=action.vcr_image_cleanup.{action}");
-    ws.run(&[
-        "apply",
-        "-auto-approve",
-        "-input=false",
-        "-no-color",
-        &target,
-    ])
 }
 
 /// Pushes web:v1..v{n} (in that order) and api:v1; answers web's digests.
@@ -742,7 +731,7 @@ fn the_cleanup_action_deletes_exactly_what_its_dry_run_lists() {
         cleanup_action("now", false)
     ));
 
-    let dry = invoke(&ws, "dry");
+    let dry = ws.invoke("action.vcr_image_cleanup.dry");
     assert!(dry.success(), "{}", dry.output());
     let listed: BTreeSet<String> = dry
         .output()
@@ -761,7 +750,7 @@ fn the_cleanup_action_deletes_exactly_what_its_dry_run_lists() {
     );
     assert_eq!(held(&local, &repo_id), before, "a dry run deletes nothing");
 
-    let now = invoke(&ws, "now");
+    let now = ws.invoke("action.vcr_image_cleanup.now");
     assert!(now.success(), "{}", now.output());
     assert!(
         now.said().contains("deleted 4/4 from retain-app"),
@@ -812,10 +801,10 @@ resource "vcr_retention_policy" "app" {{
         )
     };
     ws.write_config(&config(3));
-    ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    ws.apply();
     assert_eq!(held(&local, &repo_id).len(), 5, "a create triggers nothing");
     ws.write_config(&config(2));
-    let run = ws.must(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let run = ws.apply();
     assert!(
         run.said().contains("deleted 2/2 from retain-app"),
         "{}",

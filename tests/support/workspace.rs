@@ -273,6 +273,23 @@ impl Workspace {
             .unwrap_or_else(|e| panic!("show -json {PLAN_FILE}: {e}\n{}", run.stdout))
     }
 
+    /// `apply -auto-approve` of the current configuration, which must succeed.
+    pub fn apply(&self) -> Run {
+        self.must(&["apply", "-auto-approve", "-no-color", "-input=false"])
+    }
+
+    /// `apply -invoke=ADDRESS` (an action, Terraform 1.14+), succeeding or not.
+    pub fn invoke(&self, action: &str) -> Run {
+        let target = format!("-invoke={action}");
+        self.run(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            &target,
+        ])
+    }
+
     pub fn destroy(&self) -> Run {
         self.must(&["destroy", "-auto-approve", "-no-color", "-input=false"])
     }
