@@ -20,14 +20,12 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
-use support::images::registry_support::{self, push_blob, registry_token};
+use support::images::{registry_support, Pusher};
 use support::local::LocalVcr;
 use support::Workspace;
 use vcr_provider::vcr::Region;
 
 const DAY: i64 = 86_400;
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 const RESOURCES: &str = r#"
 resource "vcr_repository" "app" {
@@ -75,153 +73,16 @@ resource "vcr_retention_policy" "app" {{
     )
 }
 
-/// Pushes to and pulls from one repository as one user, over raw HTTP.
-struct Registry {
-    host: String,
-    repo: String,
-    login: String,
-    secret: String,
-}
-
-impl Registry {
-    fn of(local: &LocalVcr, ws: &Workspace) -> Registry {
-        let state = ws.state();
-        let repo = state.expect("vcr_repository.app");
-        let user = state.expect("vcr_repository_user.ci");
-        Registry {
-            host: local.settings["VCR_REGISTRY_HCM"].clone(),
-            repo: repo["backend_name"].as_str().unwrap().to_string(),
-            login: user["backend_name"].as_str().unwrap().to_string(),
-            secret: user["secret"].as_str().unwrap().to_string(),
-        }
-    }
-
-    fn name(&self, image: &str) -> String {
-        format!("{}/{image}", self.repo)
-    }
-
-    async fn token(&self, image: &str) -> String {
-        registry_token(
-            &self.host,
-            &self.login,
-            &self.secret,
-            &self.name(image),
-            "pull,push",
-        )
-        .await
-        .unwrap_or_else(|e| panic!("token: {e:?}"))
-    }
-
-    /// Puts a manifest under `reference` (a tag or its digest); answers its digest.
-    async fn put_manifest(
-        &self,
-        image: &str,
-        reference: &str,
-        media_type: &str,
-        body: &Value,
-    ) -> String {
-        let bytes = serde_json::to_vec(body).unwrap();
-        let resp = reqwest::Client::new()
-            .put(format!(
-                "http://{}/v2/{}/manifests/{reference}",
-                self.host,
-                self.name(image)
-            ))
-            .bearer_auth(self.token(image).await)
-            .header("content-type", media_type)
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            resp.status().as_u16(),
-            201,
-            "{}",
-            resp.text().await.unwrap()
-        );
-        resp.headers()["docker-content-digest"]
-            .to_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Pushes a layer of `text` and a config, and answers the image manifest naming
-    /// them (distinct text, distinct digest).
-    async fn image_manifest(&self, image: &str, text: &str, config: &[u8]) -> Value {
-        let token = self.token(image).await;
-        let name = self.name(image);
-        let layer = push_blob(&self.host, &token, &name, text.as_bytes())
-            .await
-            .unwrap();
-        let config_digest = push_blob(&self.host, &token, &name, config).await.unwrap();
-        json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": text.len()}],
-        })
-    }
-
-    /// An image manifest with one small layer of `text`, pushed under `reference`.
-    async fn push_image(&self, image: &str, reference: &str, text: &str) -> String {
-        let config = br#"{"architecture":"amd64","os":"linux"}"#;
-        let manifest = self.image_manifest(image, text, config).await;
-        self.put_manifest(image, reference, OCI_MANIFEST, &manifest)
-            .await
-    }
-
-    /// A two-platform index tagged `tag`; answers (index digest, platform digests).
-    async fn push_index(&self, image: &str, tag: &str, text: &str) -> (String, Vec<String>) {
-        let mut children = Vec::new();
-        for arch in ["amd64", "arm64"] {
-            children.push(self.push_child(image, &format!("{text} for {arch}")).await);
-        }
-        let index = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": children.iter().zip(["amd64", "arm64"]).map(|((d, size), arch)| json!({
-                "mediaType": OCI_MANIFEST,
-                "digest": d, "size": size,
-                "platform": {"architecture": arch, "os": "linux"},
-            })).collect::<Vec<_>>(),
-        });
-        let digest = self
-            .put_manifest(
-                image,
-                tag,
-                "application/vnd.oci.image.index.v1+json",
-                &index,
-            )
-            .await;
-        (digest, children.into_iter().map(|(d, _)| d).collect())
-    }
-
-    /// A platform manifest pushed by its digest; answers (digest, size).
-    async fn push_child(&self, image: &str, text: &str) -> (String, usize) {
-        let manifest = self.image_manifest(image, text, br#"{"os":"linux"}"#).await;
-        let bytes = serde_json::to_vec(&manifest).unwrap();
-        let digest = format!("sha256:{}", registry_support::hex(&Sha256::digest(&bytes)));
-        let pushed = self
-            .put_manifest(image, &digest, OCI_MANIFEST, &manifest)
-            .await;
-        assert_eq!(pushed, digest);
-        (digest, bytes.len())
-    }
-
-    /// The status of a GET of a manifest (by tag or digest): a pull.
-    async fn pull(&self, image: &str, reference: &str) -> u16 {
-        reqwest::Client::new()
-            .get(format!("http://{}/v2/{}/manifests/{reference}", self.host, self.name(image)))
-            .bearer_auth(self.token(image).await)
-            .header(
-                "accept",
-                "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
-            )
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+/// The pusher of the `app` repository, as the `ci` user.
+fn pusher(local: &LocalVcr, ws: &Workspace) -> Pusher {
+    let state = ws.state();
+    let repo = state.expect("vcr_repository.app");
+    let user = state.expect("vcr_repository_user.ci");
+    Pusher {
+        host: local.settings["VCR_REGISTRY_HCM"].clone(),
+        repo: repo["backend_name"].as_str().unwrap().to_string(),
+        login: user["backend_name"].as_str().unwrap().to_string(),
+        secret: user["secret"].as_str().unwrap().to_string(),
     }
 }
 
@@ -274,7 +135,7 @@ struct Pushed {
     api: Vec<String>,
 }
 
-fn push_history(local: &LocalVcr, reg: &Registry) -> Pushed {
+fn push_history(local: &LocalVcr, reg: &Pusher) -> Pushed {
     let controls = local.controls();
     // Moves vcr-local's clock to `days` ago (relative to the real now).
     let mut offset = 0i64;
@@ -616,7 +477,7 @@ fn a_policy_makes_room_for_a_refused_push() {
     local.controls().advance_clock(30 * DAY);
 
     let refused = local.block_on(async {
-        let reg = Registry::of(&local, &ws);
+        let reg = pusher(&local, &ws);
         let token = reg.token("new").await;
         registry_support::push_streamed_blob(&reg.host, &token, &reg.name("new"), "new", 600 << 20)
             .await
@@ -694,14 +555,14 @@ action "vcr_image_cleanup" "{name}" {{
 }
 
 /// Applies the repository and its CI user; answers how to push there, and its id.
-fn applied_repository(local: &LocalVcr, ws: &Workspace) -> (Registry, String) {
+fn applied_repository(local: &LocalVcr, ws: &Workspace) -> (Pusher, String) {
     ws.write_config(RESOURCES);
     ws.apply();
     let repo_id = ws.state().expect("vcr_repository.app")["id"]
         .as_str()
         .unwrap()
         .to_string();
-    (Registry::of(local, ws), repo_id)
+    (pusher(local, ws), repo_id)
 }
 
 fn newest_workspace(local: &LocalVcr) -> Workspace {
@@ -710,7 +571,7 @@ fn newest_workspace(local: &LocalVcr) -> Workspace {
 }
 
 /// Pushes web:v1..v{n} (in that order) and api:v1; answers web's digests.
-fn push_releases(local: &LocalVcr, reg: &Registry, n: usize) -> Vec<String> {
+fn push_releases(local: &LocalVcr, reg: &Pusher, n: usize) -> Vec<String> {
     let web = (1..=n)
         .map(|i| local.block_on(reg.push_image("web", &format!("v{i}"), &format!("web {i}"))))
         .collect();

@@ -46,14 +46,18 @@ fn reference_rule() -> Validator {
 
 /// The region whose registry host is `registry`: the provider's `endpoints`, else
 /// vCR's own hosts; an error naming the hosts this provider knows otherwise.
-fn region_of(data: &ProviderData, reference: &ImageReference) -> Result<Region, Diagnostics> {
+pub(crate) fn region_of(
+    data: &ProviderData,
+    reference: &ImageReference,
+    attribute: &str,
+) -> Result<Region, Diagnostics> {
     let hosts: Vec<&str> = Region::ALL.iter().map(|r| data.registry_host(*r)).collect();
     Region::ALL
         .into_iter()
         .find(|r| data.registry_host(*r) == reference.registry)
         .ok_or_else(|| {
             Diagnostic::invalid_attribute(
-                AttributePath::root("reference"),
+                AttributePath::root(attribute),
                 format!(
                     "{:?} is not in vCR as this provider reaches it: its registry host {:?} is none of {} (the provider's endpoints.registry_hcm and registry_han).",
                     reference.to_string(),
@@ -199,7 +203,9 @@ impl Action<ProviderData> for ImageCheckAction {
             return Diagnostics::new();
         };
         match ImageReference::parse(text) {
-            Ok(reference) => region_of(data, &reference).err().unwrap_or_default(),
+            Ok(reference) => region_of(data, &reference, "reference")
+                .err()
+                .unwrap_or_default(),
             // The schema's rule has said so.
             Err(_) => Diagnostics::new(),
         }
@@ -218,7 +224,7 @@ impl Action<ProviderData> for ImageCheckAction {
                 why,
             ))
         })?;
-        let region = region_of(data, &reference)?;
+        let region = region_of(data, &reference, "reference")?;
         progress
             .report(format!("looking for {reference} in {region}"))
             .await;

@@ -7,6 +7,7 @@ pub mod expiry;
 pub mod functions;
 pub mod image_check;
 pub mod image_cleanup;
+pub mod image_copy;
 pub mod image_data;
 pub mod importing;
 pub mod listing;
@@ -22,6 +23,7 @@ pub mod repository_user;
 pub mod repository_user_data;
 pub mod repository_user_list;
 pub mod retention_policy;
+pub mod short_lived_user;
 pub mod validators;
 
 use async_trait::async_trait;
@@ -259,6 +261,7 @@ impl tfplugin::Provider for VcrProvider {
             .resource(repository::RepositoryResource)
             .resource(repository_user::RepositoryUserResource)
             .resource(retention_policy::RetentionPolicyResource)
+            .resource(image_copy::ImageCopyResource)
             .data_source(repository_data::RepositoryDataSource)
             .data_source(repository_data::RepositoriesDataSource)
             .data_source(repository_user_data::RepositoryUserDataSource)
@@ -283,7 +286,7 @@ mod tests {
     #[test]
     fn every_state_struct_matches_its_schema() {
         let components = VcrProvider.components();
-        assert_eq!(components.type_names().len(), 16);
+        assert_eq!(components.type_names().len(), 17);
         assert_eq!(components.type_mismatches(), Vec::<String>::new());
     }
 

@@ -3,27 +3,23 @@
 //! view of [`UserModel`], granted like `vcr_repository_user`), Close deletes it; what
 //! Close cannot delete expires a day after it was made.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::config::REGIONS;
-use super::errors::api_error;
 use super::model::repository_user::UserModel;
-use super::recovery::{create_exactly_once, CreateFailure, Created};
 use super::repository_user::{
     permission_blocks, permission_requests, random_name, validate_permission_blocks,
     RepositoryPermission,
 };
+use super::short_lived_user::{create_user, find_user, not_deleted_warning};
 use super::ProviderData;
-use crate::provider::expiry::parse_api_time;
 use crate::tfplugin::validators::one_of;
 use crate::tfplugin::{
     Attribute, Block, Diagnostic, Diagnostics, EphemeralRequest, EphemeralResource, Mode,
     OpenRequest, Opened, Schema, Type, Value,
 };
-use crate::vcr::{CreateUser, Region, RobotAccount, Secret, Users, VcrError};
+use crate::vcr::{CreateUser, Region};
 
 pub const TYPE_NAME: &str = "vcr_registry_credentials";
 
@@ -38,9 +34,6 @@ pub const LIFETIME_DAYS: u32 = 1;
 
 /// The key of the opened user in private data.
 const PRIVATE_USER: &str = "user";
-
-/// The pause before a create is sent again after a lost answer (times the attempt).
-const RESEND_BACKOFF: Duration = Duration::from_millis(500);
 
 /// The configuration and the result of `vcr_registry_credentials`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -140,99 +133,6 @@ pub fn schema() -> Schema {
 #[derive(Debug, Default)]
 pub struct RegistryCredentials;
 
-/// The secret of a user just created, whatever became of the create's answer; an
-/// error says whether a user may have been left behind.
-async fn create_user(
-    users: &Users<'_>,
-    create: &CreateUser,
-    max_resends: u32,
-) -> Result<Secret, Diagnostics> {
-    let (name, region) = (&create.name, users.region());
-    let outcome = create_exactly_once(
-        &format!("repository user {name:?} in {region}"),
-        max_resends,
-        RESEND_BACKOFF,
-        || async { users.create(create).await.map(Some) },
-        || async {
-            Ok(users
-                .find_by_name(name)
-                .await?
-                .map(|u| (None, parse_api_time(&u.created_at))))
-        },
-    )
-    .await;
-    let what = format!("create the short-lived repository user {name:?} in {region}");
-    match outcome {
-        Ok(Created::Answered(Some(secret))) => Ok(secret),
-        // The user exists but its secret was lost with the answer: get a fresh one.
-        Ok(Created::Answered(None) | Created::Recovered(_)) => {
-            let user = find_user(users, name).await?;
-            match users.refresh_secret(&user.uuid).await {
-                Ok(secret) => Ok(secret),
-                Err(e) => Err(cleanup_after(users, &user.uuid, name, api_error(&what, &e)).await),
-            }
-        }
-        Err(CreateFailure::Failed(e)) => Err(api_error(&what, &e).into()),
-        Err(CreateFailure::NameTaken { .. }) => Err(Diagnostic::error(
-            format!("Could not {what}"),
-            format!("A user named {name:?} already exists (names starting with {NAME_PREFIX:?} are this provider's short-lived users). Run the command again: the next name is drawn at random."),
-        )
-        .into()),
-        Err(CreateFailure::Unknown { create, lookup }) => Err(Diagnostic::error(
-            format!("Could not {what}"),
-            format!("The create's answer was lost and vCR could not be asked afterwards, so the user may exist; if it does, it expires within a day.\n\nCreate error: {create}\nLookup error: {lookup}"),
-        )
-        .into()),
-    }
-}
-
-/// The user just created, by name.
-async fn find_user(users: &Users<'_>, name: &str) -> Result<RobotAccount, Diagnostics> {
-    let region = users.region();
-    let lost = |why: String| {
-        Diagnostics::from(Diagnostic::error(
-            format!("Created the short-lived repository user {name:?} in {region} but cannot read it back"),
-            format!("{why}\n\nThe user cannot be deleted by this run; it expires within a day of its creation."),
-        ))
-    };
-    match users.find_by_name(name).await {
-        Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(lost("vCR accepted the user but does not list it.".into())),
-        Err(e) => Err(lost(format!("vCR said: {e}"))),
-    }
-}
-
-/// Deletes a user Open made but cannot hand over, and returns the open's error, with
-/// a note when the user stays.
-async fn cleanup_after(users: &Users<'_>, id: &str, name: &str, err: Diagnostic) -> Diagnostics {
-    let mut diags = Diagnostics::from(err);
-    if let Err(e) = users.delete(id).await {
-        diags.push(not_deleted_warning(name, users.region(), None, &e));
-    }
-    diags
-}
-
-/// The warning of a short-lived user that could not be deleted: it stays until it
-/// expires.
-fn not_deleted_warning(
-    name: &str,
-    region: Region,
-    expires_at: Option<&str>,
-    err: &VcrError,
-) -> Diagnostic {
-    let until = match expires_at {
-        Some(at) => format!("It expires at {at}, within a day of its creation"),
-        None => "It expires within a day of its creation".to_string(),
-    };
-    Diagnostic::warning(
-        format!("Could not delete the short-lived repository user {name:?} in {region}"),
-        format!(
-            "vcr_registry_credentials could not delete the user it created for this run, so its credentials keep working until the user expires. \
-             {until}; delete it sooner in the vCR console if needed. Nothing else is affected.\n\nvCR said: {err}"
-        ),
-    )
-}
-
 #[async_trait]
 impl EphemeralResource<ProviderData> for RegistryCredentials {
     type State = CredentialsState;
@@ -265,7 +165,7 @@ impl EphemeralResource<ProviderData> for RegistryCredentials {
         };
         let name = create.name.clone();
         tracing::info!(%region, name, "creating a short-lived repository user");
-        let secret = create_user(&users, &create, data.settings.max_retries).await?;
+        let secret = create_user(&users, &create, data.settings.max_retries, NAME_PREFIX).await?;
         let user = find_user(&users, &name).await?;
         let opened = OpenedUser {
             id: user.uuid.clone(),
@@ -311,7 +211,14 @@ impl EphemeralResource<ProviderData> for RegistryCredentials {
                 tracing::info!(%region, name, "the short-lived repository user was already gone");
                 Diagnostics::new()
             }
-            Err(e) => not_deleted_warning(name, region, opened.expires_at.as_deref(), &e).into(),
+            Err(e) => not_deleted_warning(
+                name,
+                region,
+                opened.expires_at.as_deref(),
+                &e,
+                "vcr_registry_credentials could not delete the user it created for this run",
+            )
+            .into(),
         }
     }
 }
@@ -320,6 +227,7 @@ impl EphemeralResource<ProviderData> for RegistryCredentials {
 mod tests {
     use super::*;
     use crate::provider::validators::user_name;
+    use crate::vcr::VcrError;
 
     #[test]
     fn generated_names_are_valid_user_names_with_the_documented_prefix() {
@@ -364,6 +272,7 @@ mod tests {
             Region::Han,
             Some("2030-01-02T03:04:05Z"),
             &err,
+            "vcr_registry_credentials could not delete the user it created for this run",
         );
         assert_eq!(
             d.summary,

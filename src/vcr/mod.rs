@@ -36,6 +36,7 @@ pub mod contract;
 mod error;
 mod error_body;
 mod models;
+pub mod oci;
 mod paging;
 pub mod redact;
 mod region;

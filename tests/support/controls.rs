@@ -19,6 +19,8 @@ pub struct Fault {
     method: Option<String>,
     path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    listener: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
@@ -71,6 +73,12 @@ impl Fault {
 
     pub fn method(mut self, method: &str) -> Fault {
         self.method = Some(method.to_string());
+        self
+    }
+
+    /// Only on this listener: `api`, `registry-hcm` or `registry-han`.
+    pub fn on_listener(mut self, listener: &str) -> Fault {
+        self.listener = Some(listener.to_string());
         self
     }
 
@@ -144,6 +152,8 @@ pub struct RequestCounts {
 /// (`/hcm/v1/repository/{repo_id}/images`), not by the path asked.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RouteCount {
+    /// `api`, `registry-hcm` or `registry-han`.
+    pub listener: String,
     pub method: String,
     /// The route template, or `(no route)`.
     pub path: String,
@@ -173,6 +183,22 @@ impl RequestCounts {
             .filter(|r| r.method == method && r.is_route_of(path))
             .map(|r| r.count)
             .sum()
+    }
+
+    /// How many `method` requests a listener (`registry-hcm`) got on a route template
+    /// (`/v2/{name}/blobs/uploads/{uuid}`), by status.
+    pub fn on(&self, listener: &str, method: &str, template: &str) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for r in self
+            .requests
+            .iter()
+            .filter(|r| r.listener == listener && r.method == method && r.path == template)
+        {
+            for (status, n) in &r.statuses {
+                *out.entry(status.clone()).or_default() += n;
+            }
+        }
+        out
     }
 
     /// How many answers each status got, over every route.
