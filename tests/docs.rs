@@ -241,6 +241,13 @@ fn pages() -> Vec<Page> {
             identity: None,
         },
         Page {
+            path: "docs/resources/image_copy.md",
+            schema: resource("vcr_image_copy"),
+            example: Some(("terraform", "examples/resources/vcr_image_copy/resource.tf")),
+            import: None,
+            identity: None,
+        },
+        Page {
             path: "docs/list-resources/repository.md",
             schema: list_resource("vcr_repository"),
             example: Some((
