@@ -25,6 +25,9 @@ Python 3 standard library only. Measures the release build (in cargo's target di
            vcr-local's registry next to Debian's docker-registry (distribution 2.8),
            skopeo the client of both, and vcr-local's peak RSS at two image sizes
            (scripts/bench_registry.py).
+  copy     vcr_image_copy: 200 MiB replicated HCM to HAN beside `skopeo copy` between
+           the same registries, provider peak RSS, and 1 GiB promoted by mount in HCM
+           (scripts/bench_copy.py).
 
 Results go to <target dir>/bench/results.json and, for a full run (or with --write),
 between the markers `<!-- bench:begin -->` and `<!-- bench:end -->` of BENCHMARKS.md.
@@ -67,7 +70,7 @@ VCR_LOCAL = os.path.join(RELEASE, "vcr-local")
 TOOLS = os.path.join(ROOT, ".tools")
 GO_DIR = os.path.join(TOOLS, "go-providers")
 WORK = os.path.join(TARGET, "bench")
-ALL_SERIES = "tf,peer,cpu,process,api,hot,registry,retention"
+ALL_SERIES = "tf,peer,cpu,process,api,hot,registry,retention,copy"
 MARK_BEGIN = "<!-- bench:begin -->"
 MARK_END = "<!-- bench:end -->"
 MAGIC = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
@@ -1067,6 +1070,9 @@ def markdown(res, args):
     if "retention" in res:
         import bench_retention
         o.extend(bench_retention.markdown(res["retention"]))
+    if "copy" in res:
+        import bench_copy
+        o.extend(bench_copy.markdown(res["copy"]))
     return "\n".join(o)
 
 
@@ -1092,7 +1098,7 @@ def main():
     ap.add_argument("--handshakes", type=int, default=201, help="start-to-handshake runs per binary (default 201)")
     ap.add_argument("--schema-rounds", type=int, default=7, help="rounds of providers schema -json (default 7)")
     ap.add_argument("--only", default=ALL_SERIES,
-                    help="series to run (default all: tf,peer,cpu,process,api,hot,registry,retention)")
+                    help="series to run (default all: tf,peer,cpu,process,api,hot,registry,retention,copy)")
     ap.add_argument("--peer-rounds", type=int, default=9, help="rounds of the peer series (default 9)")
     ap.add_argument("--variant", action="append", default=[], metavar="LABEL=BINARY",
                     help="another build of the provider to add to the peer and handshake series (repeatable)")
@@ -1147,6 +1153,10 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import bench_retention
         res["retention"] = bench_retention.series_retention(sys.modules[__name__])
+    if "copy" in only:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import bench_copy
+        res["copy"] = bench_copy.series_copy(sys.modules[__name__])
 
     with open(os.path.join(WORK, "results.json"), "w") as f:
         json.dump(res, f, indent=1)

@@ -523,6 +523,23 @@ fn a_copy_that_fails_midway_leaves_no_user_and_the_next_apply_finishes_it() {
         "resource \"vcr_image_copy\" \"web\" {{\n  source = \"{source}\"\n  repository_id = \"{}\"\n  tags = [\"prod\"]\n}}\n",
         dest.uuid
     ));
+    // vCR refuses the destination's user: the error names the repository and the
+    // permission, and the source's user, made first, is deleted.
+    local.controls().add_fault(
+        &Fault::status("/han/v1/user", 403)
+            .method("POST")
+            .message("not allowed"),
+    );
+    let refused = ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_ne!(refused.code, 0, "{}", refused.output());
+    assert!(
+        refused.said().contains("push on repository \"fail-prod\""),
+        "{}",
+        refused.said()
+    );
+    assert_eq!(copy_users(&local), Vec::<String>::new());
+    local.controls().clear_faults();
+
     // The layer's upload into HAN fails.
     local.controls().add_fault(
         &Fault::status("/v2/*/blobs/uploads/*", 500)
