@@ -156,6 +156,22 @@ fn id_of(ws: &Workspace, address: &str) -> String {
         .to_string()
 }
 
+/// A user made in the portal with one permission: its login and secret.
+fn portal_user(
+    local: &LocalVcr,
+    region: Region,
+    name: &str,
+    repo_id: &str,
+    permission: Permission,
+) -> (String, String) {
+    let user = local.make_user(region, name, &[(repo_id, permission)], None, Some(1));
+    let users = local.client();
+    let secret = local
+        .block_on(users.users(region).refresh_secret(&user.uuid))
+        .unwrap_or_else(|e| panic!("the secret of {name}: {e}"));
+    (user.backend_name, secret.expose().to_string())
+}
+
 /// Pushes `web:<tag>` (a layer of `size_mb` MiB) to the staging repository; its digest.
 fn push_staging(local: &LocalVcr, staging_id: &str, tag: &str, size_mb: u64) -> String {
     let repo = support::images::region(local, Region::Hcm);
@@ -366,26 +382,18 @@ fn a_multi_platform_index_is_copied_whole_and_each_platform_pulls_in_han() {
     let local = LocalVcr::start();
     let staging = local.make_repository(Region::Hcm, "multi-staging", 1, false);
     let dest = local.make_repository(Region::Han, "multi-prod", 1, false);
-    let pusher_user = local.make_user(
+    let (login, secret) = portal_user(
+        &local,
         Region::Hcm,
         "multi-ci",
-        &[(staging.uuid.as_str(), Permission::PushPull)],
-        None,
-        Some(1),
+        &staging.uuid,
+        Permission::PushPull,
     );
-    let secret = local
-        .block_on(
-            local
-                .client()
-                .users(Region::Hcm)
-                .refresh_secret(&pusher_user.uuid),
-        )
-        .unwrap();
     let pusher = Pusher {
         host: local.settings["VCR_REGISTRY_HCM"].clone(),
         repo: staging.backend_name.clone(),
-        login: pusher_user.backend_name.clone(),
-        secret: secret.expose().to_string(),
+        login,
+        secret,
     };
     let (index, children) = local.block_on(pusher.push_index("tools/multi", "v1", "multi"));
 
@@ -410,22 +418,14 @@ resource "vcr_image_copy" "multi" {{
     ws.assert_no_changes();
 
     // skopeo, as a puller in HAN, reads the index and copies each platform out.
-    let puller = local.make_user(
+    let (puller, pull_secret) = portal_user(
+        &local,
         Region::Han,
         "multi-pull",
-        &[(dest.uuid.as_str(), Permission::PullOnly)],
-        None,
-        Some(1),
+        &dest.uuid,
+        Permission::PullOnly,
     );
-    let pull_secret = local
-        .block_on(
-            local
-                .client()
-                .users(Region::Han)
-                .refresh_secret(&puller.uuid),
-        )
-        .unwrap();
-    let creds = format!("{}:{}", puller.backend_name, pull_secret.expose());
+    let creds = format!("{puller}:{pull_secret}");
     let image = format!(
         "docker://{}/{}/tools/multi:stable",
         local.settings["VCR_REGISTRY_HAN"], dest.backend_name

@@ -138,22 +138,34 @@ fn describe_tags(tags: &[String]) -> String {
     }
 }
 
-/// The repository whose backend name the reference has, in `region`.
-async fn find_repository(
+/// The repository of `region` with this backend name (the first part of an image
+/// reference after the registry host), if there is one: one call per page of
+/// repositories.
+pub(crate) async fn repository_by_backend_name(
     data: &ProviderData,
     region: Region,
-    reference: &ImageReference,
-) -> Result<RepositoryNames, Diagnostics> {
+    backend_name: &str,
+) -> Result<Option<RepositoryNames>, Diagnostics> {
     let repos = data
         .client()?
         .repositories(region)
         .list_all(None, None)
         .await
         .map_err(api(format!("list the repositories of {region}")))?;
-    repos
+    Ok(repos
         .iter()
         .filter_map(RepositoryNames::of)
-        .find(|r| r.backend_name == reference.repository)
+        .find(|r| r.backend_name == backend_name))
+}
+
+/// The repository whose backend name the reference has, in `region`.
+async fn find_repository(
+    data: &ProviderData,
+    region: Region,
+    reference: &ImageReference,
+) -> Result<RepositoryNames, Diagnostics> {
+    repository_by_backend_name(data, region, &reference.repository)
+        .await?
         .ok_or_else(|| {
             failed(
                 reference,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::REGIONS;
 use super::errors::api_error;
-use super::image_check::region_of;
+use super::image_check::{region_of, repository_by_backend_name};
 use super::model::reference::ImageReference;
 use super::repository_user::{permission_requests, random_name, RepositoryPermission};
 use super::short_lived_user::{create_user, find_user, not_deleted_warning};
@@ -231,18 +231,8 @@ async fn source_repository(
     region: Region,
     reference: &ImageReference,
 ) -> Result<RepositoryNames, Diagnostics> {
-    let repos = data
-        .client()?
-        .repositories(region)
-        .list_all(None, None)
-        .await
-        .map_err(|e| {
-            Diagnostics::from(api_error(&format!("list the repositories of {region}"), &e))
-        })?;
-    repos
-        .iter()
-        .filter_map(RepositoryNames::of)
-        .find(|r| r.backend_name == reference.repository)
+    repository_by_backend_name(data, region, &reference.repository)
+        .await?
         .ok_or_else(|| {
             Diagnostic::invalid_attribute(
                 AttributePath::root("source"),
