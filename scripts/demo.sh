@@ -6,7 +6,8 @@
 # is empty, then pushes a tiny image (built without a Docker daemon) with the CI
 # user's credentials, pulls it with the pull-only user, shows that user's push
 # refused and the repository's image_count after a refresh, pins the image by digest
-# with a second apply (-var release_tag=1.0: data "vcr_image") and pulls that digest,
+# with a second apply (-var release_tag=1.0: data "vcr_image"), which also replicates it
+# to the Hanoi mirror (vcr_image_copy), and pulls that digest,
 # destroys, and stops vcr-local. The image goes through docker when a docker daemon answers, else
 # skopeo when it is installed, else the project's own client
 # (examples/registry-client); DEMO_CLIENT=docker|skopeo|own picks one. Leaves nothing
@@ -180,7 +181,7 @@ step "terraform apply -refresh-only: the repository now holds the image"
 echo "    image_count = $("$tf" output -raw app_image_count), quota_used_gb = $("$tf" output -raw app_quota_used_gb)"
 test "$("$tf" output -raw app_image_count)" = 1
 
-step "Pin the deployment to what CI pushed: terraform apply -var release_tag=1.0 (data \"vcr_image\")"
+step "Pin the deployment to what CI pushed, and replicate it to HAN: terraform apply -var release_tag=1.0 (data \"vcr_image\", vcr_image_copy)"
 "$tf" apply -auto-approve -input=false -no-color -var release_tag=1.0 >"$demo/release.txt"
 release=$("$tf" output -raw release_image)
 echo "    release_image = $release"
@@ -192,6 +193,14 @@ esac
 step "The deploy user pulls exactly that digest"
 login "$deploy_user" deploy_secret
 pull "$deploy_user" deploy_secret "$release"
+
+step "The same apply replicated it to the Hanoi mirror by digest (vcr_image_copy)"
+release_han=$("$tf" output -raw release_image_han)
+echo "    release_image_han = $release_han"
+case "$release_han" in
+  *"@${release##*@}") ;;
+  *) echo "expected the digest ${release##*@} in HAN, got $release_han" >&2; false ;;
+esac
 
 step "terraform destroy (force_destroy deletes the pushed image first)"
 "$tf" destroy -auto-approve -input=false -no-color | tail -1

@@ -175,10 +175,13 @@ fn quickstart_applies_plans_empty_and_destroys() {
         )
         .step(
             Step::reapply()
-                .named("CI pushes hello:1.0; release_tag pins it by digest")
+                .named(
+                    "CI pushes hello:1.0; release_tag pins it by digest and replicates it to HAN",
+                )
                 .pre(push_hello)
                 .env("TF_VAR_release_tag", "1.0")
-                .expect_no_changes()
+                .expect("vcr_image_copy.release_han[0]", Action::Create)
+                .expect("vcr_repository.app", Action::NoOp)
                 .check(|ctx| {
                     let registry_url = ctx.attr("vcr_repository.app", "registry_url");
                     let digest = ctx.attr("data.vcr_image.release[0]", "digest");
@@ -200,6 +203,23 @@ fn quickstart_applies_plans_empty_and_destroys() {
                     let pulled = ctx
                         .local
                         .block_on(oci().pull(&pinned, &deploy, vec![IMAGE_LAYER_MEDIA_TYPE]))
+                        .unwrap();
+                    assert_eq!(pulled.layers[0].data.as_ref(), b"hello from the quickstart");
+                    assert_eq!(pulled.digest.as_deref(), Some(digest.as_str()));
+                    // Anyone pulls the same digest from the public mirror in HAN.
+                    let mirror_url = ctx.attr("vcr_repository.mirror", "registry_url");
+                    assert_eq!(
+                        ctx.outputs()["release_image_han"]["value"],
+                        format!("{mirror_url}/hello@{digest}").as_str()
+                    );
+                    let replica: Reference = format!("{mirror_url}/hello:1.0").parse().unwrap();
+                    let pulled = ctx
+                        .local
+                        .block_on(oci().pull(
+                            &replica,
+                            &RegistryAuth::Anonymous,
+                            vec![IMAGE_LAYER_MEDIA_TYPE],
+                        ))
                         .unwrap();
                     assert_eq!(pulled.layers[0].data.as_ref(), b"hello from the quickstart");
                     assert_eq!(pulled.digest.as_deref(), Some(digest.as_str()));

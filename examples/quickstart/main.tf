@@ -1,5 +1,6 @@
 # The quickstart: a repository in each region, a CI user that pushes, a deploy
-# user that pulls, and the image to deploy pinned by digest once CI has pushed it.
+# user that pulls, and the image to deploy pinned by digest once CI has pushed it,
+# replicated to the other region.
 # `make demo` runs it against vcr-local; against vCR, set VCR_CLIENT_ID and
 # VCR_CLIENT_SECRET (and nothing else) instead.
 
@@ -88,6 +89,20 @@ data "vcr_image" "release" {
 output "release_image" {
   description = "What deployments run: the hello image at release_tag, pinned by digest (null until release_tag is set)."
   value       = one(data.vcr_image.release[*].image_uri)
+}
+
+# The release, replicated by digest to the Hanoi mirror: the provider copies it
+# registry to registry, with no Docker daemon and no password to hand it.
+resource "vcr_image_copy" "release_han" {
+  count         = var.release_tag == null ? 0 : 1
+  source        = data.vcr_image.release[0].image_uri
+  repository_id = vcr_repository.mirror.id
+  tags          = [var.release_tag]
+}
+
+output "release_image_han" {
+  description = "The same release in Hanoi, pinned by the same digest (null until release_tag is set)."
+  value       = one(vcr_image_copy.release_han[*].image_uri)
 }
 
 output "ci_docker_login" {
