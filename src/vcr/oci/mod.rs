@@ -533,3 +533,31 @@ impl Repository<'_> {
 pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_this_machine_is_spoken_to_in_clear() {
+        let scheme = |host: &str| Endpoint::new(host).unwrap().base.scheme().to_string();
+        assert_eq!(scheme("127.0.0.1:5000"), "http");
+        assert_eq!(scheme("127.8.9.10:5000"), "http");
+        assert_eq!(scheme("[::1]:5000"), "http");
+        assert_eq!(scheme("localhost:5000"), "http");
+        assert_eq!(scheme("vcr.vngcloud.vn"), "https");
+        assert_eq!(
+            scheme("registry.localhost"),
+            "https",
+            "a name is not resolved here"
+        );
+        assert_eq!(scheme("10.0.0.1:5000"), "https");
+        assert!(Endpoint::new("bad host/with space").is_err());
+    }
+
+    #[test]
+    fn scopes_are_docker_s() {
+        assert_eq!(scope("1-app/web", false), "repository:1-app/web:pull");
+        assert_eq!(scope("1-app/web", true), "repository:1-app/web:pull,push");
+    }
+}
