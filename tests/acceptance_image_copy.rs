@@ -338,6 +338,22 @@ fn promotes_by_mount_replicates_by_stream_and_keeps_the_tags_in_place() {
             plan.summary()
         );
     }
+    // The reviewer sees the new digest in both regions, and where it lands.
+    let han_plan = plan.get("vcr_image_copy.han").unwrap();
+    assert_eq!(
+        han_plan.after["digest"],
+        Value::from(second.clone()),
+        "{:?}",
+        han_plan.after_unknown
+    );
+    let promote_plan = plan.get("vcr_image_copy.promote").unwrap();
+    assert_eq!(
+        promote_plan.after["image_uri"],
+        Value::from(format!(
+            "{hcm_host}/{}/web@{second}",
+            backend("vcr_repository.prod")
+        ))
+    );
     ws.apply();
     for (region, repo) in [(Region::Hcm, &prod), (Region::Han, &prod_han)] {
         assert_eq!(
@@ -356,6 +372,26 @@ fn promotes_by_mount_replicates_by_stream_and_keeps_the_tags_in_place() {
         Value::from(second.clone())
     );
     ws.assert_no_changes();
+
+    // Renaming the promoted image replaces that copy; the chained copy keeps its own
+    // name (the default is taken when a copy is made) and applies in the same run.
+    let renamed = copies("sha-2", true).replace(
+        "  tags          = [\"1.4.2\", \"prod\"]\n}\nresource \"vcr_image_copy\" \"han\"",
+        "  image         = \"web-b\"\n  tags          = [\"1.4.2\", \"prod\"]\n}\nresource \"vcr_image_copy\" \"han\"",
+    );
+    assert!(renamed.contains("\"web-b\""), "{renamed}");
+    ws.write_config(&renamed);
+    ws.apply();
+    let state = ws.state();
+    assert_eq!(state.expect("vcr_image_copy.promote")["image"], "web-b");
+    assert_eq!(state.expect("vcr_image_copy.han")["image"], "web");
+    assert_eq!(
+        tags_on(&local, Region::Hcm, &prod, "web-b", &second),
+        Some(set(&["1.4.2", "prod"]))
+    );
+    ws.assert_no_changes();
+    ws.write_config(&copies("sha-2", true));
+    ws.apply();
 
     // Destroy: by default the copies stay; with delete_on_destroy the artifact goes.
     assert!(tags_on(&local, Region::Hcm, &prod, "web-scratch", &second).is_some());
@@ -578,5 +614,97 @@ fn a_copy_that_fails_midway_leaves_no_user_and_the_next_apply_finishes_it() {
         Some(set(&["prod"]))
     );
     assert_eq!(copy_users(&local), Vec::<String>::new());
+    ws.assert_no_changes();
+
+    // Found at plan, naming the attribute: a region the repository is not in (an
+    // error), and a digest the source image lacks (a warning, below: another copy of
+    // the same run may make it, as the chained copies above do).
+    let copy = |source: &str, extra: &str| {
+        format!(
+            "resource \"vcr_image_copy\" \"web\" {{\n  source = \"{source}\"\n  repository_id = \"{}\"\n  tags = [\"prod\"]\n{extra}}}\n",
+            dest.uuid
+        )
+    };
+    let error_of = |hcl: &str| {
+        ws.write_config(hcl);
+        let planned = ws.plan_json();
+        assert_ne!(planned.code, 0, "{}", planned.output());
+        planned
+            .diagnostics()
+            .into_iter()
+            .find(|d| d.severity == "error")
+            .unwrap_or_else(|| panic!("an error: {}", planned.output()))
+    };
+    let d = error_of(&copy(&source, "  region = \"HCM\"\n"));
+    assert!(
+        d.summary.contains("\"region\"") && d.detail.contains("is in HAN"),
+        "{d:?}"
+    );
+
+    // Said at plan: a tag dropped from `tags` stays on the image; a new copy moves a
+    // tag that names another artifact now.
+    let warnings_of = |hcl: &str| {
+        ws.write_config(hcl);
+        let planned = ws.plan_json();
+        assert_eq!(planned.code, 0, "{}", planned.output());
+        planned
+            .diagnostics()
+            .into_iter()
+            .filter(|d| {
+                d.severity == "warning" && !d.summary.starts_with("Provider development overrides")
+            })
+            .map(|d| d.summary)
+            .collect::<Vec<_>>()
+    };
+    let absent = format!("sha256:{}", "0".repeat(64));
+    assert_eq!(
+        warnings_of(&copy(&source.replace(&digest, &absent), "")),
+        ["The source of this copy is not in vCR"]
+    );
+    let retagged = copy(&source, "").replace("[\"prod\"]", "[\"stable\"]");
+    assert_eq!(
+        warnings_of(&retagged),
+        ["Tags removed from vcr_image_copy's tags stay on the image"]
+    );
+    let other = push_staging(&local, &staging.uuid, "sha-10", 1);
+    let taking = format!(
+        "{}{}",
+        copy(&source, ""),
+        copy(&source.replace(&digest, &other), "").replace("\"web\" {", "\"taker\" {")
+    );
+    let warned = warnings_of(&taking);
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].starts_with("The copy moves tags of \"web\""),
+        "{warned:?}"
+    );
+
+    // delete_on_destroy keeps an artifact that carries tags the copy does not manage.
+    ws.write_config(&format!(
+        "{}{}",
+        copy(&source, ""),
+        copy(&source, "  delete_on_destroy = true\n")
+            .replace("\"web\" {", "\"canary\" {")
+            .replace("[\"prod\"]", "[\"canary\"]")
+    ));
+    ws.apply();
+    assert_eq!(
+        tags_on(&local, Region::Han, &dest.uuid, "web", &digest),
+        Some(set(&["canary", "prod"]))
+    );
+    ws.write_config(&copy(&source, ""));
+    let removed = ws.apply();
+    assert!(
+        removed
+            .said()
+            .contains("The copied artifact stays: other tags name it"),
+        "{}",
+        removed.said()
+    );
+    assert_eq!(
+        tags_on(&local, Region::Han, &dest.uuid, "web", &digest),
+        Some(set(&["canary", "prod"]))
+    );
+    assert!(ws.state().get("vcr_image_copy.canary").is_none());
     ws.assert_no_changes();
 }

@@ -113,7 +113,7 @@ pub fn schema() -> Schema {
                 Type::String,
                 "The image name in the destination repository.",
             )
-            .note("Defaults to the source's image name.")
+            .note("Defaults to the source's image name when the copy is made; a later `source` never renames the copy.")
             .validate(image_name())
             .requires_replace(),
         )
@@ -126,7 +126,7 @@ pub fn schema() -> Schema {
             Attribute::optional(
                 "delete_on_destroy",
                 Type::Bool,
-                "Delete the copied artifact (by digest, with every tag on it) when the resource is destroyed. By default a destroy leaves the image in place: images outlive the deployments that use them.",
+                "Delete the copied artifact (by digest) when the resource is destroyed, unless it carries tags this copy does not manage (then it stays, with a warning). By default a destroy leaves the image in place: images outlive the deployments that use them.",
             )
             .default(Value::Bool(false)),
         )
@@ -134,14 +134,14 @@ pub fn schema() -> Schema {
             Attribute::computed(
                 "digest",
                 Type::String,
-                "The copied digest: the source's, known at plan.",
+                "The copied digest: the source's, known at plan when the source is.",
             ),
         )
         .attribute(
             Attribute::computed(
                 "image_uri",
                 Type::String,
-                "The copy, pinned by digest: `<registry>/<repository backend name>/<image>@<digest>`, with the registry host as the provider's `endpoints` set it. Use it where the destination region deploys.",
+                "The copy, pinned by digest: `<registry>/<repository backend name>/<image>@<digest>`, with the registry host as the provider's `endpoints` set it; known at plan when the digest is, so that a copy chained to it (HCM then HAN) shows its digest at plan too. Use it where the destination region deploys.",
             ),
         ),
     )
@@ -189,40 +189,156 @@ fn source_of(state: &ImageCopyState) -> Result<ImageReference, Diagnostics> {
 }
 
 /// The destination repository's region: the one set, else where the repository is
-/// (the provider's region first). With its names.
+/// (the provider's region first). With its names. A repository of the other region
+/// than the one set is named as such.
 async fn destination(
     data: &ProviderData,
-    state: &ImageCopyState,
+    repository_id: &str,
+    region: Option<&str>,
 ) -> Result<(Region, RepositoryNames), Diagnostics> {
-    let id = state.repository_id.clone().unwrap_or_default();
+    let id = repository_id;
     let client = data.client()?;
-    let candidates: Vec<Region> = match state.region.as_deref() {
-        Some(r) => vec![data.region(Some(r))?],
-        None => {
-            let first = data.region(None)?;
-            let mut all = vec![first];
-            all.extend(Region::ALL.into_iter().filter(|r| *r != first));
-            all
-        }
-    };
+    let set = region.map(|r| data.region(Some(r))).transpose()?;
+    let first = set.unwrap_or(data.region(None)?);
+    let mut candidates = vec![first];
+    candidates.extend(Region::ALL.into_iter().filter(|r| *r != first));
     for region in &candidates {
-        match client.repositories(*region).names(&id).await {
-            Ok(names) => return Ok((*region, names)),
+        match client.repositories(*region).names(id).await {
+            Ok(names) if set.is_none_or(|s| s == *region) => return Ok((*region, names)),
+            Ok(_) => {
+                return Err(Diagnostic::invalid_attribute(
+                    AttributePath::root("region"),
+                    format!(
+                        "the repository {id:?} is in {region}, not in {first}: set region = \"{region}\", or leave region out to have it found."
+                    ),
+                )
+                .into())
+            }
             Err(e) if e.is_not_found() => continue,
             Err(e) => {
                 return Err(api_error(&format!("read repository {id} in {region}"), &e).into())
             }
         }
     }
-    let regions: Vec<&str> = candidates.iter().map(|r| r.as_str()).collect();
     Err(Diagnostic::invalid_attribute(
         AttributePath::root("repository_id"),
-        format!(
-            "no repository has the id {id:?} in {}.",
-            regions.join(" or ")
-        ),
+        format!("no repository has the id {id:?} in HCM or HAN."),
     )
     .into())
+}
+
+/// The destination pinned by digest: `<registry>/<backend name>/<image>@<digest>`.
+fn destination_uri(
+    data: &ProviderData,
+    region: Region,
+    repo: &RepositoryNames,
+    image: &str,
+    digest: &str,
+) -> ImageReference {
+    ImageReference::image(
+        &registry_host(data, region, repo),
+        &repo.backend_name,
+        image,
+    )
+    .pinned(digest)
+}
+
+/// At plan, what the source is: a warning naming `source` when vCR has no artifact
+/// of that digest in that image (and no copy of this run makes it): the apply would
+/// fail; a warning when the reference's tag names another digest now. Warnings, not
+/// errors: the source may be made by this apply in a way the provider cannot see.
+async fn check_source(data: &ProviderData, source: &ImageReference) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let (Some(digest), Ok(region)) = (&source.digest, region_of(data, source, "source")) else {
+        return diags;
+    };
+    let planned = data
+        .planned_copies
+        .lock()
+        .is_ok_and(|p| p.contains(&source.pinned(digest).to_string()));
+    if planned {
+        return diags;
+    }
+    let repo = match source_repository(data, region, source).await {
+        Ok(repo) => repo,
+        Err(d) => return d,
+    };
+    let repos = match data.client() {
+        Ok(c) => c.repositories(region),
+        Err(d) => return d,
+    };
+    let missing = |why: String| {
+        let mut d = Diagnostic::warning(
+            "The source of this copy is not in vCR",
+            format!("{why} Unless something else in this apply makes it, the apply fails."),
+        );
+        d.path = Some(AttributePath::root("source"));
+        d
+    };
+    match repos.list_artifacts(&repo.uuid, &source.image, None).await {
+        Ok(artifacts) => match artifacts.iter().find(|a| &a.digest == digest) {
+            None => diags.push(missing(format!(
+                "repository {:?} ({region}) has no artifact {digest} of image {:?}.",
+                repo.name, source.image
+            ))),
+            Some(a) => {
+                if let Some(tag) = source.tag.as_ref().filter(|t| !a.tags.contains(t)) {
+                    diags.push(Diagnostic::warning(
+                        format!("The tag {tag:?} of the source no longer names its digest"),
+                        format!(
+                            "{source} names the tag {tag:?} and the digest {digest}; the digest is what is copied, and {tag:?} is now on another artifact (or none)."
+                        ),
+                    ));
+                }
+            }
+        },
+        Err(e) if e.is_not_found() => diags.push(missing(format!(
+            "repository {:?} ({region}) has no image {:?}.",
+            repo.name, source.image
+        ))),
+        Err(e) => diags.push(api_error(
+            &format!(
+                "read the source image {:?} of repository {:?} in {region}",
+                source.image, repo.name
+            ),
+            &e,
+        )),
+    }
+    diags
+}
+
+/// At the plan of a create: each tag that names another artifact of the destination
+/// image now, which the apply moves to the copy.
+async fn tags_taken_over(
+    data: &ProviderData,
+    region: Region,
+    repo: &RepositoryNames,
+    image: &str,
+    digest: Option<&str>,
+    tags: &[String],
+) -> Option<Diagnostic> {
+    let repos = data.client().ok()?.repositories(region);
+    let artifacts = repos.list_artifacts(&repo.uuid, image, None).await.ok()?;
+    let moved: Vec<String> = artifacts
+        .iter()
+        .filter(|a| Some(a.digest.as_str()) != digest)
+        .flat_map(|a| {
+            a.tags
+                .iter()
+                .filter(|t| tags.contains(t))
+                .map(move |t| format!("{t:?} (now on {})", a.digest))
+        })
+        .collect();
+    (!moved.is_empty()).then(|| {
+        Diagnostic::warning(
+            format!("The copy moves tags of {image:?} that exist in repository {:?}", repo.name),
+            format!(
+                "These tags of {image:?} in {:?} ({region}) name other artifacts now; the apply points them at the copy: {}.",
+                repo.name,
+                moved.join(", ")
+            ),
+        )
+    })
 }
 
 /// The source repository, by the backend name in the reference.
@@ -371,7 +487,12 @@ async fn copy(
     let digest = source.digest.clone().unwrap_or_default();
     let source_region = region_of(data, &source, "source")?;
     let from_repo = source_repository(data, source_region, &source).await?;
-    let (region, to_repo) = destination(data, &planned).await?;
+    let (region, to_repo) = destination(
+        data,
+        planned.repository_id.as_deref().unwrap_or_default(),
+        planned.region.as_deref(),
+    )
+    .await?;
     let image = planned
         .image
         .clone()
@@ -381,7 +502,7 @@ async fn copy(
     let to_host = registry_host(data, region, &to_repo);
     let from_name = format!("{}/{}", source.repository, source.image);
     let to_name = format!("{}/{}", to_repo.backend_name, image);
-    let to_image = ImageReference::image(&to_host, &to_repo.backend_name, &image);
+    let to_image = destination_uri(data, region, &to_repo, &image, &digest);
     let purpose = format!("{}/{image} in {region}", to_repo.name);
 
     // One user per region: pull on the source, push on the destination.
@@ -465,7 +586,7 @@ async fn copy(
         region: Some(region.as_str().to_string()),
         image: Some(image.clone()),
         digest: Some(digest.clone()),
-        image_uri: Some(to_image.pinned(&digest).to_string()),
+        image_uri: Some(to_image.to_string()),
         ..planned
     };
     let (_, url_diags) = data.registry_url(region, &to_repo.backend_name, &to_repo.registry_url);
@@ -512,33 +633,112 @@ impl Resource<ProviderData> for ImageCopyResource {
             if let Some(data) = data {
                 region_of(data, source, "source")?;
             }
-            // Known now: what is copied, and under which name by default.
+            // Known now: what is copied.
             if let Some(digest) = &source.digest {
                 plan.set("digest", Value::string(digest.clone()));
             }
-            if plan.config.attr("image").is_null() {
-                plan.set("image", Value::string(source.image.clone()));
-                if plan
-                    .prior
-                    .attr("image")
-                    .as_str()
-                    .is_some_and(|prior| prior != source.image)
-                {
-                    plan.replace_because_of("image");
-                }
+        }
+        // The image name defaults to the source's when the copy is made, and stays:
+        // a later source (even one still unknown) never renames the copy.
+        if plan.config.attr("image").is_null() {
+            match (plan.prior.attr("image").as_str(), &source) {
+                (Some(prior), _) => plan.set("image", Value::string(prior)),
+                (None, Some(source)) => plan.set("image", Value::string(source.image.clone())),
+                (None, None) => plan.will_change("image"),
             }
         }
-        // The destination's reference moves only with the digest; a tag put back
-        // leaves it (and whatever deploys from it) alone.
-        let moves = plan.is_create()
-            || plan.is_replace()
-            || plan.changed("digest")
-            || plan.changed("image")
-            || plan.prior.attr("image_uri").is_null();
-        if moves {
+        let creating = plan.is_create() || plan.is_replace();
+        let digest_moves = creating || plan.changed("digest");
+        if let Some(data) = data {
+            if let (true, Some(source)) = (digest_moves, &source) {
+                plan.diagnostics.extend(check_source(data, source).await);
+            }
+        }
+        let digest = plan.planned.attr("digest").as_str().map(str::to_string);
+        let image = plan.planned.attr("image").as_str().map(str::to_string);
+        let repository_id = plan
+            .planned
+            .attr("repository_id")
+            .as_str()
+            .map(str::to_string);
+        if creating {
+            // Where it goes, looked up now, so that the plan shows the region and the
+            // reference the copy will have.
             plan.will_change("image_uri");
+            if let (Some(data), Some(id)) = (data, &repository_id) {
+                let region = plan.config.attr("region").as_str().map(str::to_string);
+                let (region, repo) = destination(data, id, region.as_deref()).await?;
+                plan.set("region", Value::string(region.as_str()));
+                if let (Some(image), Some(digest)) = (&image, &digest) {
+                    let uri = destination_uri(data, region, &repo, image, digest).to_string();
+                    if let Ok(mut planned) = data.planned_copies.lock() {
+                        planned.insert(uri.clone());
+                    }
+                    plan.set("image_uri", Value::string(uri));
+                }
+                if let Some(image) = &image {
+                    let tags: Vec<String> = plan
+                        .planned
+                        .attr("tags")
+                        .as_elements()
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|t| t.as_str().map(str::to_string))
+                        .collect();
+                    if let Some(w) =
+                        tags_taken_over(data, region, &repo, image, digest.as_deref(), &tags).await
+                    {
+                        plan.diagnostics.push(w);
+                    }
+                }
+            }
         } else {
-            plan.set("image_uri", plan.prior.attr("image_uri").clone());
+            // The destination's reference moves only with the digest, to a digest known
+            // now; a tag put back leaves it (and whatever deploys from it) alone.
+            let prior_uri = plan
+                .prior
+                .attr("image_uri")
+                .as_str()
+                .and_then(|u| ImageReference::parse(u).ok());
+            match (prior_uri, &digest) {
+                (Some(prior), Some(digest)) => {
+                    let uri = prior.pinned(digest).to_string();
+                    if let (Some(data), true) = (data, digest_moves) {
+                        if let Ok(mut planned) = data.planned_copies.lock() {
+                            planned.insert(uri.clone());
+                        }
+                    }
+                    plan.set("image_uri", Value::string(uri));
+                }
+                _ => plan.will_change("image_uri"),
+            }
+            let kept: BTreeSet<&str> = plan
+                .planned
+                .attr("tags")
+                .as_elements()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            let dropped: Vec<String> = plan
+                .prior
+                .attr("tags")
+                .as_elements()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|t| !kept.contains(t) && plan.planned.attr("tags").is_wholly_known())
+                .map(|t| format!("{t:?}"))
+                .collect();
+            if !dropped.is_empty() {
+                plan.diagnostics.push(Diagnostic::warning(
+                    "Tags removed from vcr_image_copy's tags stay on the image",
+                    format!(
+                        "{} leave(s) Terraform's care but stay(s) in the registry, on the artifact it names now: vCR has no call that removes one tag. Delete it in the vCR console if it must go.",
+                        dropped.join(", ")
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -633,21 +833,39 @@ impl Resource<ProviderData> for ImageCopyResource {
         let id = state.repository_id.clone().unwrap_or_default();
         let image = state.image.clone().unwrap_or_default();
         let digest = state.digest.clone().unwrap_or_default();
-        match data
-            .client()?
-            .repositories(region)
-            .delete_artifact(&id, &image, &digest)
-            .await
-        {
+        let repos = data.client()?.repositories(region);
+        let what = format!("{image}@{digest} of repository {id} in {region}");
+        let artifacts = match repos.list_artifacts(&id, &image, None).await {
+            Ok(a) => a,
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(api_error(&format!("read the copied artifact {what}"), &e).into()),
+        };
+        let Some(artifact) = artifacts.iter().find(|a| a.digest == digest) else {
+            return Ok(());
+        };
+        // Deleting the artifact deletes every tag on it: tags this copy does not manage
+        // (another copy's, a deployment's) keep it.
+        let ours: BTreeSet<&str> = state.tags.iter().flatten().map(String::as_str).collect();
+        let others: Vec<String> = artifact
+            .tags
+            .iter()
+            .filter(|t| !ours.contains(t.as_str()))
+            .map(|t| format!("{t:?}"))
+            .collect();
+        if !others.is_empty() {
+            return Err(Diagnostic::warning(
+                "The copied artifact stays: other tags name it",
+                format!(
+                    "delete_on_destroy is true, but {what} also carries {}, which this copy does not manage; deleting it would take those tags with it. It stays; delete it in the vCR console, or remove those tags first, if it must go.",
+                    others.join(", ")
+                ),
+            )
+            .into());
+        }
+        match repos.delete_artifact(&id, &image, &digest).await {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(api_error(
-                &format!(
-                    "delete the copied artifact {image}@{digest} of repository {id} in {region}"
-                ),
-                &e,
-            )
-            .into()),
+            Err(e) => Err(api_error(&format!("delete the copied artifact {what}"), &e).into()),
         }
     }
 

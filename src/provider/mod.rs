@@ -45,6 +45,10 @@ pub struct ProviderData {
     /// Permission policies per region (in [`Region::ALL`] order), looked up once per
     /// provider process.
     policies: [tokio::sync::OnceCell<Vec<Policy>>; 2],
+    /// The images `vcr_image_copy` plans to make in this run (`<registry>/<backend
+    /// name>/<image>@<digest>`): a copy whose source is another copy's destination
+    /// does not look for it in vCR at plan, where it is not yet.
+    pub planned_copies: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl ProviderData {
@@ -67,6 +71,7 @@ impl ProviderData {
             settings,
             client,
             policies: Default::default(),
+            planned_copies: Default::default(),
         })
     }
 

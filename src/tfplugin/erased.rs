@@ -206,6 +206,13 @@ where
                 state: Value::Null,
                 ..ObjectAnswer::default()
             },
+            // Warnings alone: the object is gone from Terraform, and the warnings say
+            // what stayed behind in the world.
+            Err(d) if !d.has_errors() => ObjectAnswer {
+                state: Value::Null,
+                diagnostics: d,
+                ..ObjectAnswer::default()
+            },
             Err(d) => self.keep(&req.prior, req.private, d),
         }
     }

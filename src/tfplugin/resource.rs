@@ -242,6 +242,8 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
         req: UpdateRequest<Self::State>,
     ) -> Result<Saved<Self::State>, Failure<Self::State>>;
 
+    /// `Err` with errors keeps the object in state; `Err` with warnings only deletes
+    /// it from state and shows them (something stayed behind, on purpose).
     async fn delete(&self, data: &D, req: DeleteRequest<Self::State>) -> Result<(), Diagnostics>;
 
     /// Builds a state from an import id or identity; Terraform reads it right after.

@@ -27,8 +27,10 @@ const PIECES_IN_FLIGHT: usize = 16;
 /// What a copy did.
 #[derive(Debug, Default)]
 pub struct CopyReport {
-    /// Manifests written (platform manifests, indexes, and one per tag).
+    /// Manifests written by digest (platform manifests, indexes, the image).
     pub manifests_written: AtomicUsize,
+    /// Tags pointed at the image.
+    pub tags_written: AtomicUsize,
     /// Blobs the destination held already.
     pub blobs_present: AtomicUsize,
     /// Blobs mounted from the source repository (same registry; no bytes moved).
@@ -43,14 +45,20 @@ impl CopyReport {
     /// One line for logs: `2 blobs streamed (200.0 MiB), 1 mounted, 3 already there`.
     pub fn summary(&self) -> String {
         format!(
-            "{} blob(s) streamed ({} bytes), {} mounted, {} already there; {} manifest(s) written",
+            "{} blob(s) streamed ({}), {} mounted, {} already there; {} manifest(s) written, {} tag(s) set",
             self.blobs_streamed.load(Ordering::Relaxed),
-            self.bytes_streamed.load(Ordering::Relaxed),
+            mib(self.bytes_streamed.load(Ordering::Relaxed)),
             self.blobs_mounted.load(Ordering::Relaxed),
             self.blobs_present.load(Ordering::Relaxed),
             self.manifests_written.load(Ordering::Relaxed),
+            self.tags_written.load(Ordering::Relaxed),
         )
     }
+}
+
+/// A size for logs: `80.0 MiB`.
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / 1048576.0)
 }
 
 /// One copy's two ends and how many blobs move at once.
@@ -137,7 +145,13 @@ impl Copy<'_> {
         let location = if self.same_registry {
             match to.mount(&blob.digest, &self.from.name).await? {
                 Mounted::Yes => {
-                    tracing::info!(digest = blob.digest, from = %self.from.name, to = %to.name, "mounted a blob (no bytes moved)");
+                    tracing::info!(
+                        digest = blob.digest,
+                        from = %self.from.name,
+                        to = format!("{}/{}", to.session.endpoint.host, to.name),
+                        "mounted a blob of {} (no bytes moved)",
+                        mib(blob.size)
+                    );
                     self.report.blobs_mounted.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
                 }
@@ -151,9 +165,9 @@ impl Copy<'_> {
         let secs = started.elapsed().as_secs_f64();
         tracing::info!(
             digest = blob.digest,
-            bytes = blob.size,
-            to = %to.name,
-            "streamed a blob in {secs:.1} s ({:.1} MiB/s)",
+            to = format!("{}/{}", to.session.endpoint.host, to.name),
+            "streamed a blob of {} in {secs:.1} s ({:.1} MiB/s)",
+            mib(blob.size),
             blob.size as f64 / 1048576.0 / secs.max(0.001)
         );
         self.report.blobs_streamed.fetch_add(1, Ordering::Relaxed);

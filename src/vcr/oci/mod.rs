@@ -330,6 +330,12 @@ pub struct Repository<'s> {
 }
 
 impl Repository<'_> {
+    /// `name@digest` or `name:tag`, as a reference is written.
+    fn at_reference(&self, reference: &str) -> String {
+        let joiner = if reference.contains(':') { '@' } else { ':' };
+        format!("{}{joiner}{reference}", self.name)
+    }
+
     fn url(&self, rest: &str) -> Url {
         self.session
             .endpoint
@@ -345,7 +351,7 @@ impl Repository<'_> {
     /// The manifest `reference` (tag or digest) as stored: its media type and bytes.
     /// A digest reference is checked against the bytes.
     pub async fn manifest(&self, reference: &str) -> Result<(String, Bytes), RegistryError> {
-        let what = format!("GET the manifest {}:{reference}", self.name);
+        let what = format!("GET the manifest {}", self.at_reference(reference));
         let builder = self
             .session
             .request(Method::GET, self.url(&format!("manifests/{reference}")))
@@ -386,7 +392,7 @@ impl Repository<'_> {
 
     /// Whether the manifest `reference` is here (`HEAD`).
     pub async fn has_manifest(&self, reference: &str) -> Result<bool, RegistryError> {
-        let what = format!("HEAD the manifest {}:{reference}", self.name);
+        let what = format!("HEAD the manifest {}", self.at_reference(reference));
         let builder = self
             .session
             .request(Method::HEAD, self.url(&format!("manifests/{reference}")))
@@ -402,7 +408,7 @@ impl Repository<'_> {
         media_type: &str,
         body: Bytes,
     ) -> Result<(), RegistryError> {
-        let what = format!("PUT the manifest {}:{reference}", self.name);
+        let what = format!("PUT the manifest {}", self.at_reference(reference));
         let builder = self
             .session
             .request(Method::PUT, self.url(&format!("manifests/{reference}")))
