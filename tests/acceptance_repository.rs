@@ -347,7 +347,7 @@ fn a_repository_with_images_needs_force_destroy() {
         .step(
             Step::destroy()
                 .named("a repository with images is not destroyed")
-                .expect_error(&literal("Repository \"images-app\" still holds images"))
+                .expect_error(&literal("Repository \"images-app\" in HCM still holds images"))
                 .expect_output(&literal("force_destroy = true"))
                 // The way out that re-creates nothing the destroy already removed.
                 .expect_output(&words(

@@ -406,9 +406,9 @@ impl Resource<ProviderData> for RepositoryResource {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() && confirm_gone(&repos, &id, &name).await.unwrap_or(false) => Ok(()),
             Err(e) if e.is_conflict() => Err(Diagnostic::error(
-                format!("Repository {name:?} still holds images"),
+                format!("Repository {name:?} in {region} still holds images"),
                 format!(
-                    "vCR does not delete a repository that holds images, and this one was not deleted. \
+                    "vCR does not delete a repository that holds images, and {name:?} ({id}, {region}) was not deleted. \
                      Delete its images first, or set force_destroy = true on the repository and save the change to \
                      the state alone, without re-creating what this destroy already removed: \
                      terraform apply -target={TYPE_NAME}.LABEL (LABEL being this resource block's name); \
