@@ -55,6 +55,7 @@ pub mod registry;
 mod serve;
 pub mod store;
 
+pub use self::core::{LocalError, LocalRegion};
 pub use api::ApiError;
 use faults::Listener;
 pub use serve::ConnectionLimits;
@@ -181,76 +182,6 @@ impl LocalConfig {
 /// `::ffff:127.x.y.z`).
 pub fn is_loopback(ip: IpAddr) -> bool {
     ip.to_canonical().is_loopback()
-}
-
-/// Why vcr-local could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum LocalError {
-    /// A listen address could not be bound.
-    #[error("cannot listen on {addr} ({what}): {source}")]
-    Bind {
-        addr: SocketAddr,
-        what: &'static str,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The data directory is not usable.
-    #[error("{0}")]
-    Data(String),
-    /// The configuration is not usable.
-    #[error("invalid configuration: {0}")]
-    Config(String),
-}
-
-/// A region of vcr-local (its own type: vcr-local shares nothing with the client).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum LocalRegion {
-    Hcm,
-    Han,
-}
-
-impl LocalRegion {
-    /// Both regions.
-    pub const ALL: [LocalRegion; 2] = [LocalRegion::Hcm, LocalRegion::Han];
-
-    /// `HCM` or `HAN`.
-    pub fn code(self) -> &'static str {
-        match self {
-            LocalRegion::Hcm => "HCM",
-            LocalRegion::Han => "HAN",
-        }
-    }
-
-    /// The path prefix of the region's API: `/hcm` or `/han`.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            LocalRegion::Hcm => "/hcm",
-            LocalRegion::Han => "/han",
-        }
-    }
-
-    /// The real region's docker registry host (shown when no local registry
-    /// is listening, as for an app served in-process).
-    pub fn real_registry_host(self) -> &'static str {
-        match self {
-            LocalRegion::Hcm => "vcr.vngcloud.vn",
-            LocalRegion::Han => "vcr-han.vngcloud.vn",
-        }
-    }
-
-    /// Parses `hcm`/`han` in any case.
-    pub fn parse(s: &str) -> Option<LocalRegion> {
-        LocalRegion::ALL
-            .into_iter()
-            .find(|r| r.code().eq_ignore_ascii_case(s.trim()))
-    }
-
-    fn index(self) -> usize {
-        match self {
-            LocalRegion::Hcm => 0,
-            LocalRegion::Han => 1,
-        }
-    }
 }
 
 /// The server's shared state. Cheap to clone.

@@ -2,11 +2,9 @@
 //! users, grants and repositories as they are now: a user disabled or expired
 //! after it got a token is refused from then on.
 
-use rusqlite::{params, Connection, OptionalExtension};
-
 use super::model::{policy, Action, Principal, RepoRef, Rights, UserRef};
-use super::{region_code, secrets, Core, DomainError, DomainResult};
-use crate::local::LocalRegion;
+use super::{secrets, Core, DomainError, DomainResult, LocalRegion};
+use crate::local::store::Records;
 
 /// The distribution spec's words for a refusal, which docker prints.
 pub const DENIED_MESSAGE: &str = "requested access to the resource is denied";
@@ -48,25 +46,8 @@ impl Core {
         };
         let prefix = format!("{}-", self.account_id);
         let name = username.strip_prefix(&prefix).unwrap_or("");
-        let row = self.read(|conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT uuid, salt, secret_hash, disabled, expires_at FROM users
-                     WHERE region = ?1 AND name = ?2",
-                    params![region_code(region), name],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, bool>(3)?,
-                            r.get::<_, Option<i64>>(4)?,
-                        ))
-                    },
-                )
-                .optional()?)
-        })?;
-        let Some((uuid, salt, hash, disabled, expires_at)) = row else {
+        let login = self.store.read(|r| r.login(region.code(), name))?;
+        let Some(login) = login else {
             let _ = secrets::secret_matches(NO_USER_SALT, NO_USER_HASH, secret);
             tracing::debug!(
                 region = region.code(),
@@ -75,7 +56,7 @@ impl Core {
             );
             return Err(DomainError::Unauthenticated(BAD_CREDENTIALS.into()));
         };
-        if !secrets::secret_matches(&salt, &hash, secret) {
+        if !secrets::secret_matches(&login.salt, &login.secret_hash, secret) {
             tracing::debug!(
                 region = region.code(),
                 username,
@@ -83,11 +64,11 @@ impl Core {
             );
             return Err(DomainError::Unauthenticated(BAD_CREDENTIALS.into()));
         }
-        if let Some(why) = unusable(disabled, expires_at, self.clock.now()) {
+        if let Some(why) = unusable(login.disabled, login.expires_at, self.clock.now()) {
             return Err(DomainError::Unauthenticated(why.into()));
         }
         Ok(Principal::User(UserRef {
-            uuid,
+            uuid: login.uuid,
             backend_name: username.to_string(),
             region,
         }))
@@ -102,18 +83,19 @@ impl Core {
         region: LocalRegion,
         backend: &str,
     ) -> DomainResult<Option<(RepoRef, Rights)>> {
-        self.read(|conn| self.rights_in(conn, principal, region, backend))
+        self.store
+            .read(|r| self.rights_in(r, principal, region, backend))
     }
 
     fn rights_in(
         &self,
-        conn: &Connection,
+        records: &Records<'_>,
         principal: &Principal,
         region: LocalRegion,
         backend: &str,
     ) -> DomainResult<Option<(RepoRef, Rights)>> {
-        self.still_usable(conn, principal, region)?;
-        let Some(repo) = self.repo_by_backend(conn, region, backend)? else {
+        self.still_usable(records, principal, region)?;
+        let Some(repo) = self.repo_by_backend(records, region, backend)? else {
             return Ok(None);
         };
         let mut rights = if repo.public {
@@ -122,15 +104,8 @@ impl Core {
             Rights::NONE
         };
         if let Principal::User(user) = principal {
-            let policies: Option<String> = conn
-                .query_row(
-                    "SELECT policies FROM grants WHERE user_uuid = ?1 AND repo_uuid = ?2",
-                    params![user.uuid, repo.uuid],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            for id in policies.iter().flat_map(|p| p.split(',')) {
-                if let Some(p) = policy(id) {
+            for id in records.policies(&user.uuid, &repo.uuid)? {
+                if let Some(p) = policy(&id) {
                     rights = rights.union(p.rights);
                 }
             }
@@ -142,7 +117,7 @@ impl Core {
     /// since, or that belongs to another region.
     fn still_usable(
         &self,
-        conn: &Connection,
+        records: &Records<'_>,
         principal: &Principal,
         region: LocalRegion,
     ) -> DomainResult<()> {
@@ -154,18 +129,11 @@ impl Core {
                 "the user belongs to another region".into(),
             ));
         }
-        let row: Option<(bool, Option<i64>)> = conn
-            .query_row(
-                "SELECT disabled, expires_at FROM users WHERE uuid = ?1 AND region = ?2",
-                params![user.uuid, region_code(region)],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        match row {
+        match records.user_state(region.code(), &user.uuid)? {
             None => Err(DomainError::Unauthenticated(
                 "the user no longer exists".into(),
             )),
-            Some((disabled, expires)) => match unusable(disabled, expires, self.clock.now()) {
+            Some(state) => match unusable(state.disabled, state.expires_at, self.clock.now()) {
                 Some(why) => Err(DomainError::Unauthenticated(why.into())),
                 None => Ok(()),
             },

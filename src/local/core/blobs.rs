@@ -2,16 +2,13 @@
 //! streamed to storage and checked against their digest, cross-repository
 //! mounts, and the quota (bytes of the distinct blobs a repository holds).
 
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
-use rusqlite::{params, OptionalExtension};
-
 use super::error::RegistryErrorKind;
 use super::model::{RepoRef, MIB};
 use super::uploads::{Lease, Session};
-use super::{Change, Core, DomainError, DomainResult};
-use crate::local::store::{BlobReader, UploadSink};
-use crate::local::LocalRegion;
+use super::{Core, DomainError, DomainResult, LocalRegion};
+use crate::local::store::{BlobReader, Tx, UploadSink};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 
 fn blob_unknown(digest: &str) -> DomainError {
     DomainError::registry(
@@ -33,39 +30,22 @@ pub fn quota_message(adding: u64, usage_after: u64, limit_gb: u64) -> String {
 impl Core {
     /// Bytes of the distinct blobs the repository holds.
     pub fn usage(&self, repo_uuid: &str) -> DomainResult<u64> {
-        self.read(|conn| {
-            let used: i64 = conn.query_row(
-                "SELECT COALESCE(SUM(size), 0) FROM repo_blobs WHERE repo_uuid = ?1",
-                [repo_uuid],
-                |r| r.get(0),
-            )?;
-            Ok(used as u64)
-        })
+        Ok(self.store.read(|r| r.usage(repo_uuid))?)
     }
 
     /// Records that the repository holds a blob, within its quota (a blob it
     /// holds already costs nothing).
     pub(super) fn hold_blob(
         &self,
-        c: &Change<'_>,
+        tx: &Tx<'_>,
         repo: &RepoRef,
         digest: &str,
         size: u64,
     ) -> DomainResult<()> {
-        let held: bool = c.tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2)",
-            params![repo.uuid, digest],
-            |r| r.get(0),
-        )?;
-        if held {
+        if tx.held_blob_size(&repo.uuid, digest)?.is_some() {
             return Ok(());
         }
-        let used: i64 = c.tx.query_row(
-            "SELECT COALESCE(SUM(size), 0) FROM repo_blobs WHERE repo_uuid = ?1",
-            [&repo.uuid],
-            |r| r.get(0),
-        )?;
-        let after = used as u64 + size;
+        let after = tx.usage(&repo.uuid)? + size;
         if after > repo.quota_bytes() {
             return Err(DomainError::QuotaExceeded(quota_message(
                 size,
@@ -73,31 +53,21 @@ impl Core {
                 repo.quota_limit_gb,
             )));
         }
-        c.tx.execute(
-            "INSERT INTO repo_blobs (repo_uuid, digest, size) VALUES (?1, ?2, ?3)",
-            params![repo.uuid, digest, size as i64],
-        )?;
-        Ok(())
+        Ok(tx.insert_repo_blob(&repo.uuid, digest, size)?)
     }
 
     /// The size of a blob the repository holds.
     pub fn blob_size(&self, repo: &RepoRef, digest: &str) -> DomainResult<u64> {
-        self.read(|conn| {
-            conn.query_row(
-                "SELECT size FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2",
-                params![repo.uuid, digest],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-            .map(|s| s as u64)
+        self.store
+            .read(|r| r.held_blob_size(&repo.uuid, digest))?
             .ok_or_else(|| blob_unknown(digest))
-        })
     }
 
     /// Opens a blob the repository holds (never one only another holds).
     pub async fn open_blob(&self, repo: &RepoRef, digest: &str) -> DomainResult<BlobReader> {
         self.blob_size(repo, digest)?;
-        self.blobs
+        self.store
+            .blobs()
             .open(digest)
             .await?
             .ok_or_else(|| blob_unknown(digest))
@@ -119,7 +89,8 @@ impl Core {
                 format!("bytes {start}+{count} are beyond the blob's {size} bytes"),
             ));
         }
-        self.blobs
+        self.store
+            .blobs()
             .open_part(digest, start, count)
             .await?
             .ok_or_else(|| blob_unknown(digest))
@@ -128,7 +99,7 @@ impl Core {
     /// Starts an upload into the repository; answers its id.
     pub async fn start_upload(&self, region: LocalRegion, repo: &RepoRef) -> DomainResult<String> {
         let id = uuid::Uuid::new_v4().to_string();
-        let sink = self.blobs.sink(&id).await?;
+        let sink = self.store.blobs().sink(&id).await?;
         self.uploads
             .add(Session::new(id.clone(), region, repo.uuid.clone(), sink))?;
         Ok(id)
@@ -212,12 +183,12 @@ impl Core {
         }
         let size = session.size;
         let sink = session.sink;
-        self.write(|c| {
-            if let Err(e) = self.hold_blob(c, repo, digest, size) {
+        self.store.write(|tx| {
+            if let Err(e) = self.hold_blob(tx, repo, digest, size) {
                 sink.discard();
                 return Err(e);
             }
-            self.blobs.commit(sink, digest)?;
+            self.store.blobs().commit(sink, digest)?;
             Ok(size)
         })
     }
@@ -230,7 +201,11 @@ impl Core {
     /// Writes a small blob given whole (a manifest) into a sink, ready for
     /// [`crate::local::store::BlobStore::commit`] once the repository may hold it.
     pub(super) async fn small_blob_sink(&self, bytes: Bytes) -> DomainResult<UploadSink> {
-        let mut sink = self.blobs.sink(&uuid::Uuid::new_v4().to_string()).await?;
+        let mut sink = self
+            .store
+            .blobs()
+            .sink(&uuid::Uuid::new_v4().to_string())
+            .await?;
         if let Err(e) = async {
             sink.write(bytes).await?;
             sink.finish().await
@@ -252,18 +227,11 @@ impl Core {
         source: &RepoRef,
         digest: &str,
     ) -> DomainResult<bool> {
-        self.write(|c| {
-            let size: Option<i64> =
-                c.tx.query_row(
-                    "SELECT size FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2",
-                    params![source.uuid, digest],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let Some(size) = size else {
+        self.store.write(|tx| {
+            let Some(size) = tx.held_blob_size(&source.uuid, digest)? else {
                 return Ok(false);
             };
-            self.hold_blob(c, target, digest, size as u64)?;
+            self.hold_blob(tx, target, digest, size)?;
             Ok(true)
         })
     }
@@ -274,15 +242,8 @@ impl Core {
     /// (it goes with the last manifest naming it), so that no image is left
     /// listed but unpullable and the quota always counts what images hold.
     pub fn delete_blob(&self, repo: &RepoRef, digest: &str) -> DomainResult<()> {
-        self.write(|c| {
-            let manifest_of: Option<String> =
-                c.tx.query_row(
-                    "SELECT image FROM manifests WHERE repo_uuid = ?1 AND digest = ?2 LIMIT 1",
-                    params![repo.uuid, digest],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(image) = manifest_of {
+        self.store.write(|tx| {
+            if let Some(image) = tx.image_with_manifest(&repo.uuid, digest)? {
                 return Err(DomainError::registry(
                     RegistryErrorKind::InUse,
                     format!(
@@ -291,15 +252,7 @@ impl Core {
                     ),
                 ));
             }
-            let named_by: Option<(String, String)> =
-                c.tx.query_row(
-                    "SELECT image, manifest_digest FROM manifest_refs
-                     WHERE repo_uuid = ?1 AND ref_digest = ?2 LIMIT 1",
-                    params![repo.uuid, digest],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            if let Some((image, manifest)) = named_by {
+            if let Some((image, manifest)) = tx.manifest_naming(&repo.uuid, digest)? {
                 return Err(DomainError::registry(
                     RegistryErrorKind::InUse,
                     format!(
@@ -308,14 +261,9 @@ impl Core {
                     ),
                 ));
             }
-            let n = c.tx.execute(
-                "DELETE FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2",
-                params![repo.uuid, digest],
-            )?;
-            if n == 0 {
+            if !tx.release_repo_blob(&repo.uuid, digest)? {
                 return Err(blob_unknown(digest));
             }
-            c.released.push(digest.to_string());
             Ok(())
         })
     }

@@ -2,6 +2,10 @@
 //! through. Each adapter (the management API, the registry) maps these to its
 //! own wire shape in one place.
 
+use std::net::SocketAddr;
+
+use crate::local::store::StoreError;
+
 /// A refusal or failure of a domain operation. The message names the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
@@ -98,9 +102,9 @@ impl DomainError {
     }
 }
 
-impl From<rusqlite::Error> for DomainError {
-    fn from(e: rusqlite::Error) -> Self {
-        tracing::error!(error = %e, "database error");
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage error");
         DomainError::Storage(e.to_string())
     }
 }
@@ -114,3 +118,22 @@ impl From<std::io::Error> for DomainError {
 
 /// The result of a domain operation.
 pub type DomainResult<T> = Result<T, DomainError>;
+
+/// Why vcr-local could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        addr: SocketAddr,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The data directory is not usable.
+    #[error("{0}")]
+    Data(String),
+    /// The configuration is not usable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}

@@ -4,13 +4,15 @@
 //! repository holds and, for an index, manifests of the same image.
 
 use bytes::Bytes;
-use rusqlite::{params, OptionalExtension};
 use sha2::{Digest as _, Sha256};
 
 use super::error::RegistryErrorKind;
 use super::model::RepoRef;
 use super::secrets::hex;
-use super::{rules, Change, Core, DomainError, DomainResult};
+use super::{rules, Core, DomainError, DomainResult};
+use crate::local::store::records::ManifestRow;
+pub use crate::local::store::records::{ManifestMeta, Referrer};
+use crate::local::store::Tx;
 
 /// The largest manifest accepted (distribution's own limit).
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
@@ -20,14 +22,6 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const KNOWN: [&str; 4] = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
-
-/// A manifest as stored: where to find it and how to serve it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManifestMeta {
-    pub digest: String,
-    pub media_type: String,
-    pub size: u64,
-}
 
 /// What a manifest names.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -44,17 +38,6 @@ struct Parsed {
     artifact_type: Option<String>,
     /// Its annotations, as JSON, for the referrers list.
     annotations: Option<String>,
-}
-
-/// A manifest that names another as its subject, as the referrers API lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Referrer {
-    pub digest: String,
-    pub media_type: String,
-    pub size: u64,
-    pub artifact_type: Option<String>,
-    /// JSON object text.
-    pub annotations: Option<String>,
 }
 
 /// What a manifest PUT stored.
@@ -221,26 +204,22 @@ impl Core {
         let parsed = parse(content_type, &bytes)?;
         let size = bytes.len() as u64;
         let mut sink = Some(self.small_blob_sink(bytes).await?);
-        let out = self.write(|c| {
-            let artifact_size = self.check_references(c, repo, image, &parsed)? + size;
-            self.hold_blob(c, repo, &digest, size)?;
-            self.blobs
+        let out = self.store.write(|tx| {
+            let artifact_size = self.check_references(tx, repo, image, &parsed)? + size;
+            self.hold_blob(tx, repo, &digest, size)?;
+            self.store
+                .blobs()
                 .commit(sink.take().expect("committed once"), &digest)?;
-            self.record_manifest(c, repo, image, &digest, &parsed, size, artifact_size)?;
+            self.record_manifest(tx, repo, image, &digest, &parsed, size, artifact_size)?;
             if let Some(tag) = tag {
-                c.tx.execute(
-                    "INSERT INTO tags (repo_uuid, image, tag, digest, pushed_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (repo_uuid, image, tag) DO UPDATE SET digest = excluded.digest,
-                        pushed_at = excluded.pushed_at",
-                    params![repo.uuid, image, tag, digest, self.clock.now_ms()],
-                )?;
+                tx.set_tag(&repo.uuid, image, tag, &digest, self.clock.now_ms())?;
             }
             let what = format!(
                 "{image}{}",
                 tag.map(|t| format!(":{t}")).unwrap_or_default()
             );
             self.log(
-                c.tx,
+                tx,
                 &repo.uuid,
                 "PUSH_ARTIFACT",
                 &format!("{what} pushed ({digest})"),
@@ -260,7 +239,7 @@ impl Core {
     /// (the image, for children); answers the bytes they add up to.
     fn check_references(
         &self,
-        c: &Change<'_>,
+        tx: &Tx<'_>,
         repo: &RepoRef,
         image: &str,
         parsed: &Parsed,
@@ -268,40 +247,25 @@ impl Core {
         let mut total = 0u64;
         let mut seen = std::collections::HashSet::new();
         for blob in &parsed.blobs {
-            let size: Option<i64> =
-                c.tx.query_row(
-                    "SELECT size FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2",
-                    params![repo.uuid, blob],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let size = size.ok_or_else(|| {
+            let size = tx.held_blob_size(&repo.uuid, blob)?.ok_or_else(|| {
                 DomainError::registry(
                     RegistryErrorKind::ManifestBlobUnknown,
                     format!("the manifest names blob {blob}, which this repository does not hold: push it first"),
                 )
             })?;
             if seen.insert(blob) {
-                total += size as u64;
+                total += size;
             }
         }
         for child in &parsed.children {
-            let size: Option<i64> = c
-                .tx
-                .query_row(
-                    "SELECT artifact_size FROM manifests WHERE repo_uuid = ?1 AND image = ?2 AND digest = ?3",
-                    params![repo.uuid, image, child],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let size = size.ok_or_else(|| {
+            let size = tx.artifact_size(&repo.uuid, image, child)?.ok_or_else(|| {
                 DomainError::registry(
                     RegistryErrorKind::ManifestBlobUnknown,
                     format!("the index names manifest {child}, which image {image:?} does not hold: push it first"),
                 )
             })?;
             if seen.insert(child) {
-                total += size as u64;
+                total += size;
             }
         }
         Ok(total)
@@ -310,7 +274,7 @@ impl Core {
     #[allow(clippy::too_many_arguments)]
     fn record_manifest(
         &self,
-        c: &Change<'_>,
+        tx: &Tx<'_>,
         repo: &RepoRef,
         image: &str,
         digest: &str,
@@ -319,42 +283,26 @@ impl Core {
         artifact_size: u64,
     ) -> DomainResult<()> {
         let now_ms = self.clock.now_ms();
-        c.tx.execute(
-            "INSERT INTO images (repo_uuid, name, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (repo_uuid, name) DO UPDATE SET updated_at = excluded.updated_at",
-            params![repo.uuid, image, now_ms],
-        )?;
-        c.tx.execute(
-            "INSERT INTO manifests (repo_uuid, image, digest, media_type, size, artifact_size, pushed_at,
-                subject, artifact_type, annotations)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (repo_uuid, image, digest) DO UPDATE SET pushed_at = excluded.pushed_at,
-                subject = excluded.subject, artifact_type = excluded.artifact_type,
-                annotations = excluded.annotations",
-            params![
-                repo.uuid,
-                image,
-                digest,
-                parsed.media_type,
-                size as i64,
-                artifact_size as i64,
-                now_ms,
-                parsed.subject,
-                parsed.artifact_type,
-                parsed.annotations
-            ],
-        )?;
+        tx.touch_image(&repo.uuid, image, now_ms)?;
+        tx.upsert_manifest(&ManifestRow {
+            repo_uuid: &repo.uuid,
+            image,
+            digest,
+            media_type: &parsed.media_type,
+            size,
+            artifact_size,
+            pushed_at: now_ms,
+            subject: parsed.subject.as_deref(),
+            artifact_type: parsed.artifact_type.as_deref(),
+            annotations: parsed.annotations.as_deref(),
+        })?;
         let refs = parsed
             .blobs
             .iter()
             .map(|d| (d, false))
             .chain(parsed.children.iter().map(|d| (d, true)));
         for (reference, is_manifest) in refs {
-            c.tx.execute(
-                "INSERT OR IGNORE INTO manifest_refs (repo_uuid, image, manifest_digest, ref_digest, is_manifest)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![repo.uuid, image, digest, reference, is_manifest],
-            )?;
+            tx.insert_reference(&repo.uuid, image, digest, reference, is_manifest)?;
         }
         Ok(())
     }
@@ -376,23 +324,9 @@ impl Core {
         if !valid {
             return Err(unknown(image, reference));
         }
-        self.read(|conn| {
-            conn.query_row(
-                "SELECT m.digest, m.media_type, m.size FROM manifests m
-                 WHERE m.repo_uuid = ?1 AND m.image = ?2 AND (m.digest = ?3 OR m.digest =
-                    (SELECT digest FROM tags WHERE repo_uuid = ?1 AND image = ?2 AND tag = ?3))",
-                params![repo.uuid, image, reference],
-                |r| {
-                    Ok(ManifestMeta {
-                        digest: r.get(0)?,
-                        media_type: r.get(1)?,
-                        size: r.get::<_, i64>(2)? as u64,
-                    })
-                },
-            )
-            .optional()?
+        self.store
+            .read(|r| r.manifest_by_reference(&repo.uuid, image, reference))?
             .ok_or_else(|| unknown(image, reference))
-        })
     }
 
     /// A manifest's bytes, counting a pull of its image and recording when the
@@ -405,28 +339,15 @@ impl Core {
     ) -> DomainResult<(ManifestMeta, Bytes)> {
         let meta = self.manifest(repo, image, reference)?;
         let bytes = self
-            .blobs
+            .store
+            .blobs()
             .read_small(&meta.digest, MAX_MANIFEST_BYTES)
             .await?
             .ok_or_else(|| unknown(image, reference))?;
         let now_ms = self.clock.now_ms();
-        self.write(|c| {
-            c.tx.execute(
-                "UPDATE images SET pull_count = pull_count + 1 WHERE repo_uuid = ?1 AND name = ?2",
-                params![repo.uuid, image],
-            )?;
-            c.tx.execute(
-                "UPDATE manifests SET pulled_at = ?4 WHERE repo_uuid = ?1 AND image = ?2 AND digest = ?3",
-                params![repo.uuid, image, meta.digest, now_ms],
-            )?;
-            if !reference.contains(':') {
-                c.tx.execute(
-                    "UPDATE tags SET pulled_at = ?4 WHERE repo_uuid = ?1 AND image = ?2 AND tag = ?3",
-                    params![repo.uuid, image, reference, now_ms],
-                )?;
-            }
-            Ok(())
-        })?;
+        let by_tag = (!reference.contains(':')).then_some(reference);
+        self.store
+            .write(|tx| tx.record_pull(&repo.uuid, image, &meta.digest, by_tag, now_ms))?;
         Ok((meta, bytes))
     }
 
@@ -438,18 +359,15 @@ impl Core {
         reference: &str,
     ) -> DomainResult<()> {
         self.manifest(repo, image, reference)?;
-        self.write(|c| {
+        self.store.write(|tx| {
             if reference.contains(':') {
-                self.refuse_if_listed(c, repo, image, reference)?;
-                self.remove_manifests(c, repo, image, &[reference.to_string()])?;
+                self.refuse_if_listed(tx, repo, image, reference)?;
+                self.remove_manifests(tx, repo, image, &[reference.to_string()])?;
             } else {
-                c.tx.execute(
-                    "DELETE FROM tags WHERE repo_uuid = ?1 AND image = ?2 AND tag = ?3",
-                    params![repo.uuid, image, reference],
-                )?;
+                tx.delete_tag(&repo.uuid, image, reference)?;
             }
             self.log(
-                c.tx,
+                tx,
                 &repo.uuid,
                 "DELETE_ARTIFACT",
                 &format!("{image} {reference} deleted"),
@@ -462,20 +380,12 @@ impl Core {
     /// an artifact other artifacts reference: the index goes first.
     pub(super) fn refuse_if_listed(
         &self,
-        c: &Change<'_>,
+        tx: &Tx<'_>,
         repo: &RepoRef,
         image: &str,
         digest: &str,
     ) -> DomainResult<()> {
-        let index: Option<String> =
-            c.tx.query_row(
-                "SELECT manifest_digest FROM manifest_refs WHERE repo_uuid = ?1 AND image = ?2
-                 AND ref_digest = ?3 AND is_manifest = 1 AND manifest_digest <> ?3 LIMIT 1",
-                params![repo.uuid, image, digest],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match index {
+        match tx.index_listing(&repo.uuid, image, digest)? {
             None => Ok(()),
             Some(index) => Err(DomainError::conflict(
                 "ARTIFACT_IN_USE",
@@ -491,48 +401,25 @@ impl Core {
     /// manifest.
     pub(super) fn remove_manifests(
         &self,
-        c: &mut Change<'_>,
+        tx: &mut Tx<'_>,
         repo: &RepoRef,
         image: &str,
         digests: &[String],
     ) -> DomainResult<()> {
         let mut candidates: Vec<String> = Vec::new();
         for digest in digests {
-            let mut stmt = c.tx.prepare_cached(
-                "SELECT ref_digest FROM manifest_refs WHERE repo_uuid = ?1 AND image = ?2 AND manifest_digest = ?3",
-            )?;
-            let refs = stmt
-                .query_map(params![repo.uuid, image, digest], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            candidates.extend(refs);
+            candidates.extend(tx.references_of(&repo.uuid, image, digest)?);
             candidates.push(digest.clone());
-            c.tx.execute(
-                "DELETE FROM manifests WHERE repo_uuid = ?1 AND image = ?2 AND digest = ?3",
-                params![repo.uuid, image, digest],
-            )?;
+            tx.delete_manifest(&repo.uuid, image, digest)?;
         }
         candidates.sort();
         candidates.dedup();
         for digest in candidates {
-            let named: bool = c.tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM manifests WHERE repo_uuid = ?1 AND digest = ?2)
-                     OR EXISTS (SELECT 1 FROM manifest_refs WHERE repo_uuid = ?1 AND ref_digest = ?2)",
-                params![repo.uuid, digest],
-                |r| r.get(0),
-            )?;
-            if !named {
-                c.tx.execute(
-                    "DELETE FROM repo_blobs WHERE repo_uuid = ?1 AND digest = ?2",
-                    params![repo.uuid, digest],
-                )?;
-                c.released.push(digest);
+            if !tx.digest_in_use(&repo.uuid, &digest)? {
+                tx.release_repo_blob(&repo.uuid, &digest)?;
             }
         }
-        c.tx.execute(
-            "DELETE FROM images WHERE repo_uuid = ?1 AND name = ?2
-             AND NOT EXISTS (SELECT 1 FROM manifests WHERE repo_uuid = ?1 AND image = ?2)",
-            params![repo.uuid, image],
-        )?;
+        tx.delete_image_if_empty(&repo.uuid, image)?;
         Ok(())
     }
 
@@ -547,26 +434,9 @@ impl Core {
         artifact_type: Option<&str>,
     ) -> DomainResult<Vec<Referrer>> {
         rules::digest(subject)?;
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT digest, media_type, size, artifact_type, annotations FROM manifests
-                 WHERE repo_uuid = ?1 AND image = ?2 AND subject = ?3
-                 AND (?4 IS NULL OR artifact_type = ?4)
-                 ORDER BY pushed_at, digest",
-            )?;
-            let found = stmt
-                .query_map(params![repo.uuid, image, subject, artifact_type], |r| {
-                    Ok(Referrer {
-                        digest: r.get(0)?,
-                        media_type: r.get(1)?,
-                        size: r.get::<_, i64>(2)? as u64,
-                        artifact_type: r.get(3)?,
-                        annotations: r.get(4)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(found)
-        })
+        Ok(self
+            .store
+            .read(|r| r.referrers(&repo.uuid, image, subject, artifact_type))?)
     }
 
     /// Tags of an image in order, at most `n` after `last`; and whether more follow.
@@ -577,26 +447,15 @@ impl Core {
         n: Option<u64>,
         last: Option<&str>,
     ) -> DomainResult<(Vec<String>, bool)> {
-        self.read(|conn| {
-            let exists: bool = conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM images WHERE repo_uuid = ?1 AND name = ?2)",
-                params![repo.uuid, image],
-                |r| r.get(0),
-            )?;
-            if !exists {
+        self.store.read(|r| {
+            if !r.image_exists(&repo.uuid, image)? {
                 return Err(DomainError::registry(
                     RegistryErrorKind::NameUnknown,
                     format!("no image {image:?} in repository {:?}", repo.backend_name),
                 ));
             }
-            let limit = n.map(|n| n.min(i64::MAX as u64 - 1) as i64 + 1).unwrap_or(-1);
-            let mut stmt = conn.prepare_cached(
-                "SELECT tag FROM tags WHERE repo_uuid = ?1 AND image = ?2 AND (?3 IS NULL OR tag > ?3)
-                 ORDER BY tag LIMIT ?4",
-            )?;
-            let mut tags = stmt
-                .query_map(params![repo.uuid, image, last, limit], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
+            // One more than asked, to tell whether more follow.
+            let mut tags = r.tags(&repo.uuid, image, last, n.map(|n| n.saturating_add(1)))?;
             let more = n.is_some_and(|n| tags.len() as u64 > n);
             if more {
                 tags.pop();

@@ -10,10 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
-
-use super::store::{self, BlobStore, DataDir, Db};
-use super::{LocalError, LocalRegion};
+use super::store::{DataDir, Store, Tx};
 
 pub mod auth;
 pub mod blobs;
@@ -21,13 +18,15 @@ pub mod error;
 pub mod images;
 pub mod manifests;
 pub mod model;
+pub mod region;
 pub mod repos;
 pub mod rules;
 pub mod secrets;
 pub mod uploads;
 pub mod users;
 
-pub use error::{DomainError, DomainResult, RegistryErrorKind};
+pub use error::{DomainError, DomainResult, LocalError, RegistryErrorKind};
+pub use region::LocalRegion;
 
 /// Entries of history kept per repository; older ones are dropped.
 pub const HISTORY_CAP: i64 = 1000;
@@ -72,8 +71,7 @@ impl Clock {
 
 /// The domain core: records, blob contents, uploads in progress, the clock.
 pub struct Core {
-    db: Db,
-    blobs: BlobStore,
+    store: Store,
     uploads: uploads::Uploads,
     account_id: u64,
     /// The key that signs every token (kept in the database so that tokens
@@ -86,28 +84,19 @@ pub struct Core {
 impl Core {
     /// Opens the data folder (locking it), or starts empty in memory.
     pub fn open(data_dir: Option<&std::path::Path>, account_id: u64) -> Result<Core, LocalError> {
-        let dir = data_dir.map(DataDir::open).transpose()?;
-        let path = dir.as_ref().map(|d| d.path().to_path_buf());
-        let db = Db::open(path.as_deref())?;
-        let blobs = match &path {
-            Some(p) => BlobStore::on_disk(p)
-                .map_err(|e| LocalError::Data(format!("cannot use {}: {e}", p.display())))?,
-            None => BlobStore::in_memory(),
-        };
-        let signing_key = signing_key(&db.lock())
+        let data = |e: super::store::StoreError| LocalError::Data(e.to_string());
+        let dir = data_dir.map(DataDir::open).transpose().map_err(data)?;
+        let store = Store::open(dir.as_ref().map(|d| d.path())).map_err(data)?;
+        let signing_key = signing_key(&store)
             .map_err(|e| LocalError::Data(format!("cannot read the signing key: {e}")))?;
-        let core = Core {
-            db,
-            blobs,
+        Ok(Core {
+            store,
             uploads: uploads::Uploads::default(),
             account_id,
             signing_key,
             clock: Clock::default(),
             data_dir: dir,
-        };
-        core.remove_unheld_blobs()
-            .map_err(|e| LocalError::Data(format!("cannot check the stored blobs: {e}")))?;
-        Ok(core)
+        })
     }
 
     /// The account id (prefix of every backend name).
@@ -130,111 +119,37 @@ impl Core {
         format!("{}-{name}", self.account_id)
     }
 
-    /// Reads under the lock.
-    fn read<R>(&self, f: impl FnOnce(&Connection) -> DomainResult<R>) -> DomainResult<R> {
-        f(&self.db.lock())
-    }
-
-    /// Changes records in one transaction. Blobs the change stopped holding
-    /// (listed in [`Change::released`]) are deleted once no repository holds
-    /// them, still under the lock, so that no upload can link them meanwhile.
-    fn write<R>(&self, f: impl FnOnce(&mut Change<'_>) -> DomainResult<R>) -> DomainResult<R> {
-        let mut conn = self.db.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut change = Change {
-            tx: &tx,
-            released: Vec::new(),
-        };
-        let out = f(&mut change)?;
-        let released = std::mem::take(&mut change.released);
-        tx.commit()?;
-        for digest in released {
-            if !blob_held_anywhere(&conn, &digest)? {
-                self.blobs.remove(&digest);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Deletes blob contents that no repository holds (left by a crash
-    /// between the database commit and the file removal).
-    fn remove_unheld_blobs(&self) -> DomainResult<()> {
-        let conn = self.db.lock();
-        for digest in self.blobs.digests()? {
-            if !blob_held_anywhere(&conn, &digest)? {
-                tracing::info!(digest, "removing a blob no repository holds");
-                self.blobs.remove(&digest);
-            }
-        }
-        Ok(())
-    }
-
     /// Forgets every repository, user, image and upload of both regions (the
     /// signing key stays).
     pub fn reset(&self) -> DomainResult<()> {
         self.uploads.clear();
-        let conn = self.db.lock();
-        store::db::clear(&conn)?;
-        for digest in self.blobs.digests()? {
-            self.blobs.remove(&digest);
-        }
-        Ok(())
+        Ok(self.store.reset()?)
     }
 
     /// Appends to a repository's history, dropping the oldest entries past
     /// [`HISTORY_CAP`].
-    fn log(
-        &self,
-        tx: &Transaction<'_>,
-        repo_uuid: &str,
-        action: &str,
-        detail: &str,
-    ) -> DomainResult<()> {
-        tx.execute(
-            "INSERT INTO history (repo_uuid, action, detail, at) VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![repo_uuid, action, detail, self.clock.now()],
-        )?;
-        tx.execute(
-            "DELETE FROM history WHERE repo_uuid = ?1 AND id <= (
-                SELECT id FROM history WHERE repo_uuid = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-            rusqlite::params![repo_uuid, HISTORY_CAP],
-        )?;
-        Ok(())
+    fn log(&self, tx: &Tx<'_>, repo_uuid: &str, action: &str, detail: &str) -> DomainResult<()> {
+        Ok(tx.add_history(repo_uuid, action, detail, self.clock.now(), HISTORY_CAP)?)
     }
-}
-
-/// A transaction in progress, and the blobs it stopped holding.
-pub struct Change<'a> {
-    pub tx: &'a Transaction<'a>,
-    pub released: Vec<String>,
-}
-
-/// Whether any repository of any region holds the blob.
-fn blob_held_anywhere(conn: &Connection, digest: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM repo_blobs WHERE digest = ?1)",
-        [digest],
-        |r| r.get(0),
-    )
 }
 
 /// The stored signing key, made on first use.
-fn signing_key(conn: &Connection) -> Result<Vec<u8>, String> {
+fn signing_key(store: &Store) -> Result<Vec<u8>, String> {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD;
-    if let Some(key) = store::db::meta(conn, "signing_key").map_err(|e| e.to_string())? {
-        return b64
-            .decode(key)
-            .map_err(|_| "the stored signing key is not base64".to_string());
-    }
-    let key: [u8; 32] = rand::random();
-    store::db::set_meta(conn, "signing_key", &b64.encode(key)).map_err(|e| e.to_string())?;
-    Ok(key.to_vec())
-}
-
-/// The region's code as stored.
-fn region_code(region: LocalRegion) -> &'static str {
-    region.code()
+    let stored = store
+        .write(|tx| {
+            if let Some(key) = tx.meta("signing_key")? {
+                return Ok(key);
+            }
+            let key: [u8; 32] = rand::random();
+            let key = b64.encode(key);
+            tx.set_meta("signing_key", &key)?;
+            Ok::<_, super::store::StoreError>(key)
+        })
+        .map_err(|e| e.to_string())?;
+    b64.decode(stored)
+        .map_err(|_| "the stored signing key is not base64".to_string())
 }
 
 #[cfg(test)]

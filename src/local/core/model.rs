@@ -1,7 +1,8 @@
 //! The domain's objects as the core hands them to the adapters: repositories,
 //! users and their grants, images and artifacts, who is asking and what for.
 
-use super::super::LocalRegion;
+use super::LocalRegion;
+pub use crate::local::store::records::{Artifact, HistoryEntry, ImageSummary};
 
 /// A permission policy a user can be granted on a repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,36 +214,4 @@ pub struct GrantView {
 pub struct GrantRequest {
     pub repo_uuid: String,
     pub policy_ids: Vec<String>,
-}
-
-/// An entry of a repository's history.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HistoryEntry {
-    pub action: String,
-    pub detail: String,
-    pub at: i64,
-}
-
-/// An image (a name under a repository) and its figures.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImageSummary {
-    pub name: String,
-    pub artifact_count: u64,
-    pub pull_count: u64,
-    /// Unix milliseconds of the last push to the image.
-    pub updated_at: i64,
-}
-
-/// An artifact of an image: a manifest or index pushed to it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Artifact {
-    pub digest: String,
-    pub tags: Vec<String>,
-    /// The manifest and everything it references, in bytes.
-    pub size: u64,
-    /// Unix milliseconds.
-    pub pushed_at: i64,
-    /// Unix milliseconds of the last pull of the artifact (by tag or digest), if any.
-    pub pulled_at: Option<i64>,
-    pub media_type: String,
 }

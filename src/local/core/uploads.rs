@@ -12,8 +12,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::error::{DomainError, DomainResult, RegistryErrorKind};
 use super::secrets::hex;
+use super::LocalRegion;
 use crate::local::store::UploadSink;
-use crate::local::LocalRegion;
 
 /// An upload untouched this long is abandoned and swept.
 pub const UPLOAD_IDLE: Duration = Duration::from_secs(15 * 60);

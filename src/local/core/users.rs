@@ -1,11 +1,10 @@
 //! Repository users (robot accounts): create, list, change, enable and disable,
 //! grants, secret refresh, delete.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
-
 use super::model::{GrantRequest, GrantView, User};
-use super::{region_code, rules, secrets, Core, DomainError, DomainResult};
-use crate::local::LocalRegion;
+use super::{rules, secrets, Core, DomainError, DomainResult, LocalRegion};
+use crate::local::store::records::NewUserRow;
+use crate::local::store::{Records, Tx};
 
 const DAY: i64 = 86_400;
 
@@ -26,85 +25,48 @@ pub(super) fn not_found(region: LocalRegion, id: &str) -> DomainError {
     ))
 }
 
-/// Sets a user's policies on a repository, keeping its place in the list when
-/// it had some already.
-pub(super) fn upsert_grant(
-    tx: &Transaction<'_>,
-    user: &str,
-    repo: &str,
-    policies: &[String],
-) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO grants (user_uuid, repo_uuid, position, policies)
-         VALUES (?1, ?2, (SELECT COALESCE(MAX(position), 0) + 1 FROM grants WHERE user_uuid = ?1), ?3)
-         ON CONFLICT (user_uuid, repo_uuid) DO UPDATE SET policies = excluded.policies",
-        params![user, repo, policies.join(",")],
-    )
-    .map(drop)
-}
-
 impl Core {
-    fn user_view(&self, conn: &Connection, region: LocalRegion, id: &str) -> DomainResult<User> {
-        let user = conn
-            .query_row(
-                "SELECT uuid, name, description, disabled, expires_at, created_at
-                 FROM users WHERE region = ?1 AND uuid = ?2",
-                params![region_code(region), id],
-                |r| {
-                    let name: String = r.get(1)?;
-                    Ok(User {
-                        uuid: r.get(0)?,
-                        backend_name: self.backend_name(&name),
-                        name,
-                        description: r.get(2)?,
-                        disabled: r.get(3)?,
-                        expires_at: r.get(4)?,
-                        created_at: r.get(5)?,
-                        grants: Vec::new(),
-                    })
-                },
-            )
-            .optional()?;
-        let mut user = user.ok_or_else(|| not_found(region, id))?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT g.repo_uuid, r.name, g.policies FROM grants g
-             JOIN repositories r ON r.uuid = g.repo_uuid
-             WHERE g.user_uuid = ?1 ORDER BY g.position",
-        )?;
-        let grants = stmt.query_map([id], |r| {
-            let repo_name: String = r.get(1)?;
-            let policies: String = r.get(2)?;
-            Ok(GrantView {
-                repo_uuid: r.get(0)?,
-                repo_backend_name: self.backend_name(&repo_name),
-                repo_name,
-                policy_ids: policies
-                    .split(',')
-                    .filter(|p| !p.is_empty())
-                    .map(String::from)
-                    .collect(),
+    fn user_view(
+        &self,
+        records: &Records<'_>,
+        region: LocalRegion,
+        id: &str,
+    ) -> DomainResult<User> {
+        let row = records
+            .user(region.code(), id)?
+            .ok_or_else(|| not_found(region, id))?;
+        let grants = records
+            .grants_of_user(id)?
+            .into_iter()
+            .map(|g| GrantView {
+                repo_uuid: g.repo_uuid,
+                repo_backend_name: self.backend_name(&g.repo_name),
+                repo_name: g.repo_name,
+                policy_ids: g.policy_ids,
             })
-        })?;
-        user.grants = grants.collect::<Result<_, _>>()?;
-        Ok(user)
+            .collect();
+        Ok(User {
+            uuid: row.uuid,
+            backend_name: self.backend_name(&row.name),
+            name: row.name,
+            description: row.description,
+            disabled: row.disabled,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+            grants,
+        })
     }
 
     /// A user's name, checking it exists in the region (for the message of a
     /// request listing users in `field`).
     pub(super) fn user_name_in(
         &self,
-        conn: &Connection,
+        records: &Records<'_>,
         region: LocalRegion,
         id: &str,
         field: &str,
     ) -> DomainResult<String> {
-        conn.query_row(
-            "SELECT name FROM users WHERE region = ?1 AND uuid = ?2",
-            params![region_code(region), id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .ok_or_else(|| {
+        records.user_name(region.code(), id)?.ok_or_else(|| {
             DomainError::Invalid(format!(
                 "{field}: no repository user {id:?} in region {}",
                 region.code()
@@ -120,20 +82,14 @@ impl Core {
         name: Option<&str>,
         repo: Option<&str>,
     ) -> DomainResult<Vec<User>> {
-        self.read(|conn| {
+        self.store.read(|records| {
             if let Some(repo) = repo {
-                self.repo_view(conn, region, repo)?;
+                self.repo_view(records, region, repo)?;
             }
-            let mut stmt = conn.prepare_cached(
-                "SELECT uuid FROM users u WHERE region = ?1
-                 AND (?2 IS NULL OR instr(lower(u.name), lower(?2)) > 0)
-                 AND (?3 IS NULL OR EXISTS (SELECT 1 FROM grants g WHERE g.user_uuid = u.uuid AND g.repo_uuid = ?3))
-                 ORDER BY u.rowid",
-            )?;
-            let ids = stmt
-                .query_map(params![region_code(region), name, repo], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            ids.iter().map(|id| self.user_view(conn, region, id)).collect()
+            let ids = records.user_ids(region.code(), name, repo)?;
+            ids.iter()
+                .map(|id| self.user_view(records, region, id))
+                .collect()
         })
     }
 
@@ -141,18 +97,13 @@ impl Core {
     /// listed once.
     fn check_grants(
         &self,
-        conn: &Connection,
+        records: &Records<'_>,
         region: LocalRegion,
         grants: &[GrantRequest],
     ) -> DomainResult<()> {
         for (i, g) in grants.iter().enumerate() {
             let field = format!("permissionRequestList[{i}].repoId");
-            let exists: bool = conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM repositories WHERE region = ?1 AND uuid = ?2)",
-                params![region_code(region), g.repo_uuid],
-                |r| r.get(0),
-            )?;
-            if !exists {
+            if !records.repository_exists(region.code(), &g.repo_uuid)? {
                 return Err(DomainError::Invalid(format!(
                     "{field}: no repository {:?} in region {}",
                     g.repo_uuid,
@@ -178,36 +129,27 @@ impl Core {
         let secret = secrets::new_secret();
         let (salt, hash) = secrets::hash_secret(&secret);
         let now = self.clock.now();
-        self.write(|c| {
-            let taken: bool = c.tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE region = ?1 AND name = ?2)",
-                params![region_code(region), new.name],
-                |r| r.get(0),
-            )?;
-            if taken {
+        self.store.write(|tx| {
+            if tx.user_name_taken(region.code(), &new.name)? {
                 return Err(DomainError::conflict(
                     "USER_NAME_TAKEN",
                     format!("a repository user named {:?} already exists: names are unique in the account", new.name),
                 ));
             }
-            self.check_grants(c.tx, region, &new.grants)?;
+            self.check_grants(tx, region, &new.grants)?;
             let uuid = format!("ra-{}", uuid::Uuid::new_v4());
-            c.tx.execute(
-                "INSERT INTO users (uuid, region, name, description, disabled, expires_at, created_at, salt, secret_hash)
-                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8)",
-                params![
-                    uuid,
-                    region_code(region),
-                    new.name,
-                    new.description,
-                    new.duration_days.map(|d| now + d as i64 * DAY),
-                    now,
-                    salt,
-                    hash
-                ],
-            )?;
+            tx.insert_user(&NewUserRow {
+                uuid: &uuid,
+                region: region.code(),
+                name: &new.name,
+                description: new.description.as_deref(),
+                expires_at: new.duration_days.map(|d| now + d as i64 * DAY),
+                created_at: now,
+                salt: &salt,
+                secret_hash: &hash,
+            })?;
             for g in &new.grants {
-                upsert_grant(c.tx, &uuid, &g.repo_uuid, &g.policy_ids)?;
+                tx.upsert_grant(&uuid, &g.repo_uuid, &g.policy_ids)?;
             }
             Ok(())
         })?;
@@ -219,12 +161,12 @@ impl Core {
         &self,
         region: LocalRegion,
         id: &str,
-        f: impl FnOnce(&Transaction<'_>) -> DomainResult<()>,
+        f: impl FnOnce(&Tx<'_>) -> DomainResult<()>,
     ) -> DomainResult<User> {
-        self.write(|c| {
-            self.user_view(c.tx, region, id)?;
-            f(c.tx)?;
-            self.user_view(c.tx, region, id)
+        self.store.write(|tx| {
+            self.user_view(tx, region, id)?;
+            f(tx)?;
+            self.user_view(tx, region, id)
         })
     }
 
@@ -241,11 +183,7 @@ impl Core {
         let description = rules::description(description)?;
         let expires = duration_days.map(|d| self.clock.now() + d as i64 * DAY);
         self.change_user(region, id, |tx| {
-            tx.execute(
-                "UPDATE users SET expires_at = ?1, description = ?2 WHERE uuid = ?3",
-                params![expires, description, id],
-            )?;
-            Ok(())
+            Ok(tx.set_user_terms(id, expires, description.as_deref())?)
         })
     }
 
@@ -256,13 +194,7 @@ impl Core {
         id: &str,
         disabled: bool,
     ) -> DomainResult<User> {
-        self.change_user(region, id, |tx| {
-            tx.execute(
-                "UPDATE users SET disabled = ?1 WHERE uuid = ?2",
-                params![disabled, id],
-            )?;
-            Ok(())
-        })
+        self.change_user(region, id, |tx| Ok(tx.set_user_disabled(id, disabled)?))
     }
 
     /// Replaces a user's grants.
@@ -274,9 +206,9 @@ impl Core {
     ) -> DomainResult<User> {
         self.change_user(region, id, |tx| {
             self.check_grants(tx, region, grants)?;
-            tx.execute("DELETE FROM grants WHERE user_uuid = ?1", [id])?;
+            tx.delete_grants_of_user(id)?;
             for g in grants {
-                upsert_grant(tx, id, &g.repo_uuid, &g.policy_ids)?;
+                tx.upsert_grant(id, &g.repo_uuid, &g.policy_ids)?;
             }
             Ok(())
         })
@@ -284,9 +216,9 @@ impl Core {
 
     /// Deletes a user.
     pub fn delete_user(&self, region: LocalRegion, id: &str) -> DomainResult<User> {
-        self.write(|c| {
-            let user = self.user_view(c.tx, region, id)?;
-            c.tx.execute("DELETE FROM users WHERE uuid = ?1", [id])?;
+        self.store.write(|tx| {
+            let user = self.user_view(tx, region, id)?;
+            tx.delete_user(id)?;
             Ok(user)
         })
     }
@@ -295,13 +227,7 @@ impl Core {
     pub fn refresh_secret(&self, region: LocalRegion, id: &str) -> DomainResult<String> {
         let secret = secrets::new_secret();
         let (salt, hash) = secrets::hash_secret(&secret);
-        self.change_user(region, id, |tx| {
-            tx.execute(
-                "UPDATE users SET salt = ?1, secret_hash = ?2 WHERE uuid = ?3",
-                params![salt, hash, id],
-            )?;
-            Ok(())
-        })?;
+        self.change_user(region, id, |tx| Ok(tx.set_user_secret(id, &salt, &hash)?))?;
         Ok(secret)
     }
 }

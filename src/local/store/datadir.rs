@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::super::LocalError;
+use super::error::StoreError;
 
 /// The lock file's name inside the data folder.
 pub const LOCK_FILE: &str = "lock";
@@ -22,9 +22,9 @@ impl DataDir {
     /// Creates the folder (0700) if missing, tightens an existing one that
     /// others can read (with a warning), and takes its lock; fails when
     /// another vcr-local holds it.
-    pub fn open(path: &Path) -> Result<DataDir, LocalError> {
+    pub fn open(path: &Path) -> Result<DataDir, StoreError> {
         let fail = |what: &str, e: io::Error| {
-            LocalError::Data(format!("cannot {what} {}: {e}", path.display()))
+            StoreError::Open(format!("cannot {what} {}: {e}", path.display()))
         };
         private_dir(path).map_err(|e| fail("create the data folder", e))?;
         let mode = fs::metadata(path)
@@ -45,7 +45,7 @@ impl DataDir {
         match lock.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
-                return Err(LocalError::Data(format!(
+                return Err(StoreError::Open(format!(
                     "another vcr-local is using the data folder {} (its lock file is held): \
                      stop it, or give this one another --data folder",
                     path.display()

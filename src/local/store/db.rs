@@ -8,8 +8,8 @@ use std::path::Path;
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
 
-use super::super::LocalError;
 use super::datadir;
+use super::error::StoreError;
 
 /// The database file's name in the data folder.
 pub const DB_FILE: &str = "vcr-local.db";
@@ -144,7 +144,7 @@ pub struct Db {
 impl Db {
     /// Opens `DIR/vcr-local.db` (created 0600 with the schema), or a fresh
     /// database in memory when `dir` is `None`.
-    pub fn open(dir: Option<&Path>) -> Result<Db, LocalError> {
+    pub fn open(dir: Option<&Path>) -> Result<Db, StoreError> {
         let conn = match dir {
             None => Connection::open_in_memory(),
             Some(dir) => {
@@ -152,7 +152,7 @@ impl Db {
                 // Created here so that its mode is 0600; SQLite gives its
                 // journal files the mode of the database file.
                 datadir::private_file(&file).map_err(|e| {
-                    LocalError::Data(format!("cannot create {}: {e}", file.display()))
+                    StoreError::Open(format!("cannot create {}: {e}", file.display()))
                 })?;
                 Connection::open_with_flags(
                     &file,
@@ -160,7 +160,7 @@ impl Db {
                 )
             }
         }
-        .map_err(|e| LocalError::Data(format!("cannot open the database: {e}")))?;
+        .map_err(|e| StoreError::Open(format!("cannot open the database: {e}")))?;
         let setup = |conn: &Connection| -> rusqlite::Result<i64> {
             if dir.is_some() {
                 conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -172,14 +172,14 @@ impl Db {
             conn.pragma_query_value(None, "user_version", |r| r.get(0))
         };
         let version = setup(&conn)
-            .map_err(|e| LocalError::Data(format!("cannot set up the database: {e}")))?;
+            .map_err(|e| StoreError::Open(format!("cannot set up the database: {e}")))?;
         match version {
             0 => {
                 let create = format!(
                     "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 );
                 conn.execute_batch(&create).map_err(|e| {
-                    LocalError::Data(format!("cannot create the database schema: {e}"))
+                    StoreError::Open(format!("cannot create the database schema: {e}"))
                 })?;
             }
             old @ (1 | 2) => {
@@ -191,12 +191,12 @@ impl Db {
                 let upgrade =
                     format!("BEGIN; {steps} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
                 conn.execute_batch(&upgrade).map_err(|e| {
-                    LocalError::Data(format!("cannot upgrade the database from schema {old}: {e}"))
+                    StoreError::Open(format!("cannot upgrade the database from schema {old}: {e}"))
                 })?;
             }
             SCHEMA_VERSION => {}
             newer => {
-                return Err(LocalError::Data(format!(
+                return Err(StoreError::Open(format!(
                     "the database was written by a newer vcr-local (schema {newer}, this one knows {SCHEMA_VERSION})"
                 )))
             }
