@@ -128,24 +128,22 @@ fn status_name(status: u16) -> String {
     }
 }
 
-/// The route template of a request: the route it matched (a registry's
-/// `/v2/...` by the shape of its path), or [`NO_ROUTE`].
-fn template(listener: Listener, req: &Request) -> String {
-    let matched = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(MatchedPath::as_str);
-    match (listener, matched) {
-        (Listener::Registry(_), Some("/v2/{*rest}")) => req
-            .uri()
-            .path()
-            .strip_prefix("/v2/")
-            .and_then(super::registry::paths::template)
-            .unwrap_or(NO_ROUTE)
-            .to_string(),
-        (_, Some(route)) => route.to_string(),
-        (_, None) => NO_ROUTE.to_string(),
+/// The route template an adapter names for a request whose route axum cannot
+/// tell (the registry's catch-all `/v2/{*rest}`, routed by the shape of its
+/// path), set before [`count_requests`] sees the request.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteTemplate(pub &'static str);
+
+/// The route template of a request: the one its adapter named, else the
+/// route it matched, else [`NO_ROUTE`].
+fn template(req: &Request) -> String {
+    if let Some(RouteTemplate(named)) = req.extensions().get::<RouteTemplate>() {
+        return named.to_string();
     }
+    req.extensions()
+        .get::<MatchedPath>()
+        .map_or(NO_ROUTE, MatchedPath::as_str)
+        .to_string()
 }
 
 /// Counts every request outside `/_local` and logs it.
@@ -156,7 +154,7 @@ pub async fn count_requests(
 ) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let route = template(listener, &req);
+    let route = template(&req);
     let started = Instant::now();
     let resp = next.run(req).await;
     let status = status_of(&resp);

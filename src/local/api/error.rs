@@ -82,13 +82,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A refused fault rule (`/_local/faults`) is a 400 naming the rule.
-impl From<crate::local::faults::FaultError> for ApiError {
-    fn from(e: crate::local::faults::FaultError) -> Self {
-        ApiError::invalid(e.message)
-    }
-}
-
 /// The management API's answer to a domain error: vCR's JSON shape, with the
 /// status the contract gives each kind of refusal.
 impl From<DomainError> for ApiError {

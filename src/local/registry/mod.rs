@@ -4,9 +4,9 @@
 //! in front of it: blobs stream to storage.
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::{from_fn_with_state, map_response};
+use axum::middleware::{from_fn_with_state, map_request, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
@@ -63,6 +63,27 @@ pub fn registry_app(state: AppState, region: LocalRegion) -> Router {
             (state, listener),
             super::counters::count_requests,
         ))
+        .layer(map_request(name_route))
+}
+
+/// Names the route of a `/v2/...` request by the shape of its path for the
+/// request counters (axum only knows it matched the catch-all).
+async fn name_route(mut req: Request) -> Request {
+    let matched = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    if matched == Some("/v2/{*rest}") {
+        let named = req
+            .uri()
+            .path()
+            .strip_prefix("/v2/")
+            .and_then(paths::template)
+            .unwrap_or(super::counters::NO_ROUTE);
+        req.extensions_mut()
+            .insert(super::counters::RouteTemplate(named));
+    }
+    req
 }
 
 async fn api_version(mut resp: Response) -> Response {
