@@ -631,3 +631,199 @@ impl Drop for RunningServer {
         let _ = self.stop.send(true);
     }
 }
+
+/// The layers of `src/local`, read from its sources: store at the bottom,
+/// the core on it, the shared middleware (faults, guard, admin, counters and
+/// their helpers) on the core, the two adapters (api, registry) on top, and
+/// this module wiring them. No code names a module of a layer above its own,
+/// and the adapters do not name each other.
+#[cfg(test)]
+mod layer_tests {
+    use std::path::Path;
+
+    /// The layer a top-level module of `src/local` belongs to.
+    fn layer_of(module: &str) -> &'static str {
+        match module {
+            "store" => "store",
+            "core" => "core",
+            "api" => "api",
+            "registry" => "registry",
+            "admin" | "faults" | "guard" | "counters" | "http" | "jwt" | "serve" => "middleware",
+            _ => "wiring",
+        }
+    }
+
+    /// What a layer's code may not name: the layers above it, and the other adapter.
+    fn forbidden(layer: &str) -> &'static [&'static str] {
+        match layer {
+            "store" => &["core", "middleware", "api", "registry", "wiring"],
+            "core" => &["middleware", "api", "registry", "wiring"],
+            "middleware" => &["api", "registry"],
+            "api" => &["registry"],
+            "registry" => &["api"],
+            _ => &[],
+        }
+    }
+
+    /// The code of a file: no comment lines, nothing from its tests on.
+    fn code(source: &str) -> String {
+        source
+            .lines()
+            .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The first path segments after `prefix` wherever it occurs: one name,
+    /// or each name of a `{a, b::c}` group.
+    fn names_after(code: &str, prefix: &str) -> Vec<String> {
+        let ident = |s: &str| -> String {
+            s.trim()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (at, _) in code.match_indices(prefix) {
+            let before = code[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue; // `super::super::` seen as `super::`, or a longer path
+            }
+            let rest = &code[at + prefix.len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let group = &group[..group.find('}').unwrap_or(group.len())];
+                out.extend(group.split(',').map(ident));
+            } else {
+                out.push(ident(rest));
+            }
+        }
+        out.retain(|n| !n.is_empty() && n != "super");
+        out
+    }
+
+    /// The top-level modules of `src/local` the code of file `rel` (its path
+    /// under `src/local`) names, through `crate::local::`, `super::` or
+    /// `super::super::`.
+    fn local_modules_named(rel: &str, source: &str) -> Vec<String> {
+        let code = code(source);
+        let nested = rel.contains('/');
+        let is_mod = rel.ends_with("mod.rs");
+        let mut names = names_after(&code, "crate::local::");
+        // `super::` is src/local itself from a top-level file and from a
+        // folder's mod.rs; `super::super::` is src/local from a folder's file.
+        match (nested, is_mod) {
+            (false, false) | (true, true) => names.extend(names_after(&code, "super::")),
+            (true, false) => names.extend(names_after(&code, "super::super::")),
+            (false, true) => {}
+        }
+        names
+    }
+
+    /// The layering breaches of one file: what it names that its layer may not.
+    fn breaches(rel: &str, source: &str) -> Vec<String> {
+        let layer = layer_of(rel.split(['/', '.']).next().unwrap_or(""));
+        let mut found: Vec<String> = local_modules_named(rel, source)
+            .into_iter()
+            .filter(|m| forbidden(layer).contains(&layer_of(m)))
+            .map(|m| format!("{rel} ({layer}) names {m} ({})", layer_of(&m)))
+            .collect();
+        if layer == "core" {
+            let code = code(source);
+            for word in [
+                "axum",
+                "rusqlite",
+                "SELECT ",
+                "INSERT ",
+                "UPDATE ",
+                "DELETE FROM",
+            ] {
+                if code.contains(word) {
+                    found.push(format!("{rel} (core) uses {word:?}"));
+                }
+            }
+        }
+        found
+    }
+
+    fn sources(dir: &Path, rel: &str, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if entry.path().is_dir() {
+                sources(&entry.path(), &rel, out);
+            } else if name.ends_with(".rs") {
+                out.push((rel, std::fs::read_to_string(entry.path()).unwrap()));
+            }
+        }
+    }
+
+    #[test]
+    fn no_import_runs_up_a_layer() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/local");
+        let mut files = Vec::new();
+        sources(&root, "", &mut files);
+        assert!(files.len() > 30, "the sources of src/local were read");
+        let all: Vec<String> = files
+            .iter()
+            .flat_map(|(rel, source)| breaches(rel, source))
+            .collect();
+        assert!(
+            all.is_empty(),
+            "imports running up a layer:\n{}",
+            all.join("\n")
+        );
+    }
+
+    /// The check sees each kind of breach (so that its silence above means something).
+    #[test]
+    fn the_check_sees_breaches() {
+        let cases = [
+            ("core/x.rs", "use crate::local::api::ApiError;"),
+            ("core/x.rs", "use super::super::registry::paths;"),
+            ("core/mod.rs", "use super::{store, guard};"),
+            ("core/x.rs", "use axum::Json;"),
+            ("core/x.rs", "fn f() { q(\"SELECT 1\") }"),
+            ("store/x.rs", "use super::super::core::Core;"),
+            ("admin.rs", "use super::api::error::ApiJson;"),
+            (
+                "counters.rs",
+                "let t = super::registry::paths::template(p);",
+            ),
+            ("registry/x.rs", "use crate::local::api::ApiError;"),
+            ("api/mod.rs", "use super::registry::paths;"),
+        ];
+        for (rel, source) in cases {
+            assert!(!breaches(rel, source).is_empty(), "{rel}: {source}");
+        }
+        let fine = [
+            (
+                "core/x.rs",
+                "use super::model::RepoRef;\nuse crate::local::store::Tx;",
+            ),
+            (
+                "admin.rs",
+                "use super::core::DomainError;\nuse super::{AppState, LocalRegion};",
+            ),
+            (
+                "registry/x.rs",
+                "use super::super::core::Core; // not the api::",
+            ),
+            (
+                "core/x.rs",
+                "// SELECT in a comment\nfn f() {}\n#[cfg(test)]\nuse axum::Json;",
+            ),
+        ];
+        for (rel, source) in fine {
+            assert_eq!(
+                breaches(rel, source),
+                Vec::<String>::new(),
+                "{rel}: {source}"
+            );
+        }
+    }
+}
