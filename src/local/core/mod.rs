@@ -25,6 +25,9 @@ pub mod secrets;
 pub mod uploads;
 pub mod users;
 
+#[cfg(test)]
+mod unit_tests;
+
 pub use error::{DomainError, DomainResult, LocalError, RegistryErrorKind};
 pub use region::LocalRegion;
 

@@ -111,11 +111,16 @@ impl Store {
         Ok(())
     }
 
-    /// Holds the lock from another thread until `release` says so (tests of
-    /// the async workers' liveness while a write waits).
+    /// Takes the lock, says so on `held`, and keeps it until `release` says
+    /// so (tests of what waits for the store).
     #[cfg(test)]
-    pub fn hold_lock_until(&self, release: std::sync::mpsc::Receiver<()>) {
+    pub fn hold_lock_until(
+        &self,
+        held: std::sync::mpsc::Sender<()>,
+        release: std::sync::mpsc::Receiver<()>,
+    ) {
         let _guard = self.db.lock();
+        let _ = held.send(());
         let _ = release.recv();
     }
 }
