@@ -277,9 +277,4 @@ impl Core {
     pub fn uploads_in_progress(&self) -> usize {
         self.uploads.len()
     }
-
-    /// Bytes the repository's uploads in progress hold.
-    pub fn upload_bytes_in_progress(&self, repo: &RepoRef) -> u64 {
-        self.uploads.held(&repo.uuid)
-    }
 }
