@@ -9,9 +9,10 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::core::DomainError;
+use super::core::LocalRegion;
 use super::faults::{FaultError, FaultRequest};
 use super::http::fmt_time;
-use super::{AppState, LocalRegion};
+use super::state::AppState;
 
 /// A refusal of the test controls, answered `{"message","errorCode"}` (the
 /// management API's shape, so that one client reads both) by this module

@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::faults::{exempt, Dropped, Listener};
-use super::AppState;
+use super::state::AppState;
 
 /// The most (listener, method, route) entries kept; requests past it are
 /// counted in `total` and `untracked` only. The routes of the API and both

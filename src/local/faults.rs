@@ -13,7 +13,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::{AppState, LocalRegion};
+use super::core::LocalRegion;
+use super::state::AppState;
 
 /// The path prefix of the endpoints that are not part of the contract. They
 /// are neither counted nor subject to faults.

@@ -36,7 +36,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::faults::{Listener, LOCAL_PREFIX};
-use super::{AppState, LocalConfig};
+use super::state::{AppState, LocalConfig};
 
 /// A request the guard refuses, with the listener that refused it (which
 /// decides the shape of the answer).

@@ -10,7 +10,7 @@ use super::{ok, ApiError, ApiResult, Body};
 use crate::local::core::secrets::same_text;
 use crate::local::http::basic_credentials;
 use crate::local::jwt::{self, Claims};
-use crate::local::AppState;
+use crate::local::state::AppState;
 
 /// Client credentials in a Basic header, `grant_type=client_credentials` as a
 /// form or JSON body; answers an access token for the account.
@@ -85,7 +85,7 @@ fn form_refused(r: axum::extract::rejection::FormRejection) -> ApiError {
             "BODY_TOO_LARGE",
             format!(
                 "the request body is too large: at most {} bytes",
-                crate::local::MAX_BODY_BYTES
+                crate::local::state::MAX_BODY_BYTES
             ),
         );
     }

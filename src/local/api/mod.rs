@@ -23,8 +23,9 @@ pub use iam::issue_token;
 
 use super::core::model::Repository;
 use super::core::repos::gb;
+use super::core::LocalRegion;
 use super::jwt::{self, Claims};
-use super::{AppState, LocalRegion};
+use super::state::AppState;
 use wire::{PageDto, RepositoryDto};
 
 /// The state of a region's routes.

@@ -11,7 +11,7 @@ use super::{
 use crate::local::core::model::{policy, GrantRequest, User, POLICIES};
 use crate::local::core::rules;
 use crate::local::core::users::NewUser;
-use crate::local::AppState;
+use crate::local::state::AppState;
 
 fn policy_dto(id: &str) -> PolicyDto {
     PolicyDto {

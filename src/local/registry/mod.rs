@@ -18,8 +18,9 @@ mod manifests;
 pub mod paths;
 mod uploads;
 
+use super::core::LocalRegion;
 use super::faults::{self, Listener};
-use super::{AppState, LocalRegion};
+use super::state::AppState;
 use error::OciError;
 use paths::Route;
 
