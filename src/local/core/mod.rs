@@ -4,7 +4,8 @@
 //! repository, action)`). The management API's IAM bearer tokens are checked by the
 //! API itself (`api::require_token`, with `jwt`), not here. The management
 //! API and the registry are two thin adapters over this core; each maps
-//! [`DomainError`] to its own wire shape.
+//! [`DomainError`] to its own wire shape. The core holds no persistence of its
+//! own: records and blob contents are behind [`Store`], asked for by name.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
