@@ -1067,6 +1067,9 @@ def markdown(res, args):
     if "registry" in res:
         import bench_registry
         o.extend(bench_registry.markdown(res["registry"]))
+    if "registry_concurrent" in res:
+        import bench_registry
+        o.extend(bench_registry.markdown_concurrent(res["registry_concurrent"]))
     if "retention" in res:
         import bench_retention
         o.extend(bench_retention.markdown(res["retention"]))
@@ -1149,6 +1152,7 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import bench_registry
         res["registry"] = bench_registry.series_registry(VCR_LOCAL, args.image_mb, min(5, args.rounds), WORK)
+        res["registry_concurrent"] = bench_registry.series_concurrent(VCR_LOCAL, [8, 16], 32, 3, WORK)
     if "retention" in only:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import bench_retention

@@ -274,6 +274,89 @@ def series_registry(vcr_local_binary, size_mb, rounds, work_root):
     return result
 
 
+def concurrently(cmds):
+    """Runs the commands at once; the wall time until the last one ends."""
+    started = time.perf_counter()
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL) for cmd in cmds]
+    failed = [cmd for cmd, p in zip(cmds, procs) if p.wait() != 0]
+    if failed:
+        sys.exit(f"{len(failed)} of {len(cmds)} concurrent clients failed: {' '.join(failed[0])}")
+    return time.perf_counter() - started
+
+
+def series_concurrent(vcr_local_binary, clients, size_mb, rounds, work_root):
+    """For each number of clients: rounds in which that many skopeo clients push a
+    fresh image each at once to both registries, then pull them back at once; the
+    throughput of all clients together (bytes of every layer over the wall time), medians."""
+    ensure_tools()
+    work = tempfile.mkdtemp(prefix="registry-concurrent-", dir=work_root)
+    os.environ.setdefault("XDG_RUNTIME_DIR", work)
+    result = {"image_mb": size_mb, "rounds": rounds, "clients": clients, "mib_per_s": {}}
+    try:
+        vcr = VcrLocal(vcr_local_binary, os.path.join(work, "vcr-data"))
+        dist = Distribution(work)
+        auth = {}
+        for t in (vcr, dist):
+            auth[t] = os.path.join(work, f"auth-{len(auth)}.json")
+            skopeo_login(t, auth[t])
+        for n in clients:
+            times = {label: {"push": [], "pull": []} for label in ("vcr-local", "distribution")}
+            for r in range(rounds):
+                log(f"{n} clients, round {r + 1}/{rounds}: making {n} images of {size_mb} MiB")
+                layouts = [os.path.join(work, f"layout-{n}-{r}-{i}") for i in range(n)]
+                total = sum(make_layout(layout, size_mb, f"c{n}-{r}-{i}")[0] for i, layout in enumerate(layouts))
+                order = [(vcr, "vcr-local"), (dist, "distribution")]
+                if r % 2:
+                    order.reverse()
+                for target, label in order:
+                    refs = [f"docker://{target.host}/{target.name}-{i}:c{n}-r{r}" for i in range(n)]
+                    push = concurrently([
+                        ["skopeo", "copy", "--quiet", "--authfile", auth[target], "--dest-tls-verify=false",
+                         f"oci:{layout}:bench", ref] for layout, ref in zip(layouts, refs)])
+                    outs = [os.path.join(work, f"pulled-{label}-{i}") for i in range(n)]
+                    pull = concurrently([
+                        ["skopeo", "copy", "--quiet", "--authfile", auth[target], "--src-tls-verify=false",
+                         ref, f"dir:{out}"] for ref, out in zip(refs, outs)])
+                    for out in outs:
+                        shutil.rmtree(out)
+                    mib = total / (1 << 20)
+                    times[label]["push"].append(mib / push)
+                    times[label]["pull"].append(mib / pull)
+                    log(f"  {label}: push {mib / push:.0f} MiB/s, pull {mib / pull:.0f} MiB/s ({mib:.0f} MiB)")
+                for layout in layouts:
+                    shutil.rmtree(layout)
+            for label, t in times.items():
+                result["mib_per_s"].setdefault(str(n), {})[label] = {
+                    way: statistics.median(rates) for way, rates in t.items()}
+        result["peak_rss_kib"] = vcr.peak_rss_kib()
+        vcr.stop()
+        dist.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def markdown_concurrent(res):
+    """The section of BENCHMARKS.md for the concurrent clients."""
+    o = [f"### Registry: concurrent clients, one {res['image_mb']} MiB image each "
+         f"({res['rounds']} rounds, medians)", ""]
+    o.append("Each client is its own skopeo pushing a fresh image to its own image name, all at once, "
+             "then pulling them back at once; the rate is every layer's bytes over the wall time "
+             "until the last client ends. Both registries as in the series above.")
+    o.append("")
+    o.append("| clients | push vcr-local | push distribution | ratio | pull vcr-local | pull distribution | ratio |")
+    o.append("|---|---|---|---|---|---|---|")
+    for n in res["clients"]:
+        rate = res["mib_per_s"][str(n)]
+        v, d = rate["vcr-local"], rate["distribution"]
+        o.append(f"| {n} | {v['push']:.0f} MiB/s | {d['push']:.0f} MiB/s | {v['push'] / d['push']:.2f}x "
+                 f"| {v['pull']:.0f} MiB/s | {d['pull']:.0f} MiB/s | {v['pull'] / d['pull']:.2f}x |")
+    o.append("")
+    o.append(f"vcr-local's peak RSS over the run: {res['peak_rss_kib'] / 1024:.1f} MiB.")
+    o.append("")
+    return o
+
+
 def markdown(res):
     """The section of BENCHMARKS.md for this series."""
     o = [f"### Registry: push and pull of one {res['image_mb']} MiB image ({res['rounds']} rounds, medians)", ""]
@@ -305,7 +388,15 @@ if __name__ == "__main__":
     ap.add_argument("vcr_local")
     ap.add_argument("--image-mb", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--clients", help="only the concurrent series, with these numbers of clients (as 8,16)")
+    ap.add_argument("--client-mb", type=int, default=32, help="image size of each concurrent client (MiB)")
     a = ap.parse_args()
-    r = series_registry(a.vcr_local, a.image_mb, a.rounds, tempfile.gettempdir())
-    print(json.dumps(r, indent=2))
-    print("\n".join(markdown(r)))
+    if a.clients:
+        clients = [int(n) for n in a.clients.split(",")]
+        r = series_concurrent(a.vcr_local, clients, a.client_mb, a.rounds, tempfile.gettempdir())
+        print(json.dumps(r, indent=2))
+        print("\n".join(markdown_concurrent(r)))
+    else:
+        r = series_registry(a.vcr_local, a.image_mb, a.rounds, tempfile.gettempdir())
+        print(json.dumps(r, indent=2))
+        print("\n".join(markdown(r)))
