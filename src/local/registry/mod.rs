@@ -194,3 +194,52 @@ fn query(req: &Request) -> std::collections::HashMap<String, String> {
 fn docker_digest() -> header::HeaderName {
     header::HeaderName::from_static("docker-content-digest")
 }
+
+#[cfg(test)]
+mod tests {
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::local::state::LocalConfig;
+
+    /// The request counters key a `/v2/...` request by the route template the
+    /// registry names (the counters do not parse registry paths themselves).
+    #[tokio::test]
+    async fn registry_requests_are_counted_by_the_route_the_registry_names() {
+        let state = AppState::new(LocalConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..LocalConfig::default()
+        })
+        .unwrap();
+        let app = registry_app(state.clone(), LocalRegion::Hcm);
+        for path in [
+            "/v2/100001-app/web/manifests/v1",
+            "/v2/100001-app/web/tags/list",
+            "/nowhere",
+        ] {
+            let req = axum::http::Request::get(path)
+                .header(header::HOST, "127.0.0.1")
+                .body(Body::empty())
+                .unwrap();
+            app.clone().oneshot(req).await.unwrap();
+        }
+        let counted = serde_json::to_value(state.counters.lock().to_dto()).unwrap();
+        let paths: Vec<&str> = counted["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["path"].as_str().unwrap())
+            .collect();
+        for route in [
+            "/v2/{name}/manifests/{reference}",
+            "/v2/{name}/tags/list",
+            super::super::counters::NO_ROUTE,
+        ] {
+            assert!(paths.contains(&route), "{route} in {paths:?}");
+        }
+        assert!(
+            !paths.iter().any(|p| p.contains("100001-app")),
+            "no name is kept: {paths:?}"
+        );
+    }
+}
