@@ -15,7 +15,7 @@ fn terraform_init_installs_from_a_mirror_made_of_the_release_files() {
     let dist = tempfile::tempdir().unwrap();
     let out = Command::new("bash")
         .arg(format!("{root}/scripts/release.sh"))
-        .env("PROFILE", "dev")
+        .env("BINARY", env!("CARGO_BIN_EXE_terraform-provider-vcr"))
         .env("DIST", dist.path())
         .output()
         .unwrap();
@@ -180,7 +180,7 @@ fn make_release_signs_sha256sums_with_the_given_key() {
     let dist = tempfile::tempdir().unwrap();
     let out = Command::new("bash")
         .arg(format!("{root}/scripts/release.sh"))
-        .env("PROFILE", "dev")
+        .env("BINARY", env!("CARGO_BIN_EXE_terraform-provider-vcr"))
         .env("DIST", dist.path())
         .env("GNUPGHOME", keys.home.path())
         .env("GPG_FINGERPRINT", &fingerprint)
