@@ -78,9 +78,13 @@ lint:
 
 ## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests, the
 ## registry with skopeo and docker, and the Terraform version matrix.
+## Tests run TEST_THREADS at a time in each test binary (libtest's default is one per
+## core): most of an acceptance test's time is spent waiting for terraform and the
+## provider to start and answer, so two cores keep six busy (tests/README.md).
+TEST_THREADS ?= 6
 test: terraform gpg registry-clients workflow-linters lint
 	@rm -f target/tmp/skipped.txt
-	$(CARGO) test --all-targets
+	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --all-targets
 	@if [ -s target/tmp/skipped.txt ]; then echo "Summary: skipped on this machine (a failure under CI=true):"; cat target/tmp/skipped.txt; else echo "Summary: nothing skipped."; fi
 
 ## Rewrites the generated parts of docs/ from the schema and examples/.
