@@ -82,20 +82,14 @@ lint:
 ## core): most of an acceptance test's time is spent waiting for terraform and the
 ## provider to start and answer, so two cores keep six busy (tests/README.md).
 TEST_THREADS ?= 6
-## The tests build with the dev profile, not cargo test's own `test` profile (the same
-## settings under another name, so other artifacts): the build scripts clippy just ran
-## (aws-lc's and SQLite's C) and the build `make demo` makes inside the tests
-## (tests/acceptance/new_user.rs) are then the very ones the tests use, not two more
-## builds of everything from a fresh clone.
-TEST_PROFILE := --profile dev
 test: terraform gpg registry-clients workflow-linters lint
 	@rm -f target/tmp/skipped.txt
-	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test $(TEST_PROFILE) --all-targets
+	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --all-targets
 	@if [ -s target/tmp/skipped.txt ]; then echo "Summary: skipped on this machine (a failure under CI=true):"; cat target/tmp/skipped.txt; else echo "Summary: nothing skipped."; fi
 
 ## Rewrites the generated parts of docs/ from the schema and examples/.
 docs:
-	UPDATE_DOCS=1 $(CARGO) test $(TEST_PROFILE) --test plugin docs::
+	UPDATE_DOCS=1 $(CARGO) test --test plugin docs::
 
 demo: build
 	@bash scripts/demo.sh
@@ -133,9 +127,9 @@ clean:
 
 ## The reliability tests with their figures (part of `make test` too); fuzzing is `make fuzz`.
 reliability:
-	$(CARGO) test $(TEST_PROFILE) --test acceptance reliability:: -- --nocapture --test-threads=1
-	$(CARGO) test $(TEST_PROFILE) --test local local_store:: local_hardening:: vcr_tls:: -- --nocapture --test-threads=1
-	$(CARGO) test $(TEST_PROFILE) --test plugin fuzz_smoke:: -- --nocapture --test-threads=1
+	$(CARGO) test --test acceptance reliability:: -- --nocapture --test-threads=1
+	$(CARGO) test --test local local_store:: local_hardening:: vcr_tls:: -- --nocapture --test-threads=1
+	$(CARGO) test --test plugin fuzz_smoke:: -- --nocapture --test-threads=1
 
 ## A longer, coverage-guided fuzzing run of each target (cargo-fuzz on the stable toolchain).
 FUZZ_SECONDS ?= 300
