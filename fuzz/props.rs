@@ -1,5 +1,5 @@
 //! The properties the fuzz targets check, shared with the bounded run in `make test`
-//! (`tests/fuzz_smoke.rs`), so that both exercise exactly the same code.
+//! (`tests/plugin/fuzz_smoke.rs`), so that both exercise exactly the same code.
 
 use std::collections::BTreeMap;
 

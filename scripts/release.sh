@@ -8,7 +8,10 @@
 # Builds linux_amd64 and linux_arm64 where the toolchain has the target (rustup target
 # add aarch64-unknown-linux-gnu, and a C cross compiler such as gcc-aarch64-linux-gnu
 # for aws-lc); a target that cannot be built is reported and skipped.
-# PROFILE=dev packages the debug build instead (the tests do, to stay fast).
+# PROFILE=dev packages the debug build instead. BINARY=<path> packages that binary as
+# the host platform's build and builds nothing (the tests pass the one `cargo test`
+# built: a `cargo build` inside the test run resolves features without the
+# dev-dependencies, so it compiled aws-lc, reqwest and the crate a second time).
 # GPG_FINGERPRINT=<key> signs SHA256SUMS with that key from gpg's keyring (GNUPGHOME):
 # a detached binary signature, which the registry checks against the public key of
 # the namespace (RSA or DSA; the registry takes no ECC keys). GPG_PASSPHRASE, when
@@ -33,7 +36,14 @@ built=()
 for platform in linux_amd64 linux_arm64; do
   triple=${targets[$platform]}
   dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
-  if [ "$triple" = "$host" ]; then
+  if [ -n "${BINARY:-}" ]; then
+    if [ "$triple" != "$host" ]; then
+      echo "==> $platform: skipped: BINARY packages the host's build only" >&2
+      continue
+    fi
+    echo "==> $platform: packaging $BINARY"
+    binary=$BINARY
+  elif [ "$triple" = "$host" ]; then
     echo "==> $platform: building ($profile)"
     cargo build --profile "$profile" --bin "$name" --quiet
     binary="$target_dir/$dir/$name"

@@ -6,7 +6,7 @@
 //! a `docker load`-able archive (the same layout with Docker's
 //! `manifest.json`, as `docker save` writes since Docker 25).
 //!
-//! `make image` runs it on the release build (`main.rs`); `tests/image.rs`
+//! `make image` runs it on the release build (`main.rs`); `tests/local/container_image.rs`
 //! runs the same code on the debug build. Digests and the architecture come
 //! from the registry client's `layout.rs` (a `layout` module beside this one).
 

@@ -1,6 +1,6 @@
 //! A Docker daemon of a test's own, started the way these machines allow (no
 //! iptables, no bridge network: containers run with `--network host`), for the
-//! tests that drive docker (tests/interop.rs, tests/image.rs, tests/ci_templates.rs).
+//! tests that drive docker (tests/local/interop.rs, tests/local/container_image.rs, tests/acceptance/ci_templates.rs).
 #![allow(dead_code)]
 
 use std::io::Write as _;

@@ -3,7 +3,7 @@
 //! management API, and an image of any size pushed through the registry with
 //! its layer streamed (never held in memory), then the user removed.
 //! The matrix of registry behaviour itself is tested with an independent
-//! client (`oci-client`) in `tests/registry.rs`.
+//! client (`oci-client`) in `tests/local/registry.rs`.
 #![allow(dead_code)]
 
 use axum::body::Bytes;

@@ -1116,7 +1116,7 @@ impl<'a> Runner<'a> {
                 // Terraform's own, and tests' own providers: nothing of it is in vCR.
                 "terraform_data" | "sink_exec" => continue,
                 // A copied image: its destroy leaves it by design unless
-                // delete_on_destroy (tests/acceptance_image_copy.rs checks both ways);
+                // delete_on_destroy (tests/acceptance/image_copy.rs checks both ways);
                 // the repositories, checked here, take it with them.
                 "vcr_image_copy" => continue,
                 other => panic!("the destroy check does not know {other}: teach it"),
