@@ -236,7 +236,7 @@ fn destination_uri(
     digest: &str,
 ) -> ImageReference {
     ImageReference::image(
-        &registry_host(data, region, repo),
+        &data.repository_registry_host(region, repo),
         &repo.backend_name,
         image,
     )
@@ -458,12 +458,6 @@ async fn close_users(data: &ProviderData, users: &[CopyUser]) -> Diagnostics {
     diags
 }
 
-/// The registry host of a repository, as image names use it.
-fn registry_host(data: &ProviderData, region: Region, repo: &RepositoryNames) -> String {
-    let (url, _) = data.registry_url(region, &repo.backend_name, &repo.registry_url);
-    url.split('/').next().unwrap_or_default().to_string()
-}
-
 /// A failed copy as a diagnostic: what failed, and what to do.
 fn copy_error(e: &RegistryError, from: &str, to: &str) -> Diagnostic {
     let hint = if e.is_denied() {
@@ -499,7 +493,7 @@ async fn copy(
         .unwrap_or_else(|| source.image.clone());
     let tags: Vec<String> = planned.tags.clone().unwrap_or_default();
 
-    let to_host = registry_host(data, region, &to_repo);
+    let to_host = data.repository_registry_host(region, &to_repo);
     let from_name = format!("{}/{}", source.repository, source.image);
     let to_name = format!("{}/{}", to_repo.backend_name, image);
     let to_image = destination_uri(data, region, &to_repo, &image, &digest);

@@ -141,6 +141,17 @@ impl ProviderData {
         registry::repository_url(sources, backend_name, reported)
     }
 
+    /// The registry host (`host` or `host:port`) of a repository's images, as image
+    /// names use it: [`ProviderData::registry_url`] without the backend name.
+    pub fn repository_registry_host(
+        &self,
+        region: Region,
+        repo: &crate::vcr::RepositoryNames,
+    ) -> String {
+        let (url, _) = self.registry_url(region, &repo.backend_name, &repo.registry_url);
+        url.split('/').next().unwrap_or_default().to_string()
+    }
+
     /// The region of an object: its own `region` attribute, else the provider's.
     pub fn region(&self, configured: Option<&str>) -> Result<Region, Diagnostics> {
         let code = configured.unwrap_or(&self.settings.region);

@@ -73,10 +73,7 @@ async fn registry_host(
         _ => None,
     };
     match names {
-        Some(repo) => {
-            let (url, _) = data.registry_url(region, &repo.backend_name, &repo.registry_url);
-            url.split('/').next().unwrap_or_default().to_string()
-        }
+        Some(repo) => data.repository_registry_host(region, &repo),
         None => data.registry_host(region).to_string(),
     }
 }

@@ -566,12 +566,14 @@ fn a_copy_that_fails_midway_leaves_no_user_and_the_next_apply_finishes_it() {
             .method("POST")
             .message("not allowed"),
     );
-    let refused = ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let refused = ws.run(&["apply", "-auto-approve", "-json", "-input=false"]);
     assert_ne!(refused.code, 0, "{}", refused.output());
     assert!(
-        refused.said().contains("push on repository \"fail-prod\""),
+        refused.diagnostics().iter().any(|d| d.severity == "error"
+            && d.summary == "vcr_image_copy needs registry access in HAN"
+            && d.detail.contains("push on repository \"fail-prod\"")),
         "{}",
-        refused.said()
+        refused.output()
     );
     assert_eq!(copy_users(&local), Vec::<String>::new());
     local.controls().clear_faults();
@@ -582,16 +584,19 @@ fn a_copy_that_fails_midway_leaves_no_user_and_the_next_apply_finishes_it() {
             .method("PATCH")
             .on_listener("registry-han"),
     );
-    let failed = ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let failed = ws.run(&["apply", "-auto-approve", "-json", "-input=false"]);
     assert_ne!(failed.code, 0, "the copy failed: {}", failed.output());
     assert!(
         local.controls().status_fault_hits() >= 1,
         "the fault was hit"
     );
     assert!(
-        failed.said().contains("Could not copy"),
+        failed
+            .diagnostics()
+            .iter()
+            .any(|d| d.severity == "error" && d.summary.starts_with("Could not copy ")),
         "{}",
-        failed.said()
+        failed.output()
     );
     assert_eq!(
         copy_users(&local),
@@ -693,13 +698,12 @@ fn a_copy_that_fails_midway_leaves_no_user_and_the_next_apply_finishes_it() {
         Some(set(&["canary", "prod"]))
     );
     ws.write_config(&copy(&source, ""));
-    let removed = ws.apply();
+    let removed = ws.must(&["apply", "-auto-approve", "-json", "-input=false"]);
     assert!(
-        removed
-            .said()
-            .contains("The copied artifact stays: other tags name it"),
+        removed.diagnostics().iter().any(|d| d.severity == "warning"
+            && d.summary == "The copied artifact stays: other tags name it"),
         "{}",
-        removed.said()
+        removed.output()
     );
     assert_eq!(
         tags_on(&local, Region::Han, &dest.uuid, "web", &digest),
