@@ -146,15 +146,20 @@ fn free_ports() -> [(u16, u16); 3] {
     [(8080, port(0)), (5080, port(1)), (5081, port(2))]
 }
 
-/// The template's text with its ports moved to free ones.
+/// The template's text with its ports moved to free ones. Each fixed port becomes a
+/// placeholder first: a free port may contain another fixed one (45081 holds 5081),
+/// which replacing one after the other would rewrite again.
 fn with_ports(text: &str, ports: &[(u16, u16); 3]) -> String {
     let mut text = text.to_string();
-    for (fixed, free) in ports {
+    for (i, (fixed, _)) in ports.iter().enumerate() {
         assert!(
             text.contains(&fixed.to_string()),
             "no port {fixed} in the template"
         );
-        text = text.replace(&fixed.to_string(), &free.to_string());
+        text = text.replace(&fixed.to_string(), &format!("\u{0}port{i}\u{0}"));
+    }
+    for (i, (_, free)) in ports.iter().enumerate() {
+        text = text.replace(&format!("\u{0}port{i}\u{0}"), &free.to_string());
     }
     text
 }
@@ -568,5 +573,16 @@ fn gitlab_ci_template_runs_against_the_built_vcr_local() {
             .join("examples/ci/pulled/index.json")
             .is_file(),
         "the pinned image was not pulled\n{shown}"
+    );
+}
+
+/// A free port holding another template port (45081 holds 5081) is not rewritten
+/// again: a gitlab run failed so, with `vcr-local:445137` for `vcr-local:8080`.
+#[test]
+fn ports_move_once_each() {
+    let ports = [(8080, 45081), (5080, 35891), (5081, 45137)];
+    assert_eq!(
+        with_ports("api vcr-local:8080 hcm 5080 han 5081", &ports),
+        "api vcr-local:45081 hcm 35891 han 45137"
     );
 }
