@@ -105,6 +105,26 @@ struct Args {
     /// How long an access token lives, in seconds.
     #[arg(long, env = "VCR_LOCAL_TOKEN_TTL", default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
     token_ttl_secs: u64,
+
+    /// How many bytes count as one GB of quota, for tests: vCR's 1073741824 (a GiB)
+    /// unless given. With 1048576, a test fills a 1 GB quota with one MiB; every
+    /// figure vcr-local reports (quotaUsed, the sizes in quota errors) is then in
+    /// that unit. From 1024 to 1073741824.
+    #[arg(long, env = "VCR_LOCAL_QUOTA_UNIT_BYTES", value_name = "BYTES", default_value_t = local::QuotaUnit::GIB.bytes(), value_parser = parse_quota_unit)]
+    quota_unit_bytes: u64,
+}
+
+fn parse_quota_unit(text: &str) -> Result<u64, String> {
+    let bytes: u64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of bytes"))?;
+    local::QuotaUnit::new(bytes).map(|_| bytes).ok_or_else(|| {
+        format!(
+            "{bytes} is outside {} to {}",
+            local::QuotaUnit::MIN_BYTES,
+            local::QuotaUnit::GIB.bytes()
+        )
+    })
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -156,6 +176,7 @@ async fn main() -> ExitCode {
             .chain(args.public_host.clone())
             .collect(),
         public_host: args.public_host,
+        quota_unit: local::QuotaUnit::new(args.quota_unit_bytes).expect("checked when parsed"),
     };
     let server = match local::start(config).await {
         Ok(s) => s,

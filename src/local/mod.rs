@@ -52,7 +52,7 @@ mod serve;
 mod state;
 pub mod store;
 
-pub use self::core::{LocalError, LocalRegion};
+pub use self::core::{LocalError, LocalRegion, QuotaUnit};
 pub use api::ApiError;
 use faults::Listener;
 pub use serve::ConnectionLimits;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::core::{self, LocalError, LocalRegion};
+use super::core::{self, LocalError, LocalRegion, QuotaUnit};
 use super::serve::ConnectionLimits;
 use super::{counters, faults, guard, jwt};
 
@@ -66,6 +66,8 @@ pub struct LocalConfig {
     /// token realm, `registryUrl` and the printed settings use it, with the
     /// bound ports. `None`: the bound address (`127.0.0.1` for `0.0.0.0`).
     pub public_host: Option<String>,
+    /// What one GB of quota is: vCR's GiB, or less in tests that fill a quota.
+    pub quota_unit: QuotaUnit,
 }
 
 impl Default for LocalConfig {
@@ -83,6 +85,7 @@ impl Default for LocalConfig {
             limits: ConnectionLimits::default(),
             allowed_hosts: Vec::new(),
             public_host: None,
+            quota_unit: QuotaUnit::GIB,
         }
     }
 }
@@ -194,7 +197,8 @@ impl AppState {
                 "the token lifetime must be at least 1 second".into(),
             ));
         }
-        let core = core::Core::open(config.data_dir.as_deref(), config.account_id)?;
+        let core = core::Core::open(config.data_dir.as_deref(), config.account_id)?
+            .with_quota_unit(config.quota_unit);
         let iam_key = jwt::derive_key(core.signing_key(), "vcr-local IAM access tokens");
         let registry_key = jwt::derive_key(core.signing_key(), "vcr-local registry tokens");
         Ok(AppState(Arc::new(Shared {

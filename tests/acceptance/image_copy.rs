@@ -175,7 +175,7 @@ fn portal_user(
 /// Pushes `web:<tag>` (a layer of `size_mb` MiB) to the staging repository; its digest.
 fn push_staging(local: &LocalVcr, staging_id: &str, tag: &str, size_mb: u64) -> String {
     let repo = support::images::region(local, Region::Hcm);
-    local.block_on(repo.push_image_tagged(staging_id, "web", tag, size_mb));
+    local.block_on(repo.push_image_tagged(staging_id, "web", tag, size_mb << 10));
     let found = artifacts(local, Region::Hcm, staging_id, "web");
     found
         .into_iter()
@@ -284,7 +284,7 @@ fn promotes_by_mount_replicates_by_stream_and_keeps_the_tags_in_place() {
 
     // A tag moved outside Terraform is drift, and the apply puts it back.
     local.block_on(
-        support::images::region(&local, Region::Hcm).push_image_tagged(&prod, "web", "prod", 1),
+        support::images::region(&local, Region::Hcm).push_image_tagged(&prod, "web", "prod", 1024),
     );
     assert_eq!(
         tags_on(&local, Region::Hcm, &prod, "web", &first),

@@ -330,7 +330,7 @@ fn a_repository_with_images_needs_force_destroy() {
                     let image = Image {
                         name: "web",
                         tag: Some("v1"),
-                        size_mb: 10,
+                        size_kib: 10 << 10,
                     };
                     push_image(ctx.local, Region::Hcm, &ctx.attr(APP, "id"), &image);
                 })
@@ -549,9 +549,8 @@ fn a_wrong_endpoint_is_an_error_not_a_deleted_repository() {
 
 #[test]
 fn a_quota_below_the_usage_fails_at_plan() {
-    // A real image over 1 GiB: kept on disk rather than in memory.
-    let data = tempfile::tempdir().unwrap();
-    let local = LocalVcr::start_with(&["--data", data.path().to_str().unwrap()]);
+    // A real image over 1 GB of quota, where a GB is a MiB (MIB_QUOTA_UNIT).
+    let local = LocalVcr::start_with_mib_quotas();
     Scenario::new(&local)
         .step(Step::apply(repo_config("full-app", 2, "")).expect(APP, Action::Create))
         .step(
@@ -560,7 +559,7 @@ fn a_quota_below_the_usage_fails_at_plan() {
                     let image = Image {
                         name: "big",
                         tag: None,
-                        size_mb: 1100,
+                        size_kib: 1100,
                     };
                     push_image(ctx.local, Region::Hcm, &ctx.attr(APP, "id"), &image);
                 })
@@ -646,7 +645,7 @@ data "vcr_image" "through_a_lookup" {
                     let image = Image {
                         name: "web",
                         tag: Some("v1"),
-                        size_mb: 1,
+                        size_kib: 1024,
                     };
                     push_image(ctx.local, Region::Hcm, &ctx.attr(APP, "id"), &image);
                 })

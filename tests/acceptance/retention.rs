@@ -463,7 +463,8 @@ fn bad_rules_fail_validate_naming_the_attribute() {
 /// and the same push succeeds.
 #[test]
 fn a_policy_makes_room_for_a_refused_push() {
-    let local = LocalVcr::start();
+    // The 1 GB quota is 1 MiB here (MIB_QUOTA_UNIT): 600 KiB images fill it.
+    let local = LocalVcr::start_with_mib_quotas();
     let ws = Workspace::against(&local);
     ws.write_config(RESOURCES);
     ws.apply();
@@ -479,10 +480,10 @@ fn a_policy_makes_room_for_a_refused_push() {
     let refused = local.block_on(async {
         let reg = pusher(&local, &ws);
         let token = reg.token("new").await;
-        registry_support::push_streamed_blob(&reg.host, &token, &reg.name("new"), "new", 600 << 20)
+        registry_support::push_streamed_blob(&reg.host, &token, &reg.name("new"), "new", 600 << 10)
             .await
     });
-    let (status, body) = refused.expect_err("600 MiB more than 1 GiB allows");
+    let (status, body) = refused.expect_err("600 KiB more than the 1 MiB quota allows");
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("Quota exceeded"), "{body}");
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use vcr_provider::local::{LocalConfig, RunningServer};
+use vcr_provider::local::{LocalConfig, QuotaUnit, RunningServer};
 use vcr_support::*;
 
 /// An HTTP/1.1 exchange over a fresh connection, exactly as written (headers
@@ -526,21 +526,22 @@ async fn patch_new_upload(
 
 /// The bytes of uploads in progress count against the repository's quota as
 /// they arrive (before, 256 sessions could each hold a whole quota): with
-/// 1 GiB less 1 MiB held by one upload of a 1 GiB repository, a second
-/// upload's 2 MiB are refused with the quota message and dropped; once the
-/// first is cancelled, the same 2 MiB are accepted.
+/// 1 GB less 1 KiB held by one upload of a 1 GB repository (a GB is a MiB
+/// here), a second upload's 2 KiB are refused with the quota message and
+/// dropped; once the first is cancelled, the same 2 KiB are accepted.
 #[tokio::test]
 async fn bytes_of_uploads_in_progress_count_against_the_quota() {
     let data = tempfile::tempdir().unwrap();
     let srv = server_with(LocalConfig {
         data_dir: Some(data.path().to_path_buf()),
+        quota_unit: QuotaUnit::new(1 << 20).unwrap(),
         ..LocalConfig::default()
     })
     .await;
     let (r, token) = pusher(&srv).await;
-    let (first, status, body) = patch_new_upload(&r, &token, (1 << 30) - (1 << 20)).await;
+    let (first, status, body) = patch_new_upload(&r, &token, (1 << 20) - (1 << 10)).await;
     assert_eq!(status, 202, "{body}");
-    let (_, status, body) = patch_new_upload(&r, &token, 2 << 20).await;
+    let (_, status, body) = patch_new_upload(&r, &token, 2 << 10).await;
     assert_eq!(status, 403, "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["errors"][0]["code"], "DENIED", "{body}");
@@ -558,7 +559,7 @@ async fn bytes_of_uploads_in_progress_count_against_the_quota() {
         .await
         .unwrap();
     assert_eq!(cancelled.status(), 204);
-    let (_, status, body) = patch_new_upload(&r, &token, 2 << 20).await;
+    let (_, status, body) = patch_new_upload(&r, &token, 2 << 10).await;
     assert_eq!(status, 202, "{body}");
 }
 
@@ -1007,7 +1008,7 @@ async fn the_data_folder_is_private_and_used_by_one_vcr_local_at_a_time() {
         Some(json!({"repoName": "private", "isPublic": false, "quotaLimit": 1})),
     )
     .await;
-    r.push_image("private", "img", 1).await;
+    r.push_image("private", "img", 1024).await;
     let all = modes(&data);
     assert!(
         all.iter()

@@ -863,6 +863,17 @@ async fn binary_stops_cleanly_on_sigterm_and_checks_its_arguments() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+    for unit in ["512", "1073741825", "1MiB"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_vcr-local"))
+            .args(["--in-memory", "--quota-unit-bytes", unit])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains("--quota-unit-bytes"),
+            "--quota-unit-bytes {unit}: {stderr}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use reqwest::Method;
 use serde_json::{json, Value};
-use vcr_provider::local::{LocalConfig, LocalRegion, RunningServer};
+use vcr_provider::local::{LocalConfig, LocalRegion, QuotaUnit, RunningServer};
 use vcr_support::registry_support::{self as rs, Region, PULL_POLICY, PUSH_POLICY};
 use vcr_support::*;
 
@@ -1328,12 +1328,15 @@ struct Quota {
     token: String,
 }
 
-const GIB: u64 = 1 << 30;
+/// What a GB of quota is in the quota tests (`LocalConfig::quota_unit`): one MiB, so
+/// that they fill a quota without pushing a gigabyte.
+const UNIT: u64 = 1 << 20;
 
 async fn quota_world() -> Quota {
     let data = tempfile::tempdir().unwrap();
     let srv = server_with(LocalConfig {
         data_dir: Some(data.path().to_path_buf()),
+        quota_unit: QuotaUnit::new(UNIT).unwrap(),
         ..LocalConfig::default()
     })
     .await;
@@ -1358,7 +1361,7 @@ async fn quota_world() -> Quota {
 /// kept; one just under is accepted; then a small blob and a manifest that
 /// would go over are refused. Answers the manifest that did not fit.
 async fn the_limit_is_in_real_bytes(q: &Quota) -> Vec<u8> {
-    let over = rs::push_streamed_blob(&q.hcm.registry, &q.token, &q.name, "over", GIB + 1)
+    let over = rs::push_streamed_blob(&q.hcm.registry, &q.token, &q.name, "over", UNIT + 1)
         .await
         .unwrap_err();
     assert_eq!(
@@ -1380,14 +1383,15 @@ async fn the_limit_is_in_real_bytes(q: &Quota) -> Vec<u8> {
     );
     assert_eq!(blob_files(q.data.path()), 0);
 
-    let layer = rs::push_streamed_blob(&q.hcm.registry, &q.token, &q.name, "layer", GIB - 600)
+    let layer = rs::push_streamed_blob(&q.hcm.registry, &q.token, &q.name, "layer", UNIT - 600)
         .await
         .unwrap();
     let (_, repo) = q
         .hcm
         .api(Method::GET, &format!("/v1/repository/{}", q.app.id), None)
         .await;
-    assert_eq!(repo["quotaUsed"], 1.0, "{repo}");
+    // 600 bytes short of 1 GB (of 2^20 bytes), to 3 decimals.
+    assert_eq!(repo["quotaUsed"], 0.999, "{repo}");
     let config = br#"{"architecture":"amd64","os":"linux"}"#;
     let config_digest = rs::push_blob(&q.hcm.registry, &q.token, &q.name, config)
         .await
@@ -1403,7 +1407,7 @@ async fn the_limit_is_in_real_bytes(q: &Quota) -> Vec<u8> {
     );
     let manifest = json!({"schemaVersion": 2, "mediaType": OCI_IMAGE_MEDIA_TYPE,
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": GIB - 600}],
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": UNIT - 600}],
         "annotations": {"padding": "p".repeat(600)}});
     let manifest = serde_json::to_vec(&manifest).unwrap();
     let url = format!("http://{}/v2/{}/manifests/v1", q.hcm.registry, q.name);

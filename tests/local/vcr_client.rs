@@ -6,7 +6,7 @@ use crate::vcr_support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use vcr_provider::local::LocalConfig;
+use vcr_provider::local::{LocalConfig, QuotaUnit};
 use vcr_provider::vcr::{
     AccessLevel, AttachUser, CreateRepository, CreateUser, ListRepositories, Permission,
     PermissionRequest, PolicyKind, Region, Secret, UpdateUser, VcrError,
@@ -23,10 +23,9 @@ fn repo(name: &str, quota: u64) -> CreateRepository {
 
 #[tokio::test]
 async fn repository_calls() {
-    // Real images of 2 GiB in all: kept on disk rather than in memory.
-    let data = tempfile::tempdir().unwrap();
+    // Real images of 2 GB of quota in all, where a GB is a MiB.
     let srv = server_with(LocalConfig {
-        data_dir: Some(data.path().to_path_buf()),
+        quota_unit: QuotaUnit::new(1 << 20).unwrap(),
         ..LocalConfig::default()
     })
     .await;
@@ -79,7 +78,8 @@ async fn repository_calls() {
     push_image(&srv, "hcm", "my-app", "worker", 512).await;
     let r = repos.get(&created.uuid).await.unwrap();
     assert_eq!(r.image_count, 2);
-    assert_eq!(r.quota_used, 2.0);
+    // The layers' 2 MiB, and two configs and manifests of under a KiB each.
+    assert!((2.0..2.002).contains(&r.quota_used), "{}", r.quota_used);
     let err = repos.set_quota(&created.uuid, 1).await.unwrap_err();
     assert!(matches!(err, VcrError::Invalid { .. }), "{err}");
     assert!(
@@ -98,7 +98,7 @@ async fn repository_calls() {
         .await
         .unwrap();
     assert_eq!(artifacts[0].tags, ["latest"]);
-    assert!(artifacts[0].size > 1536 << 20);
+    assert!(artifacts[0].size > 1536 << 10);
 
     let err = repos.delete(&created.uuid).await.unwrap_err();
     assert!(err.is_conflict(), "{err}");
@@ -927,7 +927,7 @@ async fn state_survives_a_restart_with_a_data_dir() {
         .create(&repo("kept-repo", 3))
         .await
         .unwrap();
-    push_image(&srv, "han", &r.uuid, "img", 10).await;
+    push_image(&srv, "han", &r.uuid, "img", 10 << 10).await;
     let secret = c
         .users(Region::Han)
         .create(&CreateUser {

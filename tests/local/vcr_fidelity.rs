@@ -328,8 +328,8 @@ async fn image_calls_always_send_name_and_encode_image_names() {
         })
         .await
         .unwrap();
-    push_image(&srv, "hcm", &r.uuid, "tools/helm", 1).await;
-    push_image(&srv, "hcm", &r.uuid, "web", 1).await;
+    push_image(&srv, "hcm", &r.uuid, "tools/helm", 1024).await;
+    push_image(&srv, "hcm", &r.uuid, "web", 1024).await;
     reset_counts(&srv).await;
     // vcr-local answers 500 to an image list without `name`, as vCR does.
     let images = repos.list_images(&r.uuid).await.unwrap();

@@ -142,10 +142,10 @@ impl Region {
     }
 
     /// Pushes `<backendName of repo>/<image>:latest` with one layer of
-    /// `size_mib` MiB, as a throw-away push user; answers the repository as
+    /// `layer_kib` KiB, as a throw-away push user; answers the repository as
     /// the API shows it afterwards.
-    pub async fn push_image(&self, repo: &str, image: &str, size_mib: u64) -> Value {
-        self.push_image_tagged(repo, image, "latest", size_mib)
+    pub async fn push_image(&self, repo: &str, image: &str, layer_kib: u64) -> Value {
+        self.push_image_tagged(repo, image, "latest", layer_kib)
             .await
     }
 
@@ -155,7 +155,7 @@ impl Region {
         repo: &str,
         image: &str,
         tag: &str,
-        size_mib: u64,
+        layer_kib: u64,
     ) -> Value {
         let repo_id = self.repo_id(repo).await;
         let (_, dto) = self
@@ -176,7 +176,7 @@ impl Region {
             &secret,
             &format!("{backend}/{image}"),
             tag,
-            size_mib << 20,
+            layer_kib << 10,
         )
         .await;
         let (status, _) = self
@@ -188,7 +188,7 @@ impl Region {
             .await;
         assert_eq!(status, 200);
         if let Err((status, body)) = pushed {
-            panic!("push of {image} ({size_mib} MiB) refused: {status} {body}");
+            panic!("push of {image} ({layer_kib} KiB) refused: {status} {body}");
         }
         self.api(
             reqwest::Method::GET,

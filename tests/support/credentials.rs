@@ -43,7 +43,7 @@ pub fn push_the_image(local: &LocalVcr, region: Region, repository_id: &str) {
     let image = super::images::Image {
         name: IMAGE,
         tag: Some("1.0"),
-        size_mb: 1,
+        size_kib: 1024,
     };
     super::images::push_image(local, region, repository_id, &image);
 }

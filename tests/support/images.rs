@@ -22,8 +22,8 @@ pub struct Image<'a> {
     pub name: &'a str,
     /// `None`: `latest`.
     pub tag: Option<&'a str>,
-    /// Its size in MiB, which counts against the repository's quota.
-    pub size_mb: u64,
+    /// Its layer's size in KiB, which counts against the repository's quota.
+    pub size_kib: u64,
 }
 
 /// How to reach a region's API and registry.
@@ -45,7 +45,7 @@ pub fn push_image(local: &LocalVcr, region_code: Region, repository_id: &str, im
         repository_id,
         image.name,
         image.tag.unwrap_or("latest"),
-        image.size_mb,
+        image.size_kib,
     ));
 }
 

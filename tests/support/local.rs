@@ -21,9 +21,19 @@ pub struct LocalVcr {
     runtime: tokio::runtime::Runtime,
 }
 
+/// `--quota-unit-bytes` for tests about quotas: a GB of quota is 1 MiB, and every
+/// figure vcr-local reports (quotaUsed, the sizes in quota errors) is in that unit.
+pub const MIB_QUOTA_UNIT: &str = "1048576";
+
 impl LocalVcr {
     pub fn start() -> LocalVcr {
         Self::start_with(&["--in-memory"])
+    }
+
+    /// A vcr-local whose GB of quota is one MiB ([`MIB_QUOTA_UNIT`]): a test fills a
+    /// quota with megabytes instead of pushing a gigabyte.
+    pub fn start_with_mib_quotas() -> LocalVcr {
+        Self::start_with(&["--in-memory", "--quota-unit-bytes", MIB_QUOTA_UNIT])
     }
 
     pub fn start_with(args: &[&str]) -> LocalVcr {

@@ -122,17 +122,17 @@ pub fn region(server: &RunningServer, region: &str) -> registry_support::Region 
     }
 }
 
-/// Pushes a real image (`<image>:latest`, one layer of `size_mb` MiB) to a
+/// Pushes a real image (`<image>:latest`, one layer of `layer_kib` KiB) to a
 /// repository (by id or name) through the registry; answers the repository.
 pub async fn push_image(
     server: &RunningServer,
     region_code: &str,
     repo: &str,
     name: &str,
-    size_mb: u64,
+    layer_kib: u64,
 ) -> Value {
     region(server, region_code)
-        .push_image(repo, name, size_mb)
+        .push_image(repo, name, layer_kib)
         .await
 }
 

@@ -22,7 +22,6 @@ pub use error::{ApiError, ApiPath, ApiQuery, Body};
 pub use iam::issue_token;
 
 use super::core::model::Repository;
-use super::core::repos::gb;
 use super::core::LocalRegion;
 use super::jwt::{self, Claims};
 use super::state::AppState;
@@ -93,7 +92,7 @@ pub fn repo_dto(app: &AppState, region: LocalRegion, r: Repository) -> Repositor
         image_count: r.image_count,
         attached_user: r.attached_users,
         quota_limit: r.quota_limit_gb,
-        quota_used: gb(r.used_bytes),
+        quota_used: r.quota_used_gb,
         created_at: fmt_time(r.created_at),
     }
 }

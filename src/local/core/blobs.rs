@@ -3,7 +3,7 @@
 //! mounts, and the quota (bytes of the distinct blobs a repository holds).
 
 use super::error::RegistryErrorKind;
-use super::model::{RepoRef, MIB};
+use super::model::{QuotaUnit, RepoRef};
 use super::uploads::{Lease, Session};
 use super::{Core, DomainError, DomainResult, LocalRegion};
 use crate::local::store::{BlobReader, Tx, UploadSink};
@@ -18,12 +18,12 @@ fn blob_unknown(digest: &str) -> DomainError {
 }
 
 /// The quota refusal, in the words Harbor uses.
-pub fn quota_message(adding: u64, usage_after: u64, limit_gb: u64) -> String {
+pub fn quota_message(unit: QuotaUnit, adding: u64, usage_after: u64, limit_gb: u64) -> String {
     format!(
         "Quota exceeded when processing the request of adding {:.1} MiB of storage resource, \
          which when updated to current usage of {:.1} MiB will exceed the configured upper limit of {limit_gb} GiB.",
-        adding as f64 / MIB as f64,
-        usage_after as f64 / MIB as f64,
+        unit.mib(adding),
+        unit.mib(usage_after),
     )
 }
 
@@ -46,8 +46,9 @@ impl Core {
             return Ok(());
         }
         let after = tx.usage(&repo.uuid)? + size;
-        if after > repo.quota_bytes() {
+        if after > repo.quota_bytes {
             return Err(DomainError::QuotaExceeded(quota_message(
+                self.quota_unit,
                 size,
                 after,
                 repo.quota_limit_gb,
@@ -135,7 +136,7 @@ impl Core {
         E: std::fmt::Display,
     {
         let used = self.usage(&repo.uuid)?;
-        let free = repo.quota_bytes().saturating_sub(used);
+        let free = repo.quota_bytes.saturating_sub(used);
         let session = lease.session();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| {
@@ -148,6 +149,7 @@ impl Core {
             if let Err(held) = self.uploads.grow(&repo.uuid, adding, free) {
                 let in_progress = held + adding;
                 return Err(DomainError::QuotaExceeded(quota_message(
+                    self.quota_unit,
                     in_progress,
                     used + in_progress,
                     repo.quota_limit_gb,

@@ -19,6 +19,7 @@ impl Core {
             backend_name: repo.backend_name,
             public: repo.public,
             quota_limit_gb: repo.quota_limit_gb,
+            quota_bytes: self.quota_unit.of(repo.quota_limit_gb),
         })
     }
 

@@ -30,6 +30,7 @@ pub mod users;
 mod unit_tests;
 
 pub use error::{DomainError, DomainResult, LocalError, RegistryErrorKind};
+pub use model::QuotaUnit;
 pub use region::LocalRegion;
 
 /// Entries of history kept per repository; older ones are dropped.
@@ -83,6 +84,8 @@ pub struct Core {
     signing_key: Vec<u8>,
     pub clock: Clock,
     data_dir: Option<DataDir>,
+    /// What a GB of quota is.
+    quota_unit: QuotaUnit,
 }
 
 impl Core {
@@ -100,7 +103,14 @@ impl Core {
             signing_key,
             clock: Clock::default(),
             data_dir: dir,
+            quota_unit: QuotaUnit::GIB,
         })
+    }
+
+    /// The core with quotas counted in `unit` (vCR's GiB unless a test says otherwise).
+    pub fn with_quota_unit(mut self, unit: QuotaUnit) -> Core {
+        self.quota_unit = unit;
+        self
     }
 
     /// The account id (prefix of every backend name).

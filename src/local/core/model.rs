@@ -157,19 +157,55 @@ pub struct RepoRef {
     pub backend_name: String,
     pub public: bool,
     pub quota_limit_gb: u64,
+    /// The quota in bytes, in the core's [`QuotaUnit`].
+    pub quota_bytes: u64,
 }
 
-impl RepoRef {
-    /// The quota in bytes.
-    pub fn quota_bytes(&self) -> u64 {
-        self.quota_limit_gb.saturating_mul(GIB)
+/// How many bytes one GB of quota and usage stands for. vCR counts whole GB of 2^30
+/// bytes, as Harbor does; a test gives vcr-local a smaller unit (`--quota-unit-bytes`)
+/// to fill a quota with megabytes instead of a gigabyte. Every figure vcr-local
+/// reports (quotas, `quotaUsed`, the MiB of quota messages) is then in that unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaUnit(u64);
+
+impl QuotaUnit {
+    /// vCR's unit: 2^30 bytes.
+    pub const GIB: QuotaUnit = QuotaUnit(1 << 30);
+    /// The smallest unit vcr-local takes: a quota message's MiB is a 1024th of it.
+    pub const MIN_BYTES: u64 = 1 << 10;
+
+    /// A unit of `bytes` bytes, when at least [`Self::MIN_BYTES`] and at most a GiB.
+    pub fn new(bytes: u64) -> Option<QuotaUnit> {
+        (Self::MIN_BYTES..=Self::GIB.0)
+            .contains(&bytes)
+            .then_some(QuotaUnit(bytes))
+    }
+
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+
+    /// The bytes of `gb` GB.
+    pub fn of(self, gb: u64) -> u64 {
+        gb.saturating_mul(self.0)
+    }
+
+    /// GB with up to 3 decimals, as `quotaUsed` shows usage.
+    pub fn gb(self, bytes: u64) -> f64 {
+        ((bytes as f64 / self.0 as f64) * 1000.0).round() / 1000.0
+    }
+
+    /// MiB (a 1024th of the unit), as quota messages show sizes.
+    pub fn mib(self, bytes: u64) -> f64 {
+        bytes as f64 * 1024.0 / self.0 as f64
     }
 }
 
-/// One GiB: quotas are whole GB of 2^30 bytes, as Harbor counts them.
-pub const GIB: u64 = 1 << 30;
-/// One MiB.
-pub const MIB: u64 = 1 << 20;
+impl Default for QuotaUnit {
+    fn default() -> Self {
+        QuotaUnit::GIB
+    }
+}
 
 /// A repository with its figures, for the management API.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +217,8 @@ pub struct Repository {
     pub quota_limit_gb: u64,
     /// Bytes of the distinct blobs (layers, configs, manifests) it holds.
     pub used_bytes: u64,
+    /// `used_bytes` in GB of the core's [`QuotaUnit`], as `quotaUsed` shows it.
+    pub quota_used_gb: f64,
     /// Images (names under the repository) with at least one artifact.
     pub image_count: u64,
     pub attached_users: u64,

@@ -1,15 +1,10 @@
 //! Repositories: create, read, list, quota, attach and detach users, delete,
 //! history.
 
-use super::model::{HistoryEntry, RepoRef, Repository, GIB};
+use super::model::{HistoryEntry, RepoRef, Repository};
 use super::{rules, Core, DomainError, DomainResult, LocalRegion};
 use crate::local::store::records::RepositoryRow;
 use crate::local::store::Records;
-
-/// GB with up to 3 decimals, as `quotaUsed` shows usage.
-pub fn gb(bytes: u64) -> f64 {
-    ((bytes as f64 / GIB as f64) * 1000.0).round() / 1000.0
-}
 
 pub(super) fn not_found(region: LocalRegion, id: &str) -> DomainError {
     DomainError::NotFound(format!("no repository {id:?} in region {}", region.code()))
@@ -25,6 +20,7 @@ impl Core {
             quota_limit_gb: row.quota_gb,
             created_at: row.created_at,
             used_bytes: row.used_bytes,
+            quota_used_gb: self.quota_unit.gb(row.used_bytes),
             image_count: row.image_count,
             attached_users: row.attached_users,
         }
@@ -112,10 +108,10 @@ impl Core {
         rules::quota(Some(quota_gb as i64))?;
         self.store.write(|tx| {
             let repo = self.repo_view(tx, region, id)?;
-            if (quota_gb as u128) * (GIB as u128) < repo.used_bytes as u128 {
+            if self.quota_unit.of(quota_gb) < repo.used_bytes {
                 return Err(DomainError::Invalid(format!(
                     "quotaLimit {quota_gb} GB is below the {} GB the repository already uses: the quota cannot be below what is used",
-                    gb(repo.used_bytes)
+                    repo.quota_used_gb
                 )));
             }
             tx.set_quota(id, quota_gb)?;
@@ -188,6 +184,7 @@ impl Core {
             name: r.name,
             public: r.public,
             quota_limit_gb: r.quota_gb,
+            quota_bytes: self.quota_unit.of(r.quota_gb),
         }))
     }
 }

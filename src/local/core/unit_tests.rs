@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::auth::BAD_CREDENTIALS;
 use super::manifests::{digest_of, OCI_INDEX, OCI_MANIFEST};
-use super::model::{Action, Principal, RepoRef, POLICIES};
+use super::model::{Action, Principal, QuotaUnit, RepoRef, POLICIES};
 use super::users::NewUser;
 use super::{Core, DomainError, DomainResult, LocalRegion, RegistryErrorKind};
 
@@ -344,6 +344,43 @@ fn blobs_are_checked_held_per_repository_mounted_and_refused_while_used() {
             RegistryErrorKind::InUse
         );
     });
+}
+
+/// A GB of quota is vCR's GiB; a core given a smaller unit (a test's
+/// `--quota-unit-bytes`) counts quotas, usage and its messages in that unit.
+#[test]
+fn a_gb_of_quota_is_a_gib_unless_the_core_is_given_a_smaller_unit() {
+    assert_eq!(repo(&core(), "gib-quota", false).quota_bytes, 1 << 30);
+    assert_eq!(QuotaUnit::new(512), None, "below a KiB");
+    assert_eq!(QuotaUnit::new((1 << 30) + 1), None, "above a GiB");
+
+    let core = core().with_quota_unit(QuotaUnit::new(1 << 20).unwrap());
+    core.create_repository(HCM, "mib-quota", false, 2).unwrap();
+    let small = core
+        .rights(&Principal::Anonymous, HCM, &core.backend_name("mib-quota"))
+        .unwrap()
+        .unwrap()
+        .0;
+    assert_eq!(small.quota_bytes, 2 << 20);
+    let rt = runtime();
+    rt.block_on(async {
+        let over = push_blob(&core, &small, &vec![1u8; (2 << 20) + 1]).await;
+        let Err(DomainError::QuotaExceeded(message)) = over else {
+            panic!("one byte over the quota: {over:?}");
+        };
+        assert!(
+            message.contains("usage of 2048.0 MiB") && message.contains("limit of 2 GiB"),
+            "sizes in the unit: {message}"
+        );
+        push_blob(&core, &small, &vec![2u8; 3 << 19]).await.unwrap();
+    });
+    let view = core.repository(HCM, &small.uuid).unwrap();
+    assert_eq!((view.used_bytes, view.quota_used_gb), (3 << 19, 1.5));
+    let refused = core.set_quota(HCM, &small.uuid, 1);
+    assert!(
+        matches!(&refused, Err(DomainError::Invalid(m)) if m.contains("1.5 GB")),
+        "{refused:?}"
+    );
 }
 
 /// One request at a time writes to an upload: a second one gets "busy"
