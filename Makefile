@@ -125,9 +125,10 @@ clean:
 	$(CARGO) clean
 	rm -rf .tools dist
 
-## The reliability tests with their figures (part of `make test` too); fuzzing is `make fuzz`.
+## The reliability tests with their figures (part of `make test` too, whose load test applies
+## 120 objects rather than 500); fuzzing is `make fuzz`.
 reliability:
-	$(CARGO) test --test acceptance reliability:: -- --nocapture --test-threads=1
+	RELIABILITY_OBJECTS=500 $(CARGO) test --test acceptance reliability:: -- --nocapture --test-threads=1
 	$(CARGO) test --test local local_store:: local_hardening:: vcr_tls:: -- --nocapture --test-threads=1
 	$(CARGO) test --test plugin fuzz_smoke:: -- --nocapture --test-threads=1
 

@@ -44,9 +44,9 @@ async fn images_and_artifacts_are_listed_page_by_page_with_nested_names() {
     advance_clock(&srv, 60).await;
     let v2 = push("web/frontend".into(), "v2", 2000).await;
     assert_ne!(v1, v2);
-    for i in 0..FILLERS {
-        push(format!("fill/img-{i:02}"), "1", 10).await;
-    }
+    // The fillers at once: vcr-local serves concurrent pushes.
+    futures_util::future::join_all((0..FILLERS).map(|i| push(format!("fill/img-{i:02}"), "1", 10)))
+        .await;
 
     // Every image, across two pages: one call per page.
     reset_counts(&srv).await;
