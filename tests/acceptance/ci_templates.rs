@@ -265,7 +265,7 @@ impl StandIn {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let http = reqwest::Client::new();
+            let http = crate::support::images::registry_support::http_client();
             let token = support::images::registry_support::iam_token(
                 &http,
                 token_url,

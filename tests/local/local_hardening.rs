@@ -340,7 +340,7 @@ async fn logins_do_not_tell_unknown_users_from_wrong_secrets() {
 
     // The registry's token endpoint, which docker login asks.
     let registry = srv.registry(vcr_provider::local::LocalRegion::Hcm);
-    let http = reqwest::Client::new();
+    let http = registry_support::http_client();
     let mut answers = Vec::new();
     for user in ["100001-no-user", "100001-real-user"] {
         let resp = http
@@ -372,7 +372,7 @@ async fn counters(srv: &RunningServer) -> Value {
 #[tokio::test]
 async fn a_flood_of_junk_paths_leaves_the_counters_bounded() {
     let srv = server().await;
-    let http = reqwest::Client::new();
+    let http = registry_support::http_client();
     let api = srv.addr();
     let registry = srv.registry(vcr_provider::local::LocalRegion::Hcm);
     let junk_method = reqwest::Method::from_bytes(b"JUNK").unwrap();
@@ -442,7 +442,7 @@ async fn uploads_in_progress_are_capped() {
     let srv = server().await;
     let (r, token) = pusher(&srv).await;
     let name = "100001-uploads/img";
-    let http = reqwest::Client::new();
+    let http = registry_support::http_client();
     let mut statuses = std::collections::BTreeMap::new();
     for _ in 0..300 {
         let resp = http
@@ -465,7 +465,7 @@ async fn refused_digests_leave_no_upload_behind() {
     let srv = server().await;
     let (r, token) = pusher(&srv).await;
     let url = format!("http://{}/v2/100001-uploads/img/blobs/uploads/", r.registry);
-    let http = reqwest::Client::new();
+    let http = registry_support::http_client();
     for digest in ["sha256:xyz", "md5:00", "sha256:"].iter().cycle().take(300) {
         let resp = http
             .post(format!("{url}?digest={digest}"))
@@ -489,7 +489,7 @@ async fn patch_new_upload(
     token: &str,
     size: u64,
 ) -> (String, u16, String) {
-    let http = reqwest::Client::new();
+    let http = registry_support::http_client();
     let started = http
         .post(format!(
             "http://{}/v2/100001-uploads/img/blobs/uploads/",
@@ -552,7 +552,7 @@ async fn bytes_of_uploads_in_progress_count_against_the_quota() {
         1,
         "the refused upload is dropped"
     );
-    let cancelled = reqwest::Client::new()
+    let cancelled = registry_support::http_client()
         .delete(&first)
         .bearer_auth(&token)
         .send()
@@ -820,7 +820,7 @@ async fn slow_uploads_that_keep_sending_complete_and_stalled_ones_are_dropped() 
         "http://{}/v2/100001-uploads/img/blobs/uploads/?digest={digest}",
         r.registry
     );
-    let resp = reqwest::Client::new()
+    let resp = registry_support::http_client()
         .post(url)
         .bearer_auth(&token)
         .header("content-length", bytes.len().to_string())
@@ -829,7 +829,7 @@ async fn slow_uploads_that_keep_sending_complete_and_stalled_ones_are_dropped() 
         .await
         .unwrap();
     assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
-    let back = reqwest::Client::new()
+    let back = registry_support::http_client()
         .get(format!(
             "http://{}/v2/100001-uploads/img/blobs/{digest}",
             r.registry
@@ -884,7 +884,7 @@ async fn fault_rules_are_bounded() {
 
     // A path past 2048 characters matches no rule, even `*`.
     fault(&srv, json!({"status": 503, "path": "/hcm/*"})).await;
-    let http = reqwest::Client::new();
+    let http = registry_support::http_client();
     let over = format!("http://{}/hcm/{}", srv.addr(), "x".repeat(2100));
     let resp = http.get(over).send().await.unwrap();
     assert_eq!(resp.status(), 404, "a long path is not matched");
@@ -908,7 +908,7 @@ async fn fault_rules_are_bounded() {
 async fn a_huge_form_to_a_token_endpoint_is_413() {
     let srv = server().await;
     let huge = format!("grant_type=client_credentials&pad={}", "a".repeat(10 << 20));
-    let http = reqwest::Client::new();
+    let http = registry_support::http_client();
     let iam = http
         .post(srv.token_url())
         .basic_auth(

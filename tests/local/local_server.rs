@@ -21,7 +21,7 @@ struct Raw {
 
 impl Raw {
     async fn new(srv: &RunningServer) -> Raw {
-        let http = reqwest::Client::new();
+        let http = registry_support::http_client();
         let token = token(&http, &srv.token_url()).await;
         Raw {
             http,
@@ -69,7 +69,7 @@ fn assert_refused(got: (StatusCode, Value), status: u16, needle: &str) {
 #[tokio::test]
 async fn token_endpoint() {
     let srv = server().await;
-    let http = reqwest::Client::new();
+    let http = registry_support::http_client();
     let url = srv.token_url();
 
     let resp = http
@@ -588,7 +588,7 @@ async fn faults_are_validated_and_applied(srv: &RunningServer, raw: &Raw) {
     let (s, _) = raw.send(raw.req(reqwest::Method::GET, "/v1/user")).await;
     assert_eq!(s, 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
-    let gone = reqwest::Client::new()
+    let gone = registry_support::http_client()
         .delete(format!(
             "{}/faults/{}",
             srv.local_url(),
@@ -826,7 +826,7 @@ async fn binary_stops_cleanly_on_sigterm_and_checks_its_arguments() {
     ]);
     assert_eq!(p.settings["VCR_CLIENT_ID"], "me");
     assert_eq!(p.settings["VCR_CLIENT_SECRET"], "s3");
-    let http = reqwest::Client::new();
+    let http = registry_support::http_client();
     let t = http
         .post(&p.settings["VCR_TOKEN_URL"])
         .basic_auth("me", Some("s3"))

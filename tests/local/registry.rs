@@ -113,7 +113,7 @@ async fn raw(
     token: Option<&str>,
     body: Option<(Vec<u8>, &str)>,
 ) -> (u16, reqwest::header::HeaderMap, String) {
-    let mut rb = reqwest::Client::new().request(method, url);
+    let mut rb = registry_support::http_client().request(method, url);
     if let Some(t) = token {
         rb = rb.bearer_auth(t);
     }
@@ -202,7 +202,7 @@ async fn docker_login_is_the_token_flow(d: &Declared) {
             d.hcm.registry
         )
     );
-    let login = reqwest::Client::new()
+    let login = registry_support::http_client()
         .get(format!(
             "http://{}/service/token?service=harbor-registry",
             d.hcm.registry
@@ -351,7 +351,7 @@ async fn other_regions_and_iam_tokens_are_refused(d: &Declared, han: &Region) {
         raw(Method::GET, &elsewhere, Some(&hcm_token), None).await.0,
         401
     );
-    let iam = d.hcm.iam_token(&reqwest::Client::new()).await;
+    let iam = d.hcm.iam_token(&registry_support::http_client()).await;
     let manifest = format!("http://{}/v2/{name}/manifests/v1", d.hcm.registry);
     assert_eq!(raw(Method::GET, &manifest, Some(&iam), None).await.0, 401);
 }
@@ -523,7 +523,7 @@ async fn patch(
     from: usize,
     bytes: &'static [u8],
 ) -> (u16, Option<String>) {
-    let resp = reqwest::Client::new()
+    let resp = registry_support::http_client()
         .patch(upload)
         .bearer_auth(token)
         .header(
@@ -969,7 +969,7 @@ async fn reads_ranges_scopes_and_routes_follow_the_spec() {
     let ranged = |range: &'static str| {
         let (blob, token) = (blob.clone(), b.token.clone());
         async move {
-            let resp = reqwest::Client::new()
+            let resp = registry_support::http_client()
                 .get(blob)
                 .bearer_auth(token)
                 .header("range", range)

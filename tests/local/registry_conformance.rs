@@ -65,7 +65,7 @@ impl Pusher {
         body: Option<(Vec<u8>, &str)>,
     ) -> (u16, reqwest::header::HeaderMap, String) {
         let url = format!("http://{}/v2/{}/{path}", self.region.registry, self.name);
-        let mut rb = reqwest::Client::new()
+        let mut rb = registry_support::http_client()
             .request(method, url)
             .basic_auth(&self.login, Some(&self.secret));
         if let Some((bytes, content_type)) = body {

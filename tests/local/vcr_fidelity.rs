@@ -99,7 +99,7 @@ async fn every_error_body_shape_reaches_the_message() {
 /// A real token from vcr-local, to put in answers of another shape.
 async fn real_token(srv: &vcr_provider::local::RunningServer) -> String {
     vcr_support::registry_support::iam_token(
-        &reqwest::Client::new(),
+        &registry_support::http_client(),
         &srv.token_url(),
         vcr_provider::local::DEFAULT_CLIENT_ID,
         vcr_provider::local::DEFAULT_CLIENT_SECRET,

@@ -10,6 +10,16 @@ use axum::body::Bytes;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+/// A client for vcr-local, which the tests reach over plain HTTP on loopback: it reads
+/// no CA bundle, where building a default client decodes the system's certificates
+/// (about 150) every time, the most CPU a test's own process spent.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_certs_only([])
+        .build()
+        .expect("a plain HTTP client")
+}
+
 /// How to reach one region of a vcr-local: its API and its registry.
 #[derive(Debug, Clone)]
 pub struct Region {
@@ -57,7 +67,7 @@ impl Region {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let http = reqwest::Client::new();
+        let http = http_client();
         let token = self.iam_token(&http).await;
         let mut rb = http
             .request(method, format!("{}{path}", self.endpoint))
@@ -225,7 +235,7 @@ async fn request_token(
     name: &str,
     actions: &str,
 ) -> Result<String, (u16, String)> {
-    let mut req = reqwest::Client::new()
+    let mut req = http_client()
         .get(format!("http://{registry}/service/token"))
         .query(&[
             ("service", "harbor-registry"),
@@ -283,7 +293,7 @@ pub async fn push_streamed_blob(
     }
     let digest = format!("sha256:{}", hex(&hasher.finalize()));
     let stream = futures_util::stream::iter(chunks(&pattern, size).map(Ok::<_, std::io::Error>));
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .post(format!(
             "http://{registry}/v2/{name}/blobs/uploads/?digest={digest}"
         ))
@@ -308,7 +318,7 @@ pub async fn push_blob(
     bytes: &[u8],
 ) -> Result<String, (u16, String)> {
     let digest = format!("sha256:{}", hex(&Sha256::digest(bytes)));
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .post(format!(
             "http://{registry}/v2/{name}/blobs/uploads/?digest={digest}"
         ))
@@ -344,7 +354,7 @@ pub async fn push_synthetic_image(
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": size}],
     });
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .put(format!("http://{registry}/v2/{name}/manifests/{tag}"))
         .bearer_auth(&token)
         .header("content-type", "application/vnd.oci.image.manifest.v1+json")

@@ -326,7 +326,7 @@ impl<'a> Controls<'a> {
     pub(crate) fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let url = format!("{}{}", self.local.base_url(), path);
         self.local.block_on(async {
-            let http = reqwest::Client::new();
+            let http = super::images::registry_support::http_client();
             let mut req = http.request(method.parse().unwrap(), url);
             if let Some(b) = body {
                 req = req.json(&b);

@@ -114,7 +114,7 @@ impl Pusher {
         body: &Value,
     ) -> String {
         let bytes = serde_json::to_vec(body).unwrap();
-        let resp = reqwest::Client::new()
+        let resp = registry_support::http_client()
             .put(format!(
                 "http://{}/v2/{}/manifests/{reference}",
                 self.host,
@@ -203,7 +203,7 @@ impl Pusher {
 
     /// The status of a GET of a manifest (by tag or digest): a pull.
     pub async fn pull(&self, image: &str, reference: &str) -> u16 {
-        reqwest::Client::new()
+        registry_support::http_client()
             .get(format!("http://{}/v2/{}/manifests/{reference}", self.host, self.name(image)))
             .bearer_auth(self.token(image).await)
             .header(

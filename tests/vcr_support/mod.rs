@@ -49,7 +49,7 @@ pub fn client_with(server: &RunningServer, f: impl FnOnce(&mut ClientConfig)) ->
 
 /// `POST /_local/...` with a JSON body; returns status and body.
 pub async fn local_post(server: &RunningServer, path: &str, body: Value) -> (u16, Value) {
-    let resp = reqwest::Client::new()
+    let resp = registry_support::http_client()
         .post(format!("{}{path}", server.local_url()))
         .json(&body)
         .send()
@@ -67,7 +67,7 @@ pub async fn fault(server: &RunningServer, rule: Value) {
 
 /// Removes every fault rule.
 pub async fn clear_faults(server: &RunningServer) {
-    reqwest::Client::new()
+    registry_support::http_client()
         .delete(format!("{}/faults", server.local_url()))
         .send()
         .await
@@ -103,7 +103,7 @@ pub fn of_route(template: &str, path: &str) -> bool {
 
 /// Resets the counters.
 pub async fn reset_counts(server: &RunningServer) {
-    reqwest::Client::new()
+    registry_support::http_client()
         .delete(format!("{}/requests", server.local_url()))
         .send()
         .await
