@@ -82,10 +82,13 @@ lint:
 ## core): most of an acceptance test's time is spent waiting for terraform and the
 ## provider to start and answer, so two cores keep six busy (tests/README.md).
 TEST_THREADS ?= 6
+## When make started, so that `make test` (and CI's log) ends with how long it took.
+MAKE_STARTED := $(shell date +%s)
 test: terraform gpg registry-clients workflow-linters lint
 	@rm -f target/tmp/skipped.txt
 	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --all-targets
 	@if [ -s target/tmp/skipped.txt ]; then echo "Summary: skipped on this machine (a failure under CI=true):"; cat target/tmp/skipped.txt; else echo "Summary: nothing skipped."; fi
+	@echo "make test took $$(( $$(date +%s) - $(MAKE_STARTED) )) s on $$(nproc) cores, load average $$(cut -d' ' -f1-3 /proc/loadavg) (README: \"How long make test takes\")."
 
 ## Rewrites the generated parts of docs/ from the schema and examples/.
 docs:
