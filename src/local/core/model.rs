@@ -181,6 +181,7 @@ impl QuotaUnit {
             .then_some(QuotaUnit(bytes))
     }
 
+    /// The unit in bytes, as `--quota-unit-bytes` gives it.
     pub fn bytes(self) -> u64 {
         self.0
     }
@@ -198,12 +199,6 @@ impl QuotaUnit {
     /// MiB (a 1024th of the unit), as quota messages show sizes.
     pub fn mib(self, bytes: u64) -> f64 {
         bytes as f64 * 1024.0 / self.0 as f64
-    }
-}
-
-impl Default for QuotaUnit {
-    fn default() -> Self {
-        QuotaUnit::GIB
     }
 }
 
