@@ -25,6 +25,18 @@ use support::local::LocalVcr;
 use support::Workspace;
 use vcr_provider::vcr::Region;
 
+/// The summaries of the provider's warnings in a `terraform ... -json` run (without
+/// Terraform's own about the harness's `dev_overrides`).
+fn warnings(run: &support::terraform::Run) -> Vec<String> {
+    run.diagnostics()
+        .into_iter()
+        .filter(|d| {
+            d.severity == "warning" && d.summary != "Provider development overrides are in effect"
+        })
+        .map(|d| d.summary)
+        .collect()
+}
+
 const DAY: i64 = 86_400;
 
 const RESOURCES: &str = r#"
@@ -206,9 +218,11 @@ fn the_plan_lists_exactly_what_the_apply_deletes() {
 
     // The create lists, and deletes nothing.
     ws.write_config(&policy(true));
-    let created = ws.apply();
+    let created = ws.must(&["apply", "-auto-approve", "-json", "-input=false"]);
     assert!(
-        created.output().contains("are pending deletion"),
+        warnings(&created)
+            .iter()
+            .any(|w| w.starts_with("4 artifact(s) (") && w.ends_with(") are pending deletion")),
         "{}",
         created.output()
     );
@@ -256,15 +270,21 @@ fn the_plan_lists_exactly_what_the_apply_deletes() {
     // and v3 (listed) is pulled (so the pull rule keeps it now).
     let v6 = local.block_on(reg.push_image("web/frontend", "v6", "build 6"));
     assert_eq!(local.block_on(reg.pull("web/frontend", "v3")), 200);
-    let applied = ws.must(&["apply", "-no-color", "-input=false", "tfplan"]);
-    let out = applied.output();
+    let applied = ws.must(&["apply", "-json", "-input=false", "tfplan"]);
+    let kept = applied
+        .diagnostics()
+        .into_iter()
+        .find(|d| {
+            d.severity == "warning"
+                && d.summary
+                    == "1 artifact(s) of the plan were not deleted: the rules keep them now"
+        })
+        .unwrap_or_else(|| panic!("no warning of what was kept: {}", applied.output()));
     assert!(
-        out.contains("not deleted: the rules keep them now"),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!("web/frontend@{}", p.v[2])),
-        "the warning names v3: {out}"
+        kept.detail
+            .lines()
+            .any(|l| l == format!("web/frontend@{}", p.v[2])),
+        "the warning names v3: {kept:?}"
     );
 
     let gone: BTreeSet<String> = [&expected[0], &expected[1], &expected[3]]
@@ -340,9 +360,13 @@ fn the_plan_lists_exactly_what_the_apply_deletes() {
     // enabled = false: the change deletes nothing; what becomes pending is listed and
     // stays.
     ws.write_config(&policy(false));
-    let run = ws.apply();
-    assert!(
-        run.output().contains("this apply deletes nothing"),
+    let run = ws.must(&["apply", "-auto-approve", "-json", "-input=false"]);
+    // Terraform shows it from the plan and again from the apply's own plan: once, deduplicated.
+    assert_eq!(
+        warnings(&run).into_iter().collect::<BTreeSet<_>>(),
+        BTreeSet::from([
+            "The retention rules or enabled change: this apply deletes nothing".to_string()
+        ]),
         "{}",
         run.output()
     );
